@@ -1,0 +1,854 @@
+//! Pairwise squared distances through a symmetric Gram matrix.
+//!
+//! For rows `x_i` of `X` (n x d) and any shift vector `c`,
+//!
+//! ```text
+//! d2_ij = ||x_i - x_j||^2 = |y_i|^2 + |y_j|^2 - 2 <y_i, y_j>,   y_i = x_i - c
+//! ```
+//!
+//! The pipeline:
+//!
+//! 1. pick `c` close to the column means (see [`centering_shift`]), so the Gram formula
+//!    does not lose precision on clouds far from the origin, and pack `Y = X - c` into
+//!    panels of `P` rows, k-major (element `(row r, coord k)` of a panel at `k * P + r`),
+//!    zero-padding the last panel; compute the squared norms `|y_i|^2`;
+//! 2. for every column panel `J` (columns `j0 .. j0 + P`), compute the strip
+//!    `G[i][J] = <y_i, y_j>` for the rows `i >= j0` only: the lower triangle, half the
+//!    flops of `Y Y^T`. The strip is built from `ROWS x P` micro-tiles (AVX-512 f32: 8 x 48,
+//!    24 zmm accumulators, 11 loads per 24 FMAs), with k split into blocks of `KC` so the
+//!    `KC x P` block of panel `J` stays in L1 while the row tiles stream past it;
+//! 3. turn the strip into `d2 = max(0, (|y_i|^2 + |y_j|^2) - 2 G_ij)` and store each value
+//!    at `(i, j)` and `(j, i)` (16 x 16 register transposes for the mirrored half), so the
+//!    output is exactly symmetric with an exactly zero diagonal.
+//!
+//! The squared norms are computed with the same rounding sequence as the diagonal lanes
+//! of the micro-kernel (the same FMA chain over k; k blocking only spills and reloads the
+//! accumulator exactly), so identical rows give `G_ij = |y_i|^2 = |y_j|^2` bit for bit and
+//! hence `d2_ij = 0` exactly: duplicate points produce exact zero distances and exact
+//! ties, as the MST tie-breaking expects.
+//!
+//! Every output entry is produced by exactly one strip whose arithmetic does not depend on
+//! scheduling, so results are bit-identical across runs and thread counts.
+//!
+//! Panels are handed to the rayon threads through an atomic counter, largest strip first.
+//! Memory: the n x n output plus the packed copy of `Y` (`n_pad * d`), the norm and shift
+//! vectors, per-chunk column statistics and one `n x P` strip per thread
+//! ([`pairwise_sq_distances_scratch_bytes`]).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::Real;
+
+/// Which Gram micro-kernel computes the pairwise squared distances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GramKernel {
+    /// The fastest kernel this CPU supports (AVX-512, else AVX2+FMA, else portable).
+    Auto,
+    /// Plain Rust blocked kernel (separate multiply and add), any CPU.
+    Portable,
+    /// x86-64 AVX2 + FMA intrinsics.
+    Avx2Fma,
+    /// x86-64 AVX-512F intrinsics.
+    Avx512,
+}
+
+impl GramKernel {
+    /// Whether this kernel can run on the current CPU (`Auto` and `Portable` always can).
+    pub fn is_available(self) -> bool {
+        match self {
+            GramKernel::Auto | GramKernel::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            GramKernel::Avx2Fma => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            GramKernel::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// Resolves `Auto` to the concrete kernel used on this CPU.
+    ///
+    /// # Panics
+    /// If a concrete kernel is requested that this CPU does not support.
+    pub fn resolve(self) -> GramKernel {
+        match self {
+            GramKernel::Auto => {
+                if GramKernel::Avx512.is_available() {
+                    GramKernel::Avx512
+                } else if GramKernel::Avx2Fma.is_available() {
+                    GramKernel::Avx2Fma
+                } else {
+                    GramKernel::Portable
+                }
+            }
+            other => {
+                assert!(
+                    other.is_available(),
+                    "Gram kernel {other:?} is not supported by this CPU"
+                );
+                other
+            }
+        }
+    }
+}
+
+/// Largest `PANEL` over all kernels.
+const MAX_PANEL: usize = 48;
+
+/// One Gram micro-kernel: computes a `ROWS x PANEL` tile of `Y Y^T` from packed panels.
+///
+/// Packed layout: a panel holds `PANEL` rows of `Y`, element `(r, k)` at `k * PANEL + r`.
+pub(crate) trait TileKernel<T: Real> {
+    /// Rows per packed panel; also the number of columns `j` of one tile.
+    const PANEL: usize;
+    /// Rows `i` of one tile; divides `PANEL`.
+    const ROWS: usize;
+    /// Coordinates per k block: a `KC x PANEL` block of one panel should stay in L1.
+    const KC: usize;
+
+    /// `out[r * PANEL + c] (+)= sum_{k < kc} a[k * PANEL + r] * b[k * PANEL + c]` for
+    /// `r < ROWS`, `c < PANEL`, one rounding sequence per entry in k order, starting
+    /// from `out` when `accumulate` and from zero otherwise (so splitting k into blocks
+    /// does not change the result).
+    ///
+    /// # Safety
+    /// `a` and `b` point into packed panels with at least `kc` coordinates left (`a`
+    /// possibly offset by a multiple of `ROWS` inside its panel), `out` holds
+    /// `ROWS * PANEL` elements, and the CPU supports the kernel's instruction set.
+    unsafe fn gram_tile(a: *const T, b: *const T, kc: usize, out: *mut T, accumulate: bool);
+
+    /// `out[c] = sum_k b[k * PANEL + c]^2` with exactly the rounding sequence of the
+    /// `gram_tile` lane that pairs row `c` with itself.
+    ///
+    /// # Safety
+    /// As for [`TileKernel::gram_tile`]; `out` holds `PANEL` elements.
+    unsafe fn panel_sq_norms(b: *const T, d: usize, out: *mut T);
+
+    /// Stores the squared distances of a full `STRIP_BLOCK x PANEL` block, rows
+    /// `i0 .. i0 + STRIP_BLOCK`, columns `j0 .. j0 + PANEL`, all strictly below the
+    /// diagonal and inside the matrix, at `(i, j)` and `(j, i)`. `g` holds the block's
+    /// Gram entries (row-major, `PANEL` per row), `norms_i` / `norms_j` the squared norms.
+    ///
+    /// # Safety
+    /// `out` is n x n, the block is in range and owned by the caller; CPU support.
+    unsafe fn store_full_block(
+        out: *mut T,
+        n: usize,
+        i0: usize,
+        j0: usize,
+        g: *const T,
+        norms_i: *const T,
+        norms_j: *const T,
+    );
+}
+
+/// Portable kernel: `acc = acc + a * b` (two roundings, no FMA) with `ROWS x P` scalar
+/// accumulators the compiler may vectorize.
+pub(crate) struct PortableKernel<const P: usize, const R: usize>;
+
+impl<T: Real, const P: usize, const R: usize> TileKernel<T> for PortableKernel<P, R> {
+    const PANEL: usize = P;
+    const ROWS: usize = R;
+    const KC: usize = 256;
+
+    unsafe fn gram_tile(a: *const T, b: *const T, kc: usize, out: *mut T, accumulate: bool) {
+        let mut acc = [[T::ZERO; P]; R];
+        if accumulate {
+            for (r, acc_row) in acc.iter_mut().enumerate() {
+                // SAFETY: out holds R * P elements.
+                unsafe { std::ptr::copy_nonoverlapping(out.add(r * P), acc_row.as_mut_ptr(), P) };
+            }
+        }
+        for k in 0..kc {
+            // SAFETY: the caller guarantees panels of d coordinates (see trait docs).
+            let (ak, bk) = unsafe {
+                (
+                    std::slice::from_raw_parts(a.add(k * P), R),
+                    std::slice::from_raw_parts(b.add(k * P), P),
+                )
+            };
+            for (acc_row, &ar) in acc.iter_mut().zip(ak) {
+                for (acc_rc, &bc) in acc_row.iter_mut().zip(bk) {
+                    *acc_rc = *acc_rc + ar * bc;
+                }
+            }
+        }
+        for (r, acc_row) in acc.iter().enumerate() {
+            // SAFETY: out holds R * P elements.
+            unsafe { std::ptr::copy_nonoverlapping(acc_row.as_ptr(), out.add(r * P), P) };
+        }
+    }
+
+    unsafe fn panel_sq_norms(b: *const T, d: usize, out: *mut T) {
+        let mut acc = [T::ZERO; P];
+        for k in 0..d {
+            // SAFETY: the caller guarantees a panel of d coordinates.
+            let bk = unsafe { std::slice::from_raw_parts(b.add(k * P), P) };
+            for (acc_c, &bc) in acc.iter_mut().zip(bk) {
+                *acc_c = *acc_c + bc * bc;
+            }
+        }
+        // SAFETY: out holds P elements.
+        unsafe { std::ptr::copy_nonoverlapping(acc.as_ptr(), out, P) };
+    }
+
+    unsafe fn store_full_block(
+        out: *mut T,
+        n: usize,
+        i0: usize,
+        j0: usize,
+        g: *const T,
+        norms_i: *const T,
+        norms_j: *const T,
+    ) {
+        // SAFETY: forwarded caller contract.
+        unsafe { store_full_block_portable::<T, P>(out, n, i0, j0, g, norms_i, norms_j) }
+    }
+}
+
+/// Portable [`TileKernel::store_full_block`]: converts the block into a row-major buffer,
+/// stores its rows, transposes it through a second buffer and stores its columns.
+///
+/// # Safety
+/// As for [`TileKernel::store_full_block`] with `PANEL = P`.
+#[inline(always)]
+unsafe fn store_full_block_portable<T: Real, const P: usize>(
+    out: *mut T,
+    n: usize,
+    i0: usize,
+    j0: usize,
+    g: *const T,
+    norms_i: *const T,
+    norms_j: *const T,
+) {
+    // SAFETY: the caller passes STRIP_BLOCK * P Gram entries and matching norms.
+    let (g, norms_i, norms_j) = unsafe {
+        (
+            &*(g as *const [[T; P]; STRIP_BLOCK]),
+            &*(norms_i as *const [T; STRIP_BLOCK]),
+            &*(norms_j as *const [T; P]),
+        )
+    };
+    let mut rows_buf = [[T::ZERO; P]; STRIP_BLOCK];
+    for (r, row_buf) in rows_buf.iter_mut().enumerate() {
+        for c in 0..P {
+            row_buf[c] = sq_distance(norms_i[r], norms_j[c], g[r][c]);
+        }
+        // SAFETY: row i0 + r, columns j0 .. j0 + P are in range and owned.
+        unsafe { *(out.add((i0 + r) * n + j0) as *mut [T; P]) = *row_buf };
+    }
+    let mut cols_buf = [[T::ZERO; STRIP_BLOCK]; P];
+    for (c, col_buf) in cols_buf.iter_mut().enumerate() {
+        for r in 0..STRIP_BLOCK {
+            col_buf[r] = rows_buf[r][c];
+        }
+    }
+    for (c, col_buf) in cols_buf.iter().enumerate() {
+        // SAFETY: row j0 + c, columns i0 .. i0 + STRIP_BLOCK are in range and owned.
+        unsafe { *(out.add((j0 + c) * n + i0) as *mut [T; STRIP_BLOCK]) = *col_buf };
+    }
+}
+
+/// Defines an x86-64 intrinsics micro-kernel: `NVEC` vectors of `LANES` elements per panel
+/// row block (`PANEL = NVEC * LANES` columns `j`, loaded from the `b` panel), `ROWS` rows
+/// `i` broadcast from the `a` panel, `ROWS * NVEC` vector accumulators fed by FMA.
+#[cfg(target_arch = "x86_64")]
+macro_rules! simd_tile_kernel {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $t:ty, $features:literal, $lanes:literal, $nvec:literal, $rows:literal,
+        kc = $kc:literal, store_block = $store_block:path,
+        zero = $zero:ident, set1 = $set1:ident, load = $load:ident, store = $store:ident,
+        fma = $fma:ident
+    ) => {
+        $(#[$doc])*
+        pub(crate) struct $name;
+
+        impl $name {
+            const P: usize = $lanes * $nvec;
+
+            #[target_feature(enable = $features)]
+            unsafe fn tile_impl(
+                a: *const $t,
+                b: *const $t,
+                kc: usize,
+                out: *mut $t,
+                accumulate: bool,
+            ) {
+                use std::arch::x86_64::*;
+                let mut acc = [[$zero(); $nvec]; $rows];
+                if accumulate {
+                    for (r, acc_r) in acc.iter_mut().enumerate() {
+                        for (v, acc_rv) in acc_r.iter_mut().enumerate() {
+                            // SAFETY: out holds ROWS * P elements.
+                            *acc_rv = unsafe { $load(out.add(r * Self::P + v * $lanes)) };
+                        }
+                    }
+                }
+                for k in 0..kc {
+                    // SAFETY: caller guarantees panels of d coordinates.
+                    unsafe {
+                        let bk = b.add(k * Self::P);
+                        let mut bv = [$zero(); $nvec];
+                        for (v, bv_v) in bv.iter_mut().enumerate() {
+                            *bv_v = $load(bk.add(v * $lanes));
+                        }
+                        let ak = a.add(k * Self::P);
+                        for (r, acc_r) in acc.iter_mut().enumerate() {
+                            let ar = $set1(*ak.add(r));
+                            for (acc_rv, &bv_v) in acc_r.iter_mut().zip(&bv) {
+                                *acc_rv = $fma(ar, bv_v, *acc_rv);
+                            }
+                        }
+                    }
+                }
+                for (r, acc_r) in acc.iter().enumerate() {
+                    for (v, &acc_rv) in acc_r.iter().enumerate() {
+                        // SAFETY: out holds ROWS * P elements.
+                        unsafe { $store(out.add(r * Self::P + v * $lanes), acc_rv) };
+                    }
+                }
+            }
+
+            #[target_feature(enable = $features)]
+            unsafe fn norms_impl(b: *const $t, d: usize, out: *mut $t) {
+                use std::arch::x86_64::*;
+                let mut acc = [$zero(); $nvec];
+                for k in 0..d {
+                    for (v, acc_v) in acc.iter_mut().enumerate() {
+                        // SAFETY: caller guarantees a panel of d coordinates.
+                        let bv = unsafe { $load(b.add(k * Self::P + v * $lanes)) };
+                        // Same operand roles as the tile's diagonal lane: fma(a, b, acc)
+                        // with a == b (FMA is commutative in its product).
+                        *acc_v = $fma(bv, bv, *acc_v);
+                    }
+                }
+                for (v, &acc_v) in acc.iter().enumerate() {
+                    // SAFETY: out holds P elements.
+                    unsafe { $store(out.add(v * $lanes), acc_v) };
+                }
+            }
+        }
+
+        impl TileKernel<$t> for $name {
+            const PANEL: usize = $lanes * $nvec;
+            const ROWS: usize = $rows;
+            const KC: usize = $kc;
+
+            unsafe fn gram_tile(
+                a: *const $t,
+                b: *const $t,
+                kc: usize,
+                out: *mut $t,
+                accumulate: bool,
+            ) {
+                // SAFETY: forwarded caller contract (includes CPU support).
+                unsafe { Self::tile_impl(a, b, kc, out, accumulate) }
+            }
+
+            unsafe fn panel_sq_norms(b: *const $t, d: usize, out: *mut $t) {
+                // SAFETY: forwarded caller contract (includes CPU support).
+                unsafe { Self::norms_impl(b, d, out) }
+            }
+
+            unsafe fn store_full_block(
+                out: *mut $t,
+                n: usize,
+                i0: usize,
+                j0: usize,
+                g: *const $t,
+                norms_i: *const $t,
+                norms_j: *const $t,
+            ) {
+                // SAFETY: forwarded caller contract (includes CPU support).
+                unsafe { $store_block(out, n, i0, j0, g, norms_i, norms_j) }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+simd_tile_kernel!(
+    /// AVX-512 f32: tile of 8 rows x 48 columns (3 zmm), 24 accumulators.
+    Avx512F32, f32, "avx512f", 16, 3, 8, kc = 128,
+    store_block = store_full_block_avx512_f32,
+    zero = _mm512_setzero_ps, set1 = _mm512_set1_ps, load = _mm512_loadu_ps,
+    store = _mm512_storeu_ps, fma = _mm512_fmadd_ps
+);
+#[cfg(target_arch = "x86_64")]
+simd_tile_kernel!(
+    /// AVX-512 f64: tile of 8 rows x 24 columns (3 zmm), 24 accumulators.
+    Avx512F64, f64, "avx512f", 8, 3, 8, kc = 128,
+    store_block = store_full_block_portable::<f64, 24>,
+    zero = _mm512_setzero_pd, set1 = _mm512_set1_pd, load = _mm512_loadu_pd,
+    store = _mm512_storeu_pd, fma = _mm512_fmadd_pd
+);
+#[cfg(target_arch = "x86_64")]
+simd_tile_kernel!(
+    /// AVX2+FMA f32: tile of 4 rows x 24 columns (3 ymm), 12 accumulators.
+    Avx2F32, f32, "avx2,fma", 8, 3, 4, kc = 128,
+    store_block = store_full_block_portable::<f32, 24>,
+    zero = _mm256_setzero_ps, set1 = _mm256_set1_ps, load = _mm256_loadu_ps,
+    store = _mm256_storeu_ps, fma = _mm256_fmadd_ps
+);
+#[cfg(target_arch = "x86_64")]
+simd_tile_kernel!(
+    /// AVX2+FMA f64: tile of 4 rows x 12 columns (3 ymm), 12 accumulators.
+    Avx2F64, f64, "avx2,fma", 4, 3, 4, kc = 128,
+    store_block = store_full_block_portable::<f64, 12>,
+    zero = _mm256_setzero_pd, set1 = _mm256_set1_pd, load = _mm256_loadu_pd,
+    store = _mm256_storeu_pd, fma = _mm256_fmadd_pd
+);
+
+type PortableF32 = PortableKernel<8, 4>;
+type PortableF64 = PortableKernel<4, 4>;
+
+pub(crate) fn sq_distances_into_f32(
+    x: &[f32],
+    n: usize,
+    d: usize,
+    kernel: GramKernel,
+    out: &mut [f32],
+) {
+    match kernel.resolve() {
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx512 => sq_distances_with::<f32, Avx512F32>(x, n, d, out),
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx2Fma => sq_distances_with::<f32, Avx2F32>(x, n, d, out),
+        _ => sq_distances_with::<f32, PortableF32>(x, n, d, out),
+    }
+}
+
+pub(crate) fn sq_distances_into_f64(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    kernel: GramKernel,
+    out: &mut [f64],
+) {
+    match kernel.resolve() {
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx512 => sq_distances_with::<f64, Avx512F64>(x, n, d, out),
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx2Fma => sq_distances_with::<f64, Avx2F64>(x, n, d, out),
+        _ => sq_distances_with::<f64, PortableF64>(x, n, d, out),
+    }
+}
+
+pub(crate) fn panel_width_f32(kernel: GramKernel) -> usize {
+    match kernel.resolve() {
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx512 => <Avx512F32 as TileKernel<f32>>::PANEL,
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx2Fma => <Avx2F32 as TileKernel<f32>>::PANEL,
+        _ => <PortableF32 as TileKernel<f32>>::PANEL,
+    }
+}
+
+pub(crate) fn panel_width_f64(kernel: GramKernel) -> usize {
+    match kernel.resolve() {
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx512 => <Avx512F64 as TileKernel<f64>>::PANEL,
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx2Fma => <Avx2F64 as TileKernel<f64>>::PANEL,
+        _ => <PortableF64 as TileKernel<f64>>::PANEL,
+    }
+}
+
+/// Bytes of scratch memory [`crate::pairwise_sq_distances`] allocates besides its n x n
+/// output, for element type `T` and the kernel `Auto` resolves to: the packed shifted
+/// copy of the input (rows padded to the panel width), the norm and shift vectors, the
+/// per-chunk column statistics and one `n x P` Gram strip per worker thread (P <= 48).
+/// This is `O(n * d + threads * n * P)`, small next to the n x n output.
+pub fn pairwise_sq_distances_scratch_bytes<T: Real>(n: usize, d: usize) -> usize {
+    let panel = T::panel_width(GramKernel::Auto);
+    let n_pad = n.div_ceil(panel) * panel;
+    let elem = std::mem::size_of::<T>();
+    let packed = (n_pad * d + 64 / elem) * elem;
+    let norms_and_shift = (n_pad + d) * elem;
+    let column_stats = n.div_ceil(STAT_CHUNK_ROWS) * 3 * d * std::mem::size_of::<f64>();
+    // One Gram strip (rows below the panel x panel width) per worker.
+    let strips = rayon::current_num_threads().min(n_pad / panel.max(1)) * n_pad * panel * elem;
+    packed + norms_and_shift + column_stats + strips
+}
+
+/// Peak bytes held by [`crate::pairwise_sq_distances`]: the `n * n` output plus
+/// [`pairwise_sq_distances_scratch_bytes`].
+pub fn pairwise_sq_distances_peak_bytes<T: Real>(n: usize, d: usize) -> usize {
+    n * n * std::mem::size_of::<T>() + pairwise_sq_distances_scratch_bytes::<T>(n, d)
+}
+
+/// Rows per chunk when gathering column statistics (fixed, so the f64 sums are combined
+/// in the same order whatever the thread count: results are deterministic).
+const STAT_CHUNK_ROWS: usize = 256;
+
+/// The shift `c` subtracted from every row before the Gram product.
+///
+/// Any `c` leaves distances unchanged in exact arithmetic; a `c` near the column mean
+/// makes `|y|^2` small, so the cancellation in `|y_i|^2 + |y_j|^2 - 2 <y_i, y_j>` loses
+/// little. We take the column mean rounded to a multiple of `q = 2^floor(log2(spread))`,
+/// `spread = max - min` of the column:
+///
+/// * the residual offset is at most `q / 2 <= spread / 2`, as good as exact centering for
+///   precision;
+/// * integer-valued columns (spread >= 1) get an integer shift, so `x - c` stays exact and
+///   small-integer clouds give exact distances (exact ties, reproducible MST);
+/// * a cloud translated by a multiple of `q` (e.g. by 1e4) gets the shift translated by
+///   the same amount, hence the very same centered data.
+///
+/// A constant column uses its value (exactly zero after centering); non-finite
+/// statistics fall back to no shift.
+fn centering_shift<T: Real>(x: &[T], n: usize, d: usize) -> Vec<T> {
+    if d == 0 || n == 0 {
+        return vec![T::ZERO; d];
+    }
+    let chunk_stats: Vec<Vec<f64>> = x
+        .par_chunks(STAT_CHUNK_ROWS * d)
+        .map(|rows| {
+            // [sum | min | max] per column.
+            let mut stats = vec![0.0f64; 3 * d];
+            let (sum, rest) = stats.split_at_mut(d);
+            let (min, max) = rest.split_at_mut(d);
+            min.fill(f64::INFINITY);
+            max.fill(f64::NEG_INFINITY);
+            for row in rows.chunks_exact(d) {
+                for (k, &v) in row.iter().enumerate() {
+                    let v = v.to_f64();
+                    sum[k] += v;
+                    min[k] = min[k].min(v);
+                    max[k] = max[k].max(v);
+                }
+            }
+            stats
+        })
+        .collect();
+    let mut shift = vec![T::ZERO; d];
+    for (k, shift_k) in shift.iter_mut().enumerate() {
+        let mut sum = 0.0f64;
+        let mut min = f64::INFINITY;
+        let mut max = f64::NEG_INFINITY;
+        for stats in &chunk_stats {
+            sum += stats[k];
+            min = min.min(stats[d + k]);
+            max = max.max(stats[2 * d + k]);
+        }
+        let mean = sum / n as f64;
+        let spread = max - min;
+        *shift_k = if !(mean.is_finite() && spread.is_finite()) {
+            T::ZERO
+        } else if spread == 0.0 {
+            T::from_f64(min)
+        } else {
+            let q = spread.log2().floor().exp2();
+            T::from_f64((mean / q).round() * q)
+        };
+    }
+    shift
+}
+
+/// A zero-initialized buffer whose data starts on a 64-byte boundary.
+struct AlignedBuf<T> {
+    storage: Vec<T>,
+    offset: usize,
+    len: usize,
+}
+
+impl<T: Real> AlignedBuf<T> {
+    fn zeroed(len: usize) -> Self {
+        let slack = 64 / std::mem::size_of::<T>();
+        let storage = vec![T::ZERO; len + slack];
+        let misalign = (storage.as_ptr() as usize % 64) / std::mem::size_of::<T>();
+        let offset = if misalign == 0 { 0 } else { slack - misalign };
+        AlignedBuf {
+            storage,
+            offset,
+            len,
+        }
+    }
+    fn as_slice(&self) -> &[T] {
+        &self.storage[self.offset..self.offset + self.len]
+    }
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.storage[self.offset..self.offset + self.len]
+    }
+}
+
+/// Raw output pointer shared by the tile workers; each entry has exactly one writer.
+#[derive(Clone, Copy)]
+struct SharedOut<T>(*mut T);
+// SAFETY: workers write disjoint entries (see `write_tile`), the buffer outlives them.
+unsafe impl<T: Send> Send for SharedOut<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SharedOut<T> {}
+
+/// The whole pipeline for one micro-kernel `K`; `out` receives n x n squared distances.
+pub(crate) fn sq_distances_with<T: Real, K: TileKernel<T>>(
+    x: &[T],
+    n: usize,
+    d: usize,
+    out: &mut [T],
+) {
+    assert_eq!(x.len(), n * d, "x must hold n * d elements");
+    assert_eq!(out.len(), n * n, "out must hold n * n elements");
+    if n == 0 {
+        return;
+    }
+    let p = K::PANEL;
+    let rows = K::ROWS;
+    debug_assert!(p % rows == 0 && p <= MAX_PANEL);
+    let panels = n.div_ceil(p);
+    let panel_len = p * d;
+
+    // 1. Shift and pack: panel q holds rows q*P .. q*P+P, element (r, k) at k*P + r.
+    let shift = centering_shift(x, n, d);
+    let mut packed = AlignedBuf::<T>::zeroed(panels * panel_len);
+    if d > 0 {
+        packed
+            .as_mut_slice()
+            .par_chunks_mut(panel_len)
+            .enumerate()
+            .for_each(|(q, panel)| pack_panel(x, n, d, &shift, q * p, p, panel));
+    }
+    let packed = packed.as_slice();
+
+    // Squared norms of the shifted rows, rounded exactly like the tile diagonals.
+    let mut norms = vec![T::ZERO; panels * p];
+    norms
+        .par_chunks_mut(p)
+        .enumerate()
+        .for_each(|(q, norms_q)| {
+            // SAFETY: panel q has p * d elements; the dispatcher checked CPU support.
+            unsafe {
+                K::panel_sq_norms(packed.as_ptr().add(q * panel_len), d, norms_q.as_mut_ptr())
+            }
+        });
+    let norms = &norms[..n];
+
+    // 2 + 3. Lower-triangle Gram strip of each column panel, then its distances.
+    let next_panel = AtomicUsize::new(0);
+    let out_ptr = SharedOut(out.as_mut_ptr());
+    let workers = rayon::current_num_threads().clamp(1, panels);
+    (0..workers).into_par_iter().for_each(|_| {
+        // Gram strip G[j0.., j0..j0+P] of the current panel, ROWS x P tile after tile.
+        let mut strip: Vec<T> = Vec::new();
+        loop {
+            let jq = next_panel.fetch_add(1, Ordering::Relaxed);
+            if jq >= panels {
+                break;
+            }
+            let j0 = jq * p;
+            let strip_rows = (n - j0).div_ceil(rows) * rows;
+            strip.clear();
+            strip.resize(strip_rows * p, T::ZERO);
+            // SAFETY: panel jq exists.
+            let b = unsafe { packed.as_ptr().add(jq * panel_len) };
+            // k blocks keep the KC x P block of panel jq in L1 while the row tiles stream.
+            for k0 in (0..d).step_by(K::KC) {
+                let kc = K::KC.min(d - k0);
+                for (t, tile) in strip.chunks_exact_mut(rows * p).enumerate() {
+                    let i0 = j0 + t * rows;
+                    let (iq, i_off) = (i0 / p, i0 % p);
+                    // SAFETY: i0 < n so panel iq exists; i_off + rows <= p; the tile
+                    // holds rows * p elements; CPU support checked by the dispatcher.
+                    unsafe {
+                        let a = packed.as_ptr().add(iq * panel_len + k0 * p + i_off);
+                        K::gram_tile(a, b.add(k0 * p), kc, tile.as_mut_ptr(), k0 > 0);
+                    }
+                }
+            }
+            // SAFETY: the strip of panel jq is written by this worker only.
+            unsafe { write_strip::<T, K>(out_ptr, n, j0, &strip, norms) };
+        }
+    });
+}
+
+/// Packs rows `r0 .. r0 + p` (those below `n`) of `x - shift` into `panel` (k-major,
+/// `panel[k * p + r] = x[r0 + r][k] - shift[k]`); rows past `n` stay zero.
+fn pack_panel<T: Real>(
+    x: &[T],
+    n: usize,
+    d: usize,
+    shift: &[T],
+    r0: usize,
+    p: usize,
+    panel: &mut [T],
+) {
+    let r_end = (r0 + p).min(n);
+    // Blocks of 64 coordinates keep the p source rows and the destination in L1.
+    const K_BLOCK: usize = 64;
+    for k0 in (0..d).step_by(K_BLOCK) {
+        let k1 = (k0 + K_BLOCK).min(d);
+        for r in r0..r_end {
+            let src = &x[r * d + k0..r * d + k1];
+            for ((k, &v), &s) in (k0..k1).zip(src).zip(&shift[k0..k1]) {
+                panel[k * p + (r - r0)] = v - s;
+            }
+        }
+    }
+}
+
+/// Squared distance from the Gram entry and the two squared norms:
+/// `max(0, (|y_i|^2 + |y_j|^2) - 2 G_ij)` (NaN propagates).
+#[inline(always)]
+fn sq_distance<T: Real>(norm_i: T, norm_j: T, gram_ij: T) -> T {
+    let v = (norm_i + norm_j) - (gram_ij + gram_ij);
+    if v < T::ZERO {
+        T::ZERO
+    } else {
+        v
+    }
+}
+
+/// Rows of the strip converted per block in [`write_strip`] (one cache line of f32).
+const STRIP_BLOCK: usize = 16;
+
+/// Converts the Gram strip of the column panel `j0 .. j0 + P` (rows `i = j0 + s`) into
+/// squared distances and stores them at `(i, j)` and `(j, i)` for `j < i < n`, with
+/// exactly 0 on the diagonal. Every entry pair belongs to exactly one panel strip.
+///
+/// Full blocks of `STRIP_BLOCK` rows go through [`TileKernel::store_full_block`] (rows
+/// stored as contiguous runs of `P`, columns transposed and stored as contiguous runs of
+/// `STRIP_BLOCK`); blocks touching the diagonal or the matrix edge take a scalar path.
+///
+/// # Safety
+/// `out` points to an n x n buffer, no other thread writes this strip's entries, and the
+/// CPU supports `K`.
+unsafe fn write_strip<T: Real, K: TileKernel<T>>(
+    out: SharedOut<T>,
+    n: usize,
+    j0: usize,
+    strip: &[T],
+    norms: &[T],
+) {
+    let p = K::PANEL;
+    let j_end = (j0 + p).min(n);
+    let width = j_end - j0;
+    for i0 in (j0..n).step_by(STRIP_BLOCK) {
+        let i_end = (i0 + STRIP_BLOCK).min(n);
+        if width == p && i0 >= j0 + p && i_end - i0 == STRIP_BLOCK {
+            // SAFETY: full block below the diagonal, in range, owned by this strip.
+            unsafe {
+                K::store_full_block(
+                    out.0,
+                    n,
+                    i0,
+                    j0,
+                    strip.as_ptr().add((i0 - j0) * p),
+                    norms.as_ptr().add(i0),
+                    norms.as_ptr().add(j0),
+                )
+            };
+            continue;
+        }
+        for i in i0..i_end {
+            let g_row = &strip[(i - j0) * p..(i - j0) * p + width];
+            let n_i = norms[i];
+            let below = (i - j0).min(width);
+            for (c, (&g, &n_j)) in g_row[..below].iter().zip(&norms[j0..]).enumerate() {
+                let v = sq_distance(n_i, n_j, g);
+                let j = j0 + c;
+                // SAFETY: i, j < n; (i, j) and (j, i) owned by this strip.
+                unsafe {
+                    *out.0.add(i * n + j) = v;
+                    *out.0.add(j * n + i) = v;
+                }
+            }
+            if below < width {
+                // SAFETY: i < n; the diagonal entry (i, i) is owned by this strip.
+                unsafe { *out.0.add(i * n + i) = T::ZERO };
+            }
+        }
+    }
+}
+
+/// AVX-512 [`TileKernel::store_full_block`] for f32 with `PANEL = 48`: distances are
+/// formed 16 lanes at a time, rows stored directly, and each 16 x 16 sub-block transposed
+/// in registers (unpack / 128-bit lane shuffles) before the column stores.
+///
+/// # Safety
+/// As for [`TileKernel::store_full_block`]; the CPU supports AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_full_block_avx512_f32(
+    out: *mut f32,
+    n: usize,
+    i0: usize,
+    j0: usize,
+    g: *const f32,
+    norms_i: *const f32,
+    norms_j: *const f32,
+) {
+    use std::arch::x86_64::*;
+    const P: usize = 48;
+    let zero = _mm512_setzero_ps();
+    for v in 0..P / 16 {
+        // SAFETY: the caller passes STRIP_BLOCK x 48 Gram entries, 16 + 48 norms, and an
+        // in-range block of out owned by this thread.
+        unsafe {
+            let n_j = _mm512_loadu_ps(norms_j.add(16 * v));
+            let mut rows = [zero; 16];
+            for (r, row) in rows.iter_mut().enumerate() {
+                let n_i = _mm512_set1_ps(*norms_i.add(r));
+                let g_rv = _mm512_loadu_ps(g.add(r * P + 16 * v));
+                let d2 = _mm512_sub_ps(_mm512_add_ps(n_i, n_j), _mm512_add_ps(g_rv, g_rv));
+                // max(0, d2) keeping NaN: vmaxps returns its second operand on NaN.
+                *row = _mm512_max_ps(zero, d2);
+                _mm512_storeu_ps(out.add((i0 + r) * n + j0 + 16 * v), *row);
+            }
+            let cols = transpose_16x16_f32(rows);
+            for (c, &col) in cols.iter().enumerate() {
+                _mm512_storeu_ps(out.add((j0 + 16 * v + c) * n + i0), col);
+            }
+        }
+    }
+}
+
+/// Transposes a 16 x 16 f32 block held as 16 row registers (4 shuffle stages).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn transpose_16x16_f32(r: [std::arch::x86_64::__m512; 16]) -> [std::arch::x86_64::__m512; 16] {
+    use std::arch::x86_64::*;
+    // Stage 1: interleave 32-bit elements of row pairs.
+    let mut t = [_mm512_setzero_ps(); 16];
+    for k in 0..8 {
+        t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    // Stage 2: interleave 64-bit pairs of (t0, t2), (t1, t3) within groups of 4 rows.
+    let mut u = [_mm512_setzero_ps(); 16];
+    for q in 0..4 {
+        let b = 4 * q;
+        let (t0, t1, t2, t3) = (
+            _mm512_castps_pd(t[b]),
+            _mm512_castps_pd(t[b + 1]),
+            _mm512_castps_pd(t[b + 2]),
+            _mm512_castps_pd(t[b + 3]),
+        );
+        u[b] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        u[b + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        u[b + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        u[b + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    // Stage 3: 128-bit lanes of groups (0-3, 4-7) and (8-11, 12-15).
+    let mut w = [_mm512_setzero_ps(); 16];
+    for h in 0..2 {
+        let b = 8 * h;
+        for k in 0..4 {
+            w[b + k] = _mm512_shuffle_f32x4::<0x88>(u[b + k], u[b + 4 + k]);
+            w[b + 4 + k] = _mm512_shuffle_f32x4::<0xdd>(u[b + k], u[b + 4 + k]);
+        }
+    }
+    // Stage 4: 128-bit lanes of halves (0-7, 8-15).
+    let mut out = [_mm512_setzero_ps(); 16];
+    for k in 0..8 {
+        out[k] = _mm512_shuffle_f32x4::<0x88>(w[k], w[8 + k]);
+        out[8 + k] = _mm512_shuffle_f32x4::<0xdd>(w[k], w[8 + k]);
+    }
+    out
+}

@@ -1,0 +1,21 @@
+//! CPU numeric core of T-REGS (arXiv 2510.23484).
+//!
+//! T-REGS regularizes a batch of embeddings `Z` (n rows, d columns, row-major) with
+//! the length of its Euclidean minimum spanning tree:
+//!
+//! ```text
+//! L_E(Z) = -(1/n) * sum_{(u,v) in MST(Z)} ||z_u - z_v||
+//! ```
+//!
+//! Everything needed on the CPU lives in [`cpu`] and is re-exported here:
+//!
+//! * [`pairwise_sq_distances`]: the dense n x n matrix of squared distances, computed
+//!   through a symmetric Gram matrix (one triangle only, SIMD micro-kernels, both cores);
+//! * [`prim_mst`]: the exact MST of that matrix under one strict total order on edges;
+//! * [`edge_lengths`] / [`minimum_spanning_tree`]: the tree with lengths recomputed in f64;
+//! * [`accumulate_tree_gradient`]: the gradient of the tree length with the tree held fixed;
+//! * [`kruskal_reference_f64`]: a brute-force reference used by the tests.
+
+pub mod cpu;
+
+pub use cpu::*;

@@ -1,0 +1,56 @@
+//! The syntax tree of a loss expression, straight from the tokens.
+
+use proc_macro2::{Span, TokenStream};
+use syn::Ident;
+
+/// A loss expression as written, before normalization into a [`crate::Plan`].
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// A number literal, e.g. `8e-4`.
+    Num { value: f64, span: Span, text: String },
+    /// An identifier used as a coefficient, e.g. `β`.
+    Var(Ident),
+    /// A parenthesized Rust expression used as a coefficient, e.g. `(cfg.beta)` (macro only).
+    Rust { tokens: TokenStream, span: Span },
+    /// A call of a primitive, e.g. `mse(z, z2)`.
+    Call(Call),
+    /// `-x`.
+    Neg { inner: Box<Expr>, span: Span },
+    /// `a + b`, `a - b`, `a * b`.
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        span: Span,
+    },
+}
+
+/// A binary operator of the grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+}
+
+/// A primitive call: `name(tensor, ..., option = coefficient, ...)`.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub primitive: crate::Primitive,
+    pub name: Ident,
+    pub args: Vec<Ident>,
+    /// Named options given in the call, already checked against the primitive's table.
+    pub options: Vec<(Ident, Expr)>,
+}
+
+impl Expr {
+    /// The span of the expression's first token: where an error about it points.
+    pub fn span(&self) -> Span {
+        match self {
+            Expr::Num { span, .. } | Expr::Rust { span, .. } | Expr::Neg { span, .. } => *span,
+            Expr::Var(ident) => ident.span(),
+            Expr::Call(call) => call.name.span(),
+            Expr::Binary { lhs, .. } => lhs.span(),
+        }
+    }
+}

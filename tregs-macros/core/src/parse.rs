@@ -1,0 +1,335 @@
+//! tokens → [`Expr`]: the one grammar of loss expressions, for the macro and the runtime.
+//!
+//! ```text
+//! loss    := sum
+//! sum     := product (("+" | "-") product)*
+//! product := unary ("*" unary)*
+//! unary   := "-" unary | atom
+//! atom    := NUMBER | IDENT | "(" sum ")" | "(" RUST_EXPR ")" | call
+//! call    := PRIMITIVE "(" arg ("," arg)* ")"
+//! arg     := IDENT | IDENT "=" sum
+//! ```
+
+use crate::expr::{BinOp, Call, Expr};
+use crate::primitive::{closest, Primitive};
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser as _};
+use syn::spanned::Spanned;
+use syn::{Ident, Token};
+
+/// Where the expression comes from, which decides what it may contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Inside `loss!( … )`: parenthesized Rust expressions may serve as coefficients.
+    Macro,
+    /// A string read at run time (CLI, config files): numbers and named coefficients only.
+    Runtime,
+}
+
+/// Parses a whole loss expression.
+pub fn parse_expr(tokens: TokenStream, mode: Mode) -> syn::Result<Expr> {
+    let parser = move |input: ParseStream| {
+        if input.is_empty() {
+            return Err(input.error(
+                "empty loss expression: write a weighted sum of terms, e.g. \
+                 `β*mse(z, z2) + γ*mst_len(z) + λ*sphere(z)`",
+            ));
+        }
+        let expr = parse_sum(input, mode)?;
+        expect_end(input)?;
+        Ok(expr)
+    };
+    parser.parse2(tokens)
+}
+
+fn expect_end(input: ParseStream) -> syn::Result<()> {
+    if input.is_empty() {
+        return Ok(());
+    }
+    let hint = if input.peek(Token![.]) || input.peek(Token![/]) || input.peek(Token![::]) {
+        "; to use a Rust expression as a coefficient, wrap it in parentheses, e.g. `(cfg.beta) * mse(z, z2)`"
+    } else {
+        ""
+    };
+    let found = input.fork().parse::<TokenTree>()?;
+    Err(syn::Error::new(
+        found.span(),
+        format!("expected `+`, `-` or `*`, found `{found}`{hint}"),
+    ))
+}
+
+fn parse_sum(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
+    let mut lhs = parse_product(input, mode)?;
+    loop {
+        let (op, span) = if input.peek(Token![+]) {
+            (BinOp::Add, input.parse::<Token![+]>()?.span)
+        } else if input.peek(Token![-]) {
+            (BinOp::Sub, input.parse::<Token![-]>()?.span)
+        } else {
+            return Ok(lhs);
+        };
+        let rhs = parse_product(input, mode)?;
+        lhs = Expr::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+            span,
+        };
+    }
+}
+
+fn parse_product(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
+    let mut lhs = parse_unary(input, mode)?;
+    while input.peek(Token![*]) {
+        let span = input.parse::<Token![*]>()?.span;
+        let rhs = parse_unary(input, mode)?;
+        lhs = Expr::Binary {
+            op: BinOp::Mul,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+            span,
+        };
+    }
+    Ok(lhs)
+}
+
+fn parse_unary(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
+    if input.peek(Token![-]) {
+        let span = input.parse::<Token![-]>()?.span;
+        let inner = parse_unary(input, mode)?;
+        return Ok(Expr::Neg {
+            inner: Box::new(inner),
+            span,
+        });
+    }
+    parse_atom(input, mode)
+}
+
+fn parse_atom(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
+    if input.peek(syn::Lit) {
+        return parse_number(input);
+    }
+    if input.peek(syn::token::Paren) {
+        return parse_group(input, mode);
+    }
+    if input.peek(Ident) {
+        let ident: Ident = input.parse()?;
+        if input.peek(syn::token::Paren) {
+            return parse_call(ident, input, mode).map(Expr::Call);
+        }
+        return Ok(Expr::Var(ident));
+    }
+    if input.is_empty() {
+        return Err(input.error(
+            "the expression ends too early: expected a coefficient or a term such as `mst_len(z)`",
+        ));
+    }
+    let found = input.fork().parse::<TokenTree>()?;
+    Err(syn::Error::new(
+        found.span(),
+        format!(
+            "expected a coefficient (a number, a name or a parenthesized Rust expression) \
+             or a term such as `mst_len(z)`, found `{found}`"
+        ),
+    ))
+}
+
+fn parse_number(input: ParseStream) -> syn::Result<Expr> {
+    let lit: syn::Lit = input.parse()?;
+    let span = lit.span();
+    let value = match &lit {
+        syn::Lit::Float(f) => f.base10_parse::<f64>()?,
+        syn::Lit::Int(i) => i.base10_parse::<f64>()?,
+        other => {
+            let kind = match other {
+                syn::Lit::Str(_) => "a string literal",
+                syn::Lit::Bool(_) => "a boolean",
+                syn::Lit::Char(_) => "a character literal",
+                _ => "a non-numeric literal",
+            };
+            return Err(syn::Error::new(
+                span,
+                format!("a coefficient must be a number, found {kind}: write e.g. `0.2`"),
+            ));
+        }
+    };
+    let text = match &lit {
+        syn::Lit::Float(f) => f.base10_digits().to_string(),
+        syn::Lit::Int(i) => i.base10_digits().to_string(),
+        _ => unreachable!("non-numeric literals were rejected above"),
+    };
+    Ok(Expr::Num { value, span, text })
+}
+
+/// `( … )`: a sub-expression of the grammar or, inside the macro, a Rust expression used as a
+/// coefficient.
+fn parse_group(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
+    let group: proc_macro2::Group = input.parse()?;
+    let inner = group.stream();
+    if inner.is_empty() {
+        return Err(syn::Error::new(
+            group.span(),
+            "empty parentheses: expected a coefficient or a sum of terms inside",
+        ));
+    }
+    let grammar = (|stream: ParseStream| {
+        let expr = parse_sum(stream, mode)?;
+        expect_end(stream)?;
+        Ok(expr)
+    })
+    .parse2(inner.clone());
+    match grammar {
+        Ok(expr) => Ok(expr),
+        Err(err) => {
+            // Inside the macro, a group that calls no primitive is a Rust expression
+            // (`(1.0 / n as f64)`, `(cfg.beta)`): rustc type-checks it as a coefficient.
+            if mode == Mode::Macro && !calls_primitive(&inner) {
+                if let Ok(rust) = syn::parse2::<syn::Expr>(inner.clone()) {
+                    return Ok(Expr::Rust {
+                        tokens: quote::ToTokens::to_token_stream(&rust),
+                        span: group.span(),
+                    });
+                }
+            }
+            Err(err)
+        }
+    }
+}
+
+fn calls_primitive(tokens: &TokenStream) -> bool {
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    trees.windows(2).any(|pair| match (&pair[0], &pair[1]) {
+        (TokenTree::Ident(ident), TokenTree::Group(group)) => {
+            group.delimiter() == Delimiter::Parenthesis
+                && Primitive::from_name(&ident.to_string()).is_some()
+        }
+        _ => false,
+    }) || trees.iter().any(|tree| match tree {
+        TokenTree::Group(group) => calls_primitive(&group.stream()),
+        _ => false,
+    })
+}
+
+fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> {
+    let name_text = name.to_string();
+    let Some(primitive) = Primitive::from_name(&name_text) else {
+        let known: Vec<&str> = Primitive::ALL.iter().map(|p| p.name()).collect();
+        let suggestion = match closest(&name_text, known.iter().copied()) {
+            Some(best) => format!("; did you mean `{best}`?"),
+            None => String::new(),
+        };
+        return Err(syn::Error::new(
+            name.span(),
+            format!(
+                "unknown loss primitive `{name_text}`{suggestion} (known primitives: {})",
+                known.join(", ")
+            ),
+        ));
+    };
+    let content;
+    let paren = syn::parenthesized!(content in input);
+    let mut args: Vec<Ident> = Vec::new();
+    let mut options: Vec<(Ident, Expr)> = Vec::new();
+    let mut position = 0usize;
+    while !content.is_empty() {
+        position += 1;
+        if content.peek(Ident) && content.peek2(Token![=]) && !content.peek2(Token![==]) {
+            let option: Ident = content.parse()?;
+            content.parse::<Token![=]>()?;
+            check_option(primitive, &option)?;
+            if options.iter().any(|(seen, _)| same_option(primitive, seen, &option)) {
+                return Err(syn::Error::new(
+                    option.span(),
+                    format!("option `{option}` is given twice in `{name_text}(…)`"),
+                ));
+            }
+            let value = parse_sum(&content, mode)?;
+            options.push((option, value));
+        } else if content.peek(Ident) && (content.peek2(Token![,]) || peek_last(&content)) {
+            if !options.is_empty() {
+                return Err(content.error(format!(
+                    "tensor arguments of `{name_text}` come before its named options"
+                )));
+            }
+            args.push(content.parse()?);
+        } else {
+            let arg: syn::Expr = content.parse()?;
+            return Err(syn::Error::new(
+                arg.span(),
+                format!(
+                    "argument {position} of `{name_text}` must be a tensor name, found `{}`: \
+                     bind the tensor to a variable first (`let z = …;`) and pass `z`",
+                    quote::ToTokens::to_token_stream(&arg)
+                ),
+            ));
+        }
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    let params = primitive.params();
+    if args.len() != params.len() {
+        let plural = if params.len() == 1 { "" } else { "s" };
+        return Err(syn::Error::new(
+            if args.is_empty() { paren.span.join() } else { name.span() },
+            format!(
+                "`{name_text}` takes {} tensor{plural}, as in `{}`, but {} given",
+                params.len(),
+                primitive.signature(),
+                match args.len() {
+                    0 => "none was".to_string(),
+                    1 => "1 was".to_string(),
+                    k => format!("{k} were"),
+                }
+            ),
+        ));
+    }
+    Ok(Call {
+        primitive,
+        name,
+        args,
+        options,
+    })
+}
+
+fn peek_last(content: ParseStream) -> bool {
+    let fork = content.fork();
+    fork.parse::<TokenTree>().is_ok() && fork.is_empty()
+}
+
+fn same_option(primitive: Primitive, a: &Ident, b: &Ident) -> bool {
+    let find = |ident: &Ident| {
+        let text = ident.to_string();
+        primitive
+            .options()
+            .iter()
+            .position(|o| o.name == text || o.ascii == text)
+    };
+    find(a) == find(b)
+}
+
+fn check_option(primitive: Primitive, option: &Ident) -> syn::Result<()> {
+    let text = option.to_string();
+    let specs = primitive.options();
+    if specs.iter().any(|o| o.name == text || o.ascii == text) {
+        return Ok(());
+    }
+    let message = if specs.is_empty() {
+        format!(
+            "unknown option `{text}`: `{}` takes no options",
+            primitive.name()
+        )
+    } else {
+        let valid: Vec<String> = specs
+            .iter()
+            .map(|o| format!("`{}` (or `{}`, default {})", o.name, o.ascii, o.default))
+            .collect();
+        format!(
+            "unknown option `{text}` for `{}`; valid options: {}",
+            primitive.name(),
+            valid.join(", ")
+        )
+    };
+    Err(syn::Error::new(option.span(), message))
+}

@@ -1,0 +1,216 @@
+//! One evaluation of a loss plan: check the inputs, run the fused operation (or the
+//! tensor-op fallback on backends without one), weight the terms.
+
+use crate::error::LossError;
+use crate::ops::TregsOps;
+use crate::output::{LossOutput, TermValue};
+use crate::plan::{FusedPlan, LossPlan};
+use crate::primitives::{mse, mst_len, sphere};
+use burn::backend::{Dispatch, DispatchDevice};
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use tregs_macros_core::Primitive;
+
+/// Evaluates `plan` on `inputs` (one per `plan.inputs`, same order) with one coefficient per
+/// term and each term's option values.
+pub fn evaluate(
+    plan: &LossPlan,
+    inputs: &[&Tensor<2>],
+    coefs: &[f64],
+    options: &[&[f64]],
+) -> Result<LossOutput, LossError> {
+    validate(plan, inputs, coefs)?;
+    let device = inputs[0].device();
+    let values = if has_fused_op(&device) {
+        let shapes = inputs.iter().map(|t| t.dims()).collect();
+        let fused = FusedPlan::new(plan, shapes, options);
+        let packed = pack(inputs);
+        let (values, _trees) =
+            <Dispatch as TregsOps>::fused_loss_forward(packed.into_dispatch(), fused);
+        Tensor::<1>::from_dispatch(values)
+    } else {
+        reference_values(plan, inputs)
+    };
+    let host: Vec<f64> = values
+        .to_data()
+        .convert::<f64>()
+        .try_to_vec()
+        .expect("term values are floats");
+    if let Some(k) = host.iter().position(|v| !v.is_finite()) {
+        return Err(diagnose_non_finite(plan, inputs, k, host[k]));
+    }
+    let k = coefs.len();
+    let weights = Tensor::<1>::from_data(
+        TensorData::new(coefs.to_vec(), [k]),
+        (&device, values.dtype()),
+    );
+    let total = (values.clone() * weights).sum();
+    let terms = plan
+        .terms
+        .iter()
+        .zip(coefs)
+        .zip(&host)
+        .map(|((term, &coef), &value)| TermValue {
+            name: term.name.clone(),
+            coef,
+            value,
+        })
+        .collect();
+    Ok(LossOutput {
+        total,
+        values,
+        terms,
+    })
+}
+
+/// Flattens every input and concatenates them: the one tensor the fused op reads.
+fn pack(inputs: &[&Tensor<2>]) -> Tensor<1> {
+    let flat: Vec<Tensor<1>> = inputs
+        .iter()
+        .map(|t| {
+            let [n, d] = t.dims();
+            (*t).clone().reshape([n * d])
+        })
+        .collect();
+    if flat.len() == 1 {
+        flat.into_iter().next().expect("one input")
+    } else {
+        Tensor::cat(flat, 0)
+    }
+}
+
+/// Whether `device` runs [`TregsOps`] natively; elsewhere the tensor-op fallback runs.
+pub fn has_fused_op(device: &Device) -> bool {
+    fn native(device: &DispatchDevice) -> bool {
+        match device {
+            DispatchDevice::Flex(_) => true,
+            DispatchDevice::Autodiff(inner) => native(inner),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+    native(device.as_dispatch())
+}
+
+/// Every term with plain burn tensor ops: differentiable by burn's own autodiff, on any
+/// backend. Also the independent reference the tests compare the fused path against.
+pub fn reference_values(plan: &LossPlan, inputs: &[&Tensor<2>]) -> Tensor<1> {
+    let terms: Vec<Tensor<1>> = plan
+        .terms
+        .iter()
+        .map(|term| {
+            let arg = |i: usize| inputs[term.args[i]].clone();
+            match term.primitive {
+                Primitive::MstLen => mst_len::reference(arg(0)),
+                Primitive::Sphere => sphere::reference(arg(0)),
+                Primitive::Mse => mse::reference(arg(0), arg(1)),
+            }
+        })
+        .collect();
+    Tensor::cat(terms, 0)
+}
+
+fn shape_text(t: &Tensor<2>) -> String {
+    let [n, d] = t.dims();
+    format!("{n}x{d}")
+}
+
+fn validate(plan: &LossPlan, inputs: &[&Tensor<2>], coefs: &[f64]) -> Result<(), LossError> {
+    if inputs.len() != plan.inputs.len() {
+        return Err(LossError::Expression(format!(
+            "the loss reads {} inputs ({}), {} were given",
+            plan.inputs.len(),
+            plan.inputs.join(", "),
+            inputs.len()
+        )));
+    }
+    let first_dtype = inputs[0].dtype();
+    let device = inputs[0].device();
+    for (name, tensor) in plan.inputs.iter().zip(inputs) {
+        let input_error = |problem: String| LossError::Input {
+            input: name.clone(),
+            problem,
+        };
+        let [n, d] = tensor.dims();
+        if n == 0 || d == 0 {
+            return Err(input_error(format!("is empty ({n}x{d})")));
+        }
+        let dtype = tensor.dtype();
+        if !matches!(dtype, DType::F32 | DType::F64) {
+            return Err(input_error(format!(
+                "has dtype {dtype:?}; tregs computes in f32 or f64: cast it first"
+            )));
+        }
+        if dtype != first_dtype {
+            return Err(input_error(format!(
+                "has dtype {dtype:?} but `{}` has {first_dtype:?}: give every input the same dtype",
+                plan.inputs[0]
+            )));
+        }
+        if tensor.device() != device {
+            return Err(input_error(format!(
+                "is on {:?} but `{}` is on {device:?}",
+                tensor.device(),
+                plan.inputs[0]
+            )));
+        }
+    }
+    for (term, coef) in plan.terms.iter().zip(coefs) {
+        let term_error = |problem: String| LossError::Term {
+            term: term.name.clone(),
+            problem,
+        };
+        if !coef.is_finite() {
+            return Err(term_error(format!("its coefficient is {coef}")));
+        }
+        match term.primitive {
+            Primitive::MstLen => {
+                let [n, _] = inputs[term.args[0]].dims();
+                if n < 2 {
+                    return Err(term_error(format!(
+                        "needs at least 2 points for a tree; `{}` has {n} row",
+                        plan.inputs[term.args[0]]
+                    )));
+                }
+            }
+            Primitive::Mse => {
+                let (a, b) = (inputs[term.args[0]], inputs[term.args[1]]);
+                if a.dims() != b.dims() {
+                    return Err(term_error(format!(
+                        "shape mismatch {} vs {}",
+                        shape_text(a),
+                        shape_text(b)
+                    )));
+                }
+            }
+            Primitive::Sphere => {}
+        }
+    }
+    Ok(())
+}
+
+/// A term came out NaN or Inf: name the input row at fault, or say the inputs were fine.
+fn diagnose_non_finite(plan: &LossPlan, inputs: &[&Tensor<2>], k: usize, value: f64) -> LossError {
+    let term = &plan.terms[k];
+    for &i in &term.args {
+        let [_, d] = inputs[i].dims();
+        let data: Vec<f64> = inputs[i]
+            .to_data()
+            .convert::<f64>()
+            .try_to_vec()
+            .expect("inputs are floats");
+        if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
+            let what = if data[pos].is_nan() { "NaN" } else { "Inf" };
+            return LossError::Input {
+                input: plan.inputs[i].clone(),
+                problem: format!("{what} at row {}, column {}", pos / d, pos % d),
+            };
+        }
+    }
+    LossError::Term {
+        term: term.name.clone(),
+        problem: format!(
+            "evaluates to {value} although its inputs are finite: the values overflow; \
+             rescale the inputs"
+        ),
+    }
+}

@@ -1,0 +1,64 @@
+//! The fused forward on host memory: per input, the intermediates its terms need (row
+//! norms, the minimum spanning tree), computed once; then every term's value.
+
+use crate::plan::FusedPlan;
+use crate::primitives::{mse, mst_len, sphere};
+use tregs_kernels::{minimum_spanning_tree, Real, Tree};
+use tregs_macros_core::Primitive;
+
+/// A row-major n×d matrix in host memory.
+#[derive(Debug, Clone, Copy)]
+pub struct HostMatrix<'a, T> {
+    pub data: &'a [T],
+    pub n: usize,
+    pub d: usize,
+}
+
+/// Row norms ‖x_i‖ in f64.
+pub fn row_norms<T: Real>(x: &HostMatrix<T>) -> Vec<f64> {
+    x.data
+        .chunks_exact(x.d.max(1))
+        .take(x.n)
+        .map(|row| row.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>().sqrt())
+        .collect()
+}
+
+/// Term values (unweighted, in plan order) and the trees of [`FusedPlan::tree_inputs`].
+pub fn fused_forward<T: Real>(inputs: &[HostMatrix<T>], plan: &FusedPlan) -> (Vec<f64>, Vec<Tree>) {
+    let tree_inputs = plan.tree_inputs();
+    let trees: Vec<Tree> = tree_inputs
+        .iter()
+        .map(|&i| {
+            let x = &inputs[i];
+            if x.data.iter().all(|v| v.to_f64().is_finite()) {
+                minimum_spanning_tree(x.data, x.n, x.d)
+            } else {
+                // No tree exists: the term's value is NaN, which `evaluate` reports with the
+                // row at fault before any backward can run. A path keeps the shapes valid.
+                Tree {
+                    edges: (1..x.n as u32).map(|v| (v - 1, v)).collect(),
+                    lengths: vec![f64::NAN; x.n - 1],
+                }
+            }
+        })
+        .collect();
+    let mut norms: Vec<Option<Vec<f64>>> = vec![None; inputs.len()];
+    let values = plan
+        .terms
+        .iter()
+        .map(|term| match term.primitive {
+            Primitive::MstLen => {
+                let slot = tree_inputs.iter().position(|&i| i == term.args[0]);
+                let tree = &trees[slot.expect("every tree input has a tree")];
+                mst_len::value(tree, inputs[term.args[0]].n)
+            }
+            Primitive::Sphere => {
+                let i = term.args[0];
+                let norms = norms[i].get_or_insert_with(|| row_norms(&inputs[i]));
+                sphere::value(norms)
+            }
+            Primitive::Mse => mse::value(inputs[term.args[0]].data, inputs[term.args[1]].data),
+        })
+        .collect();
+    (values, trees)
+}

@@ -1,0 +1,118 @@
+//! # tregs
+//!
+//! Regularized self-supervised losses, written declaratively and run as one fused operation.
+//!
+//! ```ignore
+//! use tregs::loss;
+//! let (β, γ, λ) = (10.0, 0.2, 8e-4);
+//! let out = loss!(β*mse(z, z2) + γ*(mst_len(z) + mst_len(z2)) + λ*(sphere(z) + sphere(z2)))?;
+//! let grads = out.total().backward();
+//! println!("{:?}", out.term("mst_len(z)"));
+//! ```
+//!
+//! The data's path: `loss!` tokens (or a string) → [`tregs_macros_core::Plan`] →
+//! [`LossPlan`] → [`ops::TregsOps::fused_loss_forward`] (per input: norms and the minimum
+//! spanning tree, computed once) → [`ops::TregsOps::fused_loss_backward`] (per input: one pass).
+//!
+//! Primitives (see [`primitives`]): `mst_len(z)` = L_E, `sphere(z)` = L_S, `mse(a, b)`.
+
+mod backends;
+pub mod backward;
+mod config;
+mod error;
+mod evaluate;
+pub mod forward;
+pub mod ops;
+mod output;
+pub mod plan;
+pub mod primitives;
+mod runtime;
+
+pub use burn;
+pub use burn::tensor::Tensor;
+pub use error::{ConfigError, LossError};
+pub use evaluate::{evaluate, has_fused_op, reference_values};
+pub use output::{LossOutput, TermValue};
+pub use plan::{FusedPlan, FusedTerm, LossPlan, TermPlan};
+pub use runtime::RuntimeLoss;
+pub use tregs_kernels::Tree;
+pub use tregs_macros::loss;
+pub use tregs_macros_core::Primitive;
+
+/// The exact Euclidean minimum spanning tree of the rows of `z` (read to the host), with
+/// edge lengths recomputed in f64.
+pub fn minimum_spanning_tree(z: &Tensor<2>) -> Tree {
+    let [n, d] = z.dims();
+    let data = z.to_data();
+    if data.dtype() == burn::tensor::DType::F64 {
+        let x: Vec<f64> = data.try_to_vec().expect("f64 data");
+        tregs_kernels::minimum_spanning_tree(&x, n, d)
+    } else {
+        let x: Vec<f32> = data.convert::<f32>().try_to_vec().expect("float data");
+        tregs_kernels::minimum_spanning_tree(&x, n, d)
+    }
+}
+
+#[doc(hidden)]
+pub mod __private {
+    //! What `loss!` expansions call. Not a public API.
+    pub use crate::config::{from_json, from_toml, load_config};
+    pub use crate::evaluate::evaluate;
+    pub use serde;
+    use burn::tensor::Tensor;
+
+    /// A value usable as a `loss!` coefficient.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a number: a `loss!` coefficient must be an f64, f32 or integer",
+        label = "not a number"
+    )]
+    pub trait Coefficient {
+        fn to_f64(&self) -> f64;
+    }
+
+    macro_rules! coefficient {
+        ($($t:ty),*) => {$(
+            impl Coefficient for $t {
+                fn to_f64(&self) -> f64 {
+                    *self as f64
+                }
+            }
+        )*};
+    }
+    coefficient!(f64, f32, i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+    impl<T: Coefficient + ?Sized> Coefficient for &T {
+        fn to_f64(&self) -> f64 {
+            (**self).to_f64()
+        }
+    }
+
+    pub fn coef<C: Coefficient + ?Sized>(value: &C) -> f64 {
+        value.to_f64()
+    }
+
+    /// A value usable as a `loss!` tensor input.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a 2-D tensor: `loss!` inputs are `Tensor<2>` (n rows, d columns)",
+        label = "expected a `Tensor<2>`"
+    )]
+    pub trait LossInput {
+        fn as_tensor(&self) -> &Tensor<2>;
+    }
+
+    impl LossInput for Tensor<2> {
+        fn as_tensor(&self) -> &Tensor<2> {
+            self
+        }
+    }
+
+    impl<T: LossInput + ?Sized> LossInput for &T {
+        fn as_tensor(&self) -> &Tensor<2> {
+            (**self).as_tensor()
+        }
+    }
+
+    pub fn input<T: LossInput + ?Sized>(value: &T) -> &Tensor<2> {
+        value.as_tensor()
+    }
+}

@@ -1,0 +1,130 @@
+//! The runtime form of a loss: which primitive reads which inputs, and the values of the
+//! coefficients and options for one evaluation.
+
+use std::sync::Arc;
+use tregs_macros_core::Primitive;
+
+/// One term of a [`LossPlan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermPlan {
+    pub primitive: Primitive,
+    /// Indices into [`LossPlan::inputs`].
+    pub args: Vec<usize>,
+    /// Canonical text, e.g. `mst_len(z)`: the term's name in outputs and logs.
+    pub name: String,
+}
+
+/// The static part of a loss: inputs and terms, without coefficient values.
+///
+/// `loss!` builds one per call site, once; the runtime builds one from a string with
+/// [`crate::RuntimeLoss::parse`]. Both come from the same grammar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossPlan {
+    /// The expression as written.
+    pub source: String,
+    /// Tensor input names, in order of first use.
+    pub inputs: Vec<String>,
+    pub terms: Vec<TermPlan>,
+}
+
+impl LossPlan {
+    /// Builds the plan from the static tables `loss!` emits.
+    pub fn from_static(
+        source: &str,
+        inputs: &[&str],
+        terms: &[(Primitive, &[usize], &str)],
+    ) -> LossPlan {
+        LossPlan {
+            source: source.to_string(),
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            terms: terms
+                .iter()
+                .map(|(primitive, args, name)| TermPlan {
+                    primitive: *primitive,
+                    args: args.to_vec(),
+                    name: name.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn from_core(source: &str, plan: &tregs_macros_core::Plan) -> LossPlan {
+        LossPlan {
+            source: source.to_string(),
+            inputs: plan.inputs.iter().map(|i| i.to_string()).collect(),
+            terms: plan
+                .terms
+                .iter()
+                .map(|t| TermPlan {
+                    primitive: t.primitive,
+                    args: t.args.clone(),
+                    name: t.name.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Term names, in order.
+    pub fn term_names(&self) -> Vec<String> {
+        self.terms.iter().map(|t| t.name.clone()).collect()
+    }
+}
+
+/// What the fused operation needs: the terms with their option values. Coefficients are
+/// not part of it: the operation returns every term's unweighted value, and the weights are
+/// applied outside, so that the backward receives `c_k · upstream` per term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FusedPlan {
+    /// `[n, d]` of each input, in packing order.
+    pub shapes: Vec<[usize; 2]>,
+    pub terms: Vec<FusedTerm>,
+}
+
+/// One term of a [`FusedPlan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FusedTerm {
+    pub primitive: Primitive,
+    pub args: Vec<usize>,
+    pub options: Vec<f64>,
+}
+
+impl FusedPlan {
+    pub(crate) fn new(plan: &LossPlan, shapes: Vec<[usize; 2]>, options: &[&[f64]]) -> Arc<FusedPlan> {
+        Arc::new(FusedPlan {
+            shapes,
+            terms: plan
+                .terms
+                .iter()
+                .zip(options)
+                .map(|(t, o)| FusedTerm {
+                    primitive: t.primitive,
+                    args: t.args.clone(),
+                    options: o.to_vec(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Where each input starts in the packed tensor, plus the total length at the end.
+    pub fn offsets(&self) -> Vec<usize> {
+        let mut offsets = vec![0];
+        for [n, d] in &self.shapes {
+            offsets.push(offsets.last().copied().unwrap_or(0) + n * d);
+        }
+        offsets
+    }
+
+    /// The inputs whose minimum spanning tree some term needs, in input order. The forward
+    /// returns one tree per entry, in this order.
+    pub fn tree_inputs(&self) -> Vec<usize> {
+        let mut inputs: Vec<usize> = self
+            .terms
+            .iter()
+            .filter(|t| t.primitive.needs_tree())
+            .map(|t| t.args[0])
+            .collect();
+        inputs.sort_unstable();
+        inputs.dedup();
+        inputs
+    }
+}

@@ -1,0 +1,36 @@
+//! `mse(a, b)`: mean squared error between two views.
+//!
+//! MSE(A, B) = (1/(n·d)) · Σ_{i,j} (a_ij − b_ij)²
+//!
+//! the mean over all n·d elements, exactly PyTorch's `F.mse_loss(a, b)` (reduction
+//! `"mean"`). It is the invariance term of the T-REGS MSE objective (arXiv 2510.23484). Note
+//! that some SSL code sums over the feature axis instead (d times larger); scale the
+//! coefficient if you port such a setting.
+//!
+//! Gradient: ∂/∂a = (2/(n·d))(a − b), ∂/∂b = −(2/(n·d))(a − b).
+
+use burn::tensor::Tensor;
+use tregs_kernels::Real;
+
+/// MSE of two row-major n×d matrices, accumulated in f64.
+pub fn value<T: Real>(a: &[T], b: &[T]) -> f64 {
+    let sum: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let diff = x.to_f64() - y.to_f64();
+            diff * diff
+        })
+        .sum();
+    sum / a.len() as f64
+}
+
+/// The weight w with ∂MSE/∂a = w · (a − b).
+pub fn grad_weight(n: usize, d: usize) -> f64 {
+    2.0 / (n * d) as f64
+}
+
+/// The reference with burn tensor ops.
+pub fn reference(a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
+    (a - b).powi_scalar(2).mean().reshape([1])
+}

@@ -1,0 +1,94 @@
+//! Losses written as strings (CLI, config files): the same grammar and the same error
+//! messages as `loss!`, with coefficients given by name.
+
+use crate::error::LossError;
+use crate::evaluate::evaluate;
+use crate::output::LossOutput;
+use crate::plan::LossPlan;
+use burn::tensor::Tensor;
+use std::collections::BTreeMap;
+use tregs_macros_core::{ascii_name, render_error};
+
+/// A loss parsed at run time, its coefficients evaluated.
+#[derive(Debug, Clone)]
+pub struct RuntimeLoss {
+    plan: LossPlan,
+    coefs: Vec<f64>,
+    options: Vec<Vec<f64>>,
+}
+
+impl RuntimeLoss {
+    /// Parses `source` and evaluates its coefficients; a name such as `β` is looked up as
+    /// written or by its ASCII spelling (`beta`).
+    pub fn parse(source: &str, coefficients: &BTreeMap<String, f64>) -> Result<RuntimeLoss, LossError> {
+        let plan = tregs_macros_core::parse_runtime(source).map_err(LossError::Expression)?;
+        let inputs: Vec<String> = plan.inputs.iter().map(|i| i.to_string()).collect();
+        let lookup = |ident: &syn::Ident| -> Result<f64, String> {
+            let name = ident.to_string();
+            if let Some(v) = coefficients.get(&name).or_else(|| coefficients.get(&ascii_name(&name))) {
+                return Ok(*v);
+            }
+            if inputs.contains(&name) {
+                return Err(format!("`{name}` is a tensor input, not a coefficient"));
+            }
+            let given: Vec<&str> = coefficients.keys().map(String::as_str).collect();
+            Err(format!(
+                "unknown coefficient `{name}`: give it a value (`{}=…`){}",
+                ascii_name(&name),
+                if given.is_empty() {
+                    String::new()
+                } else {
+                    format!("; given: {}", given.join(", "))
+                }
+            ))
+        };
+        let eval = |coef: &tregs_macros_core::Coef| {
+            coef.eval(&lookup).map_err(|e| LossError::Expression(render_error(source, &e)))
+        };
+        let coefs = plan.terms.iter().map(|t| eval(&t.coef)).collect::<Result<_, _>>()?;
+        let options = plan
+            .terms
+            .iter()
+            .map(|t| t.options.iter().map(eval).collect::<Result<Vec<f64>, _>>())
+            .collect::<Result<_, _>>()?;
+        Ok(RuntimeLoss {
+            plan: LossPlan::from_core(source, &plan),
+            coefs,
+            options,
+        })
+    }
+
+    /// The plan: inputs and terms.
+    pub fn plan(&self) -> &LossPlan {
+        &self.plan
+    }
+
+    /// The coefficient of each term.
+    pub fn coefficients(&self) -> &[f64] {
+        &self.coefs
+    }
+
+    /// Evaluates with tensors bound by name (`[("z", &z), ("z2", &z2)]`).
+    pub fn evaluate(&self, bindings: &[(&str, &Tensor<2>)]) -> Result<LossOutput, LossError> {
+        let inputs = self
+            .plan
+            .inputs
+            .iter()
+            .map(|name| {
+                bindings
+                    .iter()
+                    .find(|(bound, _)| bound == name)
+                    .map(|(_, t)| *t)
+                    .ok_or_else(|| LossError::Input {
+                        input: name.clone(),
+                        problem: format!(
+                            "the loss reads it but no tensor is bound to it (bound: {})",
+                            bindings.iter().map(|(b, _)| *b).collect::<Vec<_>>().join(", ")
+                        ),
+                    })
+            })
+            .collect::<Result<Vec<&Tensor<2>>, _>>()?;
+        let options: Vec<&[f64]> = self.options.iter().map(Vec::as_slice).collect();
+        evaluate(&self.plan, &inputs, &self.coefs, &options)
+    }
+}

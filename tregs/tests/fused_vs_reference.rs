@@ -1,0 +1,116 @@
+//! The fused operation (Flex + hand-written backward) against the same loss written with
+//! plain burn tensor ops and differentiated by burn's autodiff.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use tregs::{loss, reference_values, LossError};
+
+fn cloud(n: usize, d: usize, seed: u64, device: &Device) -> Tensor<2> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let data: Vec<f32> = (0..n * d)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(data, [n, d]), device)
+}
+
+fn to_vec(t: Tensor<2>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec().unwrap()
+}
+
+fn assert_close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= tol * (1.0 + y.abs()),
+            "{what}[{i}]: fused {x} vs reference {y}"
+        );
+    }
+}
+
+#[test]
+fn tregs_objective_values_and_gradients_match_the_tensor_op_reference() {
+    let device = Device::default().autodiff();
+    let (β, γ, λ) = (10.0, 0.2, 8e-4);
+    let z = cloud(40, 7, 1, &device).require_grad();
+    let z2 = cloud(40, 7, 2, &device).require_grad();
+
+    let out = loss!(β*mse(z, z2) + γ*(mst_len(z) + mst_len(z2)) + λ*(sphere(z) + sphere(z2)))
+        .expect("valid inputs");
+    let grads = out.total().backward();
+    let (gz, gz2) = (z.grad(&grads).unwrap(), z2.grad(&grads).unwrap());
+
+    let names: Vec<&str> = out.terms().iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["mse(z, z2)", "mst_len(z)", "mst_len(z2)", "sphere(z)", "sphere(z2)"]
+    );
+
+    // The same plan through plain tensor ops.
+    let za = z.clone().detach().require_grad();
+    let z2a = z2.clone().detach().require_grad();
+    let plan = tregs::LossPlan::from_static(
+        "",
+        &["z", "z2"],
+        &[
+            (tregs::Primitive::Mse, &[0, 1], "mse(z, z2)"),
+            (tregs::Primitive::MstLen, &[0], "mst_len(z)"),
+            (tregs::Primitive::MstLen, &[1], "mst_len(z2)"),
+            (tregs::Primitive::Sphere, &[0], "sphere(z)"),
+            (tregs::Primitive::Sphere, &[1], "sphere(z2)"),
+        ],
+    );
+    let values = reference_values(&plan, &[&za, &z2a]);
+    let weights = Tensor::<1>::from_data(
+        TensorData::new(vec![β as f32, γ as f32, γ as f32, λ as f32, λ as f32], [5]),
+        &device,
+    );
+    let total = (values.clone() * weights).sum();
+    let ref_grads = total.backward();
+
+    let ref_values: Vec<f32> = values.into_data().convert::<f32>().try_to_vec().unwrap();
+    let fused_values: Vec<f32> = out.terms().iter().map(|t| t.value as f32).collect();
+    assert_close(&fused_values, &ref_values, 1e-5, "term values");
+    assert_close(&to_vec(gz), &to_vec(za.grad(&ref_grads).unwrap()), 1e-4, "grad z");
+    assert_close(&to_vec(gz2), &to_vec(z2a.grad(&ref_grads).unwrap()), 1e-4, "grad z2");
+    // mst_len is minus the normalized tree length: negative.
+    assert!(out.term("mst_len(z)").unwrap().value < 0.0);
+}
+
+#[test]
+fn shape_mismatch_names_both_shapes() {
+    let device = Device::default();
+    let z = cloud(256, 128, 1, &device);
+    let z2 = cloud(256, 64, 2, &device);
+    let err = loss!(mse(z, z2)).unwrap_err();
+    assert_eq!(
+        err,
+        LossError::Term {
+            term: "mse(z, z2)".into(),
+            problem: "shape mismatch 256x128 vs 256x64".into()
+        }
+    );
+}
+
+#[test]
+fn nan_is_reported_with_its_row() {
+    let device = Device::default();
+    let mut data = vec![0.5f32; 20 * 3];
+    data[17 * 3 + 2] = f32::NAN;
+    let z = Tensor::<2>::from_data(TensorData::new(data, [20, 3]), &device);
+    let err = loss!(0.2 * mst_len(z) + sphere(z)).unwrap_err();
+    assert_eq!(err.to_string(), "input `z`: NaN at row 17, column 2");
+}
+
+#[test]
+fn a_tree_needs_two_points() {
+    let z = cloud(1, 3, 1, &Device::default());
+    let err = loss!(mst_len(z)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "mst_len(z): needs at least 2 points for a tree; `z` has 1 row"
+    );
+}
