@@ -6,7 +6,7 @@
 //! whole expression as one fused operation.
 
 use crate::expr::BinOp;
-use crate::parse::Mode;
+use crate::parse::{parse_expr, Mode};
 use crate::plan::{Coef, Plan};
 use crate::primitive::ascii_name;
 use proc_macro2::{Literal, Span, TokenStream};
@@ -21,9 +21,9 @@ pub fn expand_loss(tokens: TokenStream) -> syn::Result<TokenStream> {
         let named: NamedLoss = syn::parse2(tokens)?;
         return named.expand();
     }
-    let source = tokens.to_string();
-    let plan = Plan::from_tokens(tokens, Mode::Macro)?;
-    Ok(evaluation(&plan, &source, &|coef| coef_tokens(coef)))
+    let expr = parse_expr(tokens, Mode::Macro)?;
+    let plan = Plan::from_expr(&expr)?;
+    Ok(evaluation(&plan, &expr.to_string(), &|coef| coef_tokens(coef)))
 }
 
 fn is_named_form(tokens: &TokenStream) -> bool {
@@ -31,7 +31,9 @@ fn is_named_form(tokens: &TokenStream) -> bool {
         |input: ParseStream| {
             input.call(Attribute::parse_outer)?;
             input.parse::<Visibility>()?;
-            Ok(input.peek(Token![struct]))
+            let named = input.peek(Token![struct]);
+            input.parse::<TokenStream>()?;
+            Ok(named)
         },
         tokens.clone(),
     )
@@ -200,7 +202,6 @@ impl Parse for NamedLoss {
 
 impl NamedLoss {
     fn expand(&self) -> syn::Result<TokenStream> {
-        let source = self.body.to_string();
         if self.body.is_empty() {
             return Err(syn::Error::new(
                 self.body_span,
@@ -208,7 +209,9 @@ impl NamedLoss {
                  `β*mse(z, z2) + γ*mst_len(z) + λ*sphere(z)`",
             ));
         }
-        let plan = Plan::from_tokens(self.body.clone(), Mode::Macro)?;
+        let expr = parse_expr(self.body.clone(), Mode::Macro)?;
+        let source = expr.to_string();
+        let plan = Plan::from_expr(&expr)?;
         self.check(&plan)?;
 
         let NamedLoss { attrs, vis, name, .. } = self;

@@ -54,3 +54,50 @@ impl Expr {
         }
     }
 }
+
+/// The canonical text of an expression: `β*mse(z, z2) + γ*(mst_len(z) + mst_len(z2))`,
+/// with parentheses only where the grammar needs them.
+impl std::fmt::Display for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expr::Num { text, .. } => write!(f, "{text}"),
+            Expr::Var(ident) => write!(f, "{ident}"),
+            Expr::Rust { tokens, .. } => write!(f, "({tokens})"),
+            Expr::Call(call) => {
+                let mut parts: Vec<String> = call.args.iter().map(|a| a.to_string()).collect();
+                parts.extend(call.options.iter().map(|(n, v)| format!("{n} = {v}")));
+                write!(f, "{}({})", call.name, parts.join(", "))
+            }
+            Expr::Neg { inner, .. } => match **inner {
+                Expr::Binary { .. } => write!(f, "-({inner})"),
+                _ => write!(f, "-{inner}"),
+            },
+            Expr::Binary { op, lhs, rhs, .. } => {
+                let is_sum = |e: &Expr| {
+                    matches!(
+                        e,
+                        Expr::Binary {
+                            op: BinOp::Add | BinOp::Sub,
+                            ..
+                        }
+                    )
+                };
+                match op {
+                    BinOp::Mul => {
+                        let side = |e: &Expr| {
+                            if is_sum(e) {
+                                format!("({e})")
+                            } else {
+                                e.to_string()
+                            }
+                        };
+                        write!(f, "{}*{}", side(lhs), side(rhs))
+                    }
+                    BinOp::Add => write!(f, "{lhs} + {rhs}"),
+                    BinOp::Sub if is_sum(rhs) => write!(f, "{lhs} - ({rhs})"),
+                    BinOp::Sub => write!(f, "{lhs} - {rhs}"),
+                }
+            }
+        }
+    }
+}

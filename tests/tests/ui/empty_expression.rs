@@ -1,0 +1,5 @@
+use tregs::loss;
+
+fn main() {
+    let _ = loss!();
+}

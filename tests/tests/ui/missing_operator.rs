@@ -1,0 +1,8 @@
+use tregs::{loss, Tensor};
+
+fn objective(z: Tensor<2>, z2: Tensor<2>) {
+    let β = 10.0;
+    let _ = loss!(β mse(z, z2));
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use tregs::{loss, Tensor};
+
+fn objective(z: Tensor<2>, z2: Tensor<2>) {
+    let _ = loss!(mse(z, z2) * sphere(z));
+}
+
+fn main() {}
