@@ -30,7 +30,8 @@ pub enum Mode {
 pub fn parse_expr(tokens: TokenStream, mode: Mode) -> syn::Result<Expr> {
     let parser = move |input: ParseStream| {
         if input.is_empty() {
-            return Err(input.error(
+            return Err(syn::Error::new(
+                input.span(),
                 "empty loss expression: write a weighted sum of terms, e.g. \
                  `β*mse(z, z2) + γ*mst_len(z) + λ*sphere(z)`",
             ));
