@@ -2,7 +2,7 @@
 //! point layouts that stress the tree: tiny clouds, one dimension, integer grids with ties,
 //! duplicate points, clouds far from the origin.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 use proptest::prelude::*;
 use tregs::{loss, reference_values, LossPlan, Primitive};
 
@@ -49,7 +49,8 @@ fn make(n: usize, d: usize, layout: Layout, seed: u64) -> Vec<f64> {
 }
 
 fn tensor(x: &[f64], n: usize, d: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(x.to_vec(), [n, d]), device).require_grad()
+    // Without an explicit dtype, burn converts to the device's default float (f32).
+    Tensor::from_data(TensorData::new(x.to_vec(), [n, d]), (device, DType::F64)).require_grad()
 }
 
 fn host(t: Tensor<2>) -> Vec<f64> {
@@ -70,6 +71,7 @@ proptest! {
         let grads = out.total().backward();
         let (gz, gz2) = (host(z.grad(&grads).unwrap()), host(z2.grad(&grads).unwrap()));
         prop_assert!(gz.iter().chain(&gz2).all(|g| g.is_finite()), "non-finite gradient");
+        prop_assert_eq!(z.dtype(), DType::F64);
 
         let (za, z2a) = (tensor(&a, n, d, &device), tensor(&b, n, d, &device));
         let plan = LossPlan::from_static("", &["z", "z2"], &[
@@ -79,7 +81,8 @@ proptest! {
             (Primitive::Sphere, &[0], "sphere(z)"),
         ]);
         let values = reference_values(&plan, &[&za, &z2a]);
-        let weights = Tensor::<1>::from_data(TensorData::new(vec![3.0, γ, γ, λ], [4]), &device);
+        let weights =
+            Tensor::<1>::from_data(TensorData::new(vec![3.0, γ, γ, λ], [4]), (&device, DType::F64));
         let ref_grads = (values.clone() * weights).sum().backward();
         let ref_values: Vec<f64> = values.into_data().convert::<f64>().try_to_vec().unwrap();
         for (term, reference) in out.terms().iter().zip(&ref_values) {

@@ -23,10 +23,10 @@ fn to_vec(t: Tensor<2>) -> Vec<f32> {
 
 fn assert_close(a: &[f32], b: &[f32], tol: f32, what: &str) {
     assert_eq!(a.len(), b.len());
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+    for (i, (fused, reference)) in a.iter().zip(b).enumerate() {
         assert!(
-            (x - y).abs() <= tol * (1.0 + y.abs()),
-            "{what}[{i}]: fused {x} vs reference {y}"
+            (fused - reference).abs() <= tol * (1.0 + reference.abs()),
+            "{what}[{i}]: fused {fused} vs reference {reference}"
         );
     }
 }
