@@ -1,0 +1,43 @@
+//! On a backend without a native `TregsOps` (here NdArray), `loss!` takes the tensor-op
+//! fallback: same values, same gradients, no panic.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use tregs::{burn, has_fused_op, loss};
+
+fn cloud(device: &Device) -> (Tensor<2>, Tensor<2>) {
+    let a: Vec<f32> = (0..30 * 4).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
+    let b: Vec<f32> = (0..30 * 4).map(|i| ((i * 53 % 97) as f32 / 48.0) - 1.0).collect();
+    (
+        Tensor::from_data(TensorData::new(a, [30, 4]), device).require_grad(),
+        Tensor::from_data(TensorData::new(b, [30, 4]), device).require_grad(),
+    )
+}
+
+fn run(device: &Device) -> (Vec<f64>, Vec<f32>) {
+    let (z, z2) = cloud(device);
+    let (β, γ, λ) = (10.0, 0.2, 8e-4);
+    let out = loss!(β*mse(z, z2) + γ*(mst_len(z) + mst_len(z2)) + λ*(sphere(z) + sphere(z2)))
+        .expect("valid inputs");
+    let grads = out.total().backward();
+    let values = out.terms().iter().map(|t| t.value).collect();
+    let grad = z.grad(&grads).unwrap().into_data().convert::<f32>().try_to_vec().unwrap();
+    (values, grad)
+}
+
+// NdArray is deprecated in burn 0.22; it serves here only as a backend tregs does not implement.
+#[test]
+#[allow(deprecated)]
+fn ndarray_takes_the_fallback_and_agrees_with_flex() {
+    let flex = Device::flex().autodiff();
+    let ndarray = Device::ndarray().autodiff();
+    assert!(has_fused_op(&flex));
+    assert!(!has_fused_op(&ndarray));
+    let (flex_values, flex_grad) = run(&flex);
+    let (nd_values, nd_grad) = run(&ndarray);
+    for (a, b) in flex_values.iter().zip(&nd_values) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "value {a} vs {b}");
+    }
+    for (a, b) in flex_grad.iter().zip(&nd_grad) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "grad {a} vs {b}");
+    }
+}
