@@ -11,7 +11,10 @@
 //! 1. pick `c` close to the column means (see [`centering_shift`]), so the Gram formula
 //!    does not lose precision on clouds far from the origin, and pack `Y = X - c` into
 //!    panels of `P` rows, k-major (element `(row r, coord k)` of a panel at `k * P + r`),
-//!    zero-padding the last panel; compute the squared norms `|y_i|^2`;
+//!    zero-padding the last panel; compute the squared norms `|y_i|^2` (AVX-512 f32 does
+//!    both in one pass: 16 x 16 blocks are shifted and transposed in registers and the
+//!    norms accumulate on the transposed vectors; the column statistics of step 1 are
+//!    gathered by vectorized loops too);
 //! 2. for every column panel `J` (columns `j0 .. j0 + P`), compute the strip
 //!    `G[i][J] = <y_i, y_j>` for the rows `i >= j0` only: the lower triangle, half the
 //!    flops of `Y Y^T`. The strip is built from `ROWS x P` micro-tiles (AVX-512 f32: 8 x 48,
@@ -128,6 +131,27 @@ pub(crate) trait TileKernel<T: Real> {
     /// # Safety
     /// As for [`TileKernel::gram_tile`]; `out` holds `PANEL` elements.
     unsafe fn panel_sq_norms(b: *const T, d: usize, out: *mut T);
+
+    /// Packs rows `r0 .. r0 + PANEL` (those below `n`) of `x - shift` into `panel`
+    /// (see [`pack_panel`]; `panel` is zeroed on entry) and writes their squared norms,
+    /// rounded as by [`TileKernel::panel_sq_norms`], to `norms` (`PANEL` elements).
+    ///
+    /// # Safety
+    /// The CPU supports the kernel's instruction set.
+    unsafe fn pack_panel_with_norms(
+        x: &[T],
+        n: usize,
+        d: usize,
+        shift: &[T],
+        r0: usize,
+        panel: &mut [T],
+        norms: &mut [T],
+    ) {
+        pack_panel(x, n, d, shift, r0, Self::PANEL, panel);
+        assert!(panel.len() >= Self::PANEL * d && norms.len() >= Self::PANEL);
+        // SAFETY: the panel holds PANEL * d elements, norms PANEL; CPU support forwarded.
+        unsafe { Self::panel_sq_norms(panel.as_ptr(), d, norms.as_mut_ptr()) }
+    }
 
     /// Stores the squared distances of a full `STRIP_BLOCK x PANEL` block, rows
     /// `i0 .. i0 + STRIP_BLOCK`, columns `j0 .. j0 + PANEL`, all strictly below the
@@ -264,7 +288,7 @@ macro_rules! simd_tile_kernel {
         $name:ident, $t:ty, $features:literal, $lanes:literal, $nvec:literal, $rows:literal,
         kc = $kc:literal, store_block = $store_block:path,
         zero = $zero:ident, set1 = $set1:ident, load = $load:ident, store = $store:ident,
-        fma = $fma:ident
+        fma = $fma:ident $(, pack = $pack:path)?
     ) => {
         $(#[$doc])*
         pub(crate) struct $name;
@@ -368,6 +392,21 @@ macro_rules! simd_tile_kernel {
                 // SAFETY: forwarded caller contract (includes CPU support).
                 unsafe { $store_block(out, n, i0, j0, g, norms_i, norms_j) }
             }
+
+            $(
+                unsafe fn pack_panel_with_norms(
+                    x: &[$t],
+                    n: usize,
+                    d: usize,
+                    shift: &[$t],
+                    r0: usize,
+                    panel: &mut [$t],
+                    norms: &mut [$t],
+                ) {
+                    // SAFETY: forwarded caller contract (includes CPU support).
+                    unsafe { $pack(x, n, d, shift, r0, panel, norms) }
+                }
+            )?
         }
     };
 }
@@ -378,7 +417,7 @@ simd_tile_kernel!(
     Avx512F32, f32, "avx512f", 16, 3, 8, kc = 128,
     store_block = store_full_block_avx512_f32,
     zero = _mm512_setzero_ps, set1 = _mm512_set1_ps, load = _mm512_loadu_ps,
-    store = _mm512_storeu_ps, fma = _mm512_fmadd_ps
+    store = _mm512_storeu_ps, fma = _mm512_fmadd_ps, pack = pack_panel_with_norms_avx512_f32
 );
 #[cfg(target_arch = "x86_64")]
 simd_tile_kernel!(
@@ -509,23 +548,7 @@ fn centering_shift<T: Real>(x: &[T], n: usize, d: usize) -> Vec<T> {
     }
     let chunk_stats: Vec<Vec<f64>> = x
         .par_chunks(STAT_CHUNK_ROWS * d)
-        .map(|rows| {
-            // [sum | min | max] per column.
-            let mut stats = vec![0.0f64; 3 * d];
-            let (sum, rest) = stats.split_at_mut(d);
-            let (min, max) = rest.split_at_mut(d);
-            min.fill(f64::INFINITY);
-            max.fill(f64::NEG_INFINITY);
-            for row in rows.chunks_exact(d) {
-                for (k, &v) in row.iter().enumerate() {
-                    let v = v.to_f64();
-                    sum[k] += v;
-                    min[k] = min[k].min(v);
-                    max[k] = max[k].max(v);
-                }
-            }
-            stats
-        })
+        .map(|rows| column_stats(rows, d))
         .collect();
     let mut shift = vec![T::ZERO; d];
     for (k, shift_k) in shift.iter_mut().enumerate() {
@@ -549,6 +572,130 @@ fn centering_shift<T: Real>(x: &[T], n: usize, d: usize) -> Vec<T> {
         };
     }
     shift
+}
+
+/// `[sum | min | max]` per column of `rows` (row-major, `d` columns): sums in f64 in row
+/// order, extrema exact (taken in `T`, ignoring NaN). Runs the same loop compiled for
+/// the widest vector extension of this CPU (the results do not depend on it).
+fn column_stats<T: Real>(rows: &[T], d: usize) -> Vec<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
+                // SAFETY: T is f32 (same layout); feature detected.
+                return unsafe {
+                    column_stats_avx512_f32(
+                        std::slice::from_raw_parts(rows.as_ptr() as *const f32, rows.len()),
+                        d,
+                    )
+                };
+            }
+            // SAFETY: feature detected.
+            return unsafe { column_stats_avx512(rows, d) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: feature detected.
+            return unsafe { column_stats_avx2(rows, d) };
+        }
+    }
+    column_stats_body(rows, d)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn column_stats_avx512<T: Real>(rows: &[T], d: usize) -> Vec<f64> {
+    column_stats_body(rows, d)
+}
+
+/// [`column_stats`] for f32 with AVX-512F: the rows stream sequentially, the running
+/// statistics of 16 columns at a time are loaded, updated and stored (sums in f64 in row
+/// order, as in [`column_stats_body`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn column_stats_avx512_f32(rows: &[f32], d: usize) -> Vec<f64> {
+    use std::arch::x86_64::*;
+    let mut sum = vec![0.0f64; d];
+    let mut min = vec![f32::INFINITY; d];
+    let mut max = vec![f32::NEG_INFINITY; d];
+    let full = d / 16 * 16;
+    for row in rows.chunks_exact(d) {
+        for c in (0..full).step_by(16) {
+            // SAFETY: c + 16 <= d for the row and the three statistics vectors.
+            unsafe {
+                let v = _mm512_loadu_ps(row.as_ptr().add(c));
+                let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+                let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
+                    _mm512_castps_pd(v),
+                )));
+                let s = sum.as_mut_ptr().add(c);
+                _mm512_storeu_pd(s, _mm512_add_pd(_mm512_loadu_pd(s), lo));
+                _mm512_storeu_pd(s.add(8), _mm512_add_pd(_mm512_loadu_pd(s.add(8)), hi));
+                // vminps / vmaxps return the second operand when either is NaN: NaN
+                // inputs are ignored, as in `column_stats_body`.
+                let mn = min.as_mut_ptr().add(c);
+                _mm512_storeu_ps(mn, _mm512_min_ps(v, _mm512_loadu_ps(mn)));
+                let mx = max.as_mut_ptr().add(c);
+                _mm512_storeu_ps(mx, _mm512_max_ps(v, _mm512_loadu_ps(mx)));
+            }
+        }
+        for c in full..d {
+            let v = row[c];
+            sum[c] += v as f64;
+            min[c] = if v < min[c] { v } else { min[c] };
+            max[c] = if v > max[c] { v } else { max[c] };
+        }
+    }
+    sum.extend(min.iter().map(|&v| v as f64));
+    sum.extend(max.iter().map(|&v| v as f64));
+    sum
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn column_stats_avx2<T: Real>(rows: &[T], d: usize) -> Vec<f64> {
+    column_stats_body(rows, d)
+}
+
+#[inline(always)]
+fn column_stats_body<T: Real>(rows: &[T], d: usize) -> Vec<f64> {
+    let mut stats = vec![0.0f64; 3 * d];
+    let n_rows = rows.len() / d;
+    // Blocks of W columns keep their statistics in registers while the rows stream past.
+    const W: usize = 32;
+    let mut c0 = 0;
+    while c0 < d {
+        let w = W.min(d - c0);
+        let mut sum = [0.0f64; W];
+        let mut min = [T::INFINITY; W];
+        let mut max = [T::ZERO - T::INFINITY; W];
+        if w == W {
+            for r in 0..n_rows {
+                let row: &[T; W] = rows[r * d + c0..r * d + c0 + W].try_into().unwrap();
+                for c in 0..W {
+                    let v = row[c];
+                    sum[c] += v.to_f64();
+                    min[c] = if v < min[c] { v } else { min[c] };
+                    max[c] = if v > max[c] { v } else { max[c] };
+                }
+            }
+        } else {
+            for r in 0..n_rows {
+                let row = &rows[r * d + c0..r * d + c0 + w];
+                for (c, &v) in row.iter().enumerate() {
+                    sum[c] += v.to_f64();
+                    min[c] = if v < min[c] { v } else { min[c] };
+                    max[c] = if v > max[c] { v } else { max[c] };
+                }
+            }
+        }
+        for c in 0..w {
+            stats[c0 + c] = sum[c];
+            stats[d + c0 + c] = min[c].to_f64();
+            stats[2 * d + c0 + c] = max[c].to_f64();
+        }
+        c0 += w;
+    }
+    stats
 }
 
 /// A zero-initialized buffer whose data starts on a 64-byte boundary.
@@ -607,26 +754,20 @@ pub(crate) fn sq_distances_with<T: Real, K: TileKernel<T>>(
     // 1. Shift and pack: panel q holds rows q*P .. q*P+P, element (r, k) at k*P + r.
     let shift = centering_shift(x, n, d);
     let mut packed = AlignedBuf::<T>::zeroed(panels * panel_len);
+    // Squared norms of the shifted rows, rounded exactly like the tile diagonals.
+    let mut norms = vec![T::ZERO; panels * p];
     if d > 0 {
         packed
             .as_mut_slice()
             .par_chunks_mut(panel_len)
+            .zip(norms.par_chunks_mut(p))
             .enumerate()
-            .for_each(|(q, panel)| pack_panel(x, n, d, &shift, q * p, p, panel));
+            .for_each(|(q, (panel, norms_q))| {
+                // SAFETY: the dispatcher checked CPU support.
+                unsafe { K::pack_panel_with_norms(x, n, d, &shift, q * p, panel, norms_q) }
+            });
     }
     let packed = packed.as_slice();
-
-    // Squared norms of the shifted rows, rounded exactly like the tile diagonals.
-    let mut norms = vec![T::ZERO; panels * p];
-    norms
-        .par_chunks_mut(p)
-        .enumerate()
-        .for_each(|(q, norms_q)| {
-            // SAFETY: panel q has p * d elements; the dispatcher checked CPU support.
-            unsafe {
-                K::panel_sq_norms(packed.as_ptr().add(q * panel_len), d, norms_q.as_mut_ptr())
-            }
-        });
     let norms = &norms[..n];
 
     // 2 + 3. Lower-triangle Gram strip of each column panel, then its distances.
@@ -805,6 +946,64 @@ unsafe fn store_full_block_avx512_f32(
                 _mm512_storeu_ps(out.add((j0 + 16 * v + c) * n + i0), col);
             }
         }
+    }
+}
+
+/// AVX-512 [`TileKernel::pack_panel_with_norms`] for f32 with `PANEL = 48`: blocks of
+/// 16 rows x 16 coordinates are loaded (masked at the edges), shifted, transposed in
+/// registers and stored as 16 k-rows of the panel; the squared norms accumulate on the
+/// transposed vectors with `fma(y, y, acc)` in k order, exactly as in
+/// `Avx512F32::norms_impl`.
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_panel_with_norms_avx512_f32(
+    x: &[f32],
+    n: usize,
+    d: usize,
+    shift: &[f32],
+    r0: usize,
+    panel: &mut [f32],
+    norms: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    const P: usize = 48;
+    assert!(x.len() >= n * d && shift.len() >= d && panel.len() >= P * d && norms.len() >= P);
+    let valid = n.saturating_sub(r0).min(P);
+    let zero = _mm512_setzero_ps();
+    let mut acc = [zero; P / 16];
+    for k0 in (0..d).step_by(16) {
+        let kw = (d - k0).min(16);
+        let mask: __mmask16 = if kw == 16 { 0xffff } else { (1u16 << kw) - 1 };
+        // SAFETY: lanes k0 .. k0 + kw < d of shift and of rows below n are in bounds.
+        let s = unsafe { _mm512_maskz_loadu_ps(mask, shift.as_ptr().add(k0)) };
+        for (g, acc_g) in acc.iter_mut().enumerate() {
+            let rows_here = valid.saturating_sub(16 * g).min(16);
+            if rows_here == 0 {
+                // Padding rows stay zero; their norms are zero as in `norms_impl`.
+                continue;
+            }
+            let mut rows = [zero; 16];
+            for (r, row) in rows.iter_mut().enumerate().take(rows_here) {
+                // SAFETY: row r0 + 16 g + r < n, lanes k0 .. k0 + kw < d.
+                let v = unsafe {
+                    _mm512_maskz_loadu_ps(mask, x.as_ptr().add((r0 + 16 * g + r) * d + k0))
+                };
+                *row = _mm512_sub_ps(v, s);
+            }
+            let cols = transpose_16x16_f32(rows);
+            for (c, &col) in cols.iter().enumerate().take(kw) {
+                // SAFETY: k0 + c < d, so the 16 lanes at (k0 + c) * P + 16 g are in bounds.
+                unsafe { _mm512_storeu_ps(panel.as_mut_ptr().add((k0 + c) * P + 16 * g), col) };
+                *acc_g = _mm512_fmadd_ps(col, col, *acc_g);
+            }
+        }
+    }
+    for (g, &acc_g) in acc.iter().enumerate() {
+        // SAFETY: norms holds P elements.
+        unsafe { _mm512_storeu_ps(norms.as_mut_ptr().add(16 * g), acc_g) };
     }
 }
 
