@@ -498,6 +498,37 @@ fn f64_and_fortran_order_inputs_give_the_f32_c_order_results() {
     assert_eq!(mixed["terms"], c64["terms"], "mixed dtypes evaluate in f64");
 }
 
+#[test]
+fn f64_inputs_are_computed_in_f64() {
+    // Views 1e-9 apart: in f32 they are the same numbers and the MSE is 0.
+    let files = Files::new();
+    let z = files.f64("z.npy", 2, 1, &[1.0, 2.0]);
+    let z2 = files.f64("z2.npy", 2, 1, &[1.0 + 1e-9, 2.0 - 1e-9]);
+    let grad = files.path("g.npy");
+    let v = json(&[
+        "eval",
+        "--points",
+        p(&z),
+        "--points2",
+        p(&z2),
+        "--loss",
+        "mse(z, z2)",
+        "--json",
+        "--grad",
+        p(&grad),
+    ]);
+    let mse = v["terms"]["mse(z, z2)"].as_f64().unwrap();
+    assert!((mse / 1e-18 - 1.0).abs() < 1e-6, "f64 MSE 1e-18, got {mse}");
+    assert_eq!(v["dtype"], "f64");
+    let (dtype, _, g) = read_npy(&grad);
+    assert!(dtype.contains("f8"), "{dtype}");
+    // ∂MSE/∂z = (2/2)(z - z2) = (-1e-9, 1e-9).
+    assert!(
+        (g[0] + 1e-9).abs() < 1e-15 && (g[1] - 1e-9).abs() < 1e-15,
+        "{g:?}"
+    );
+}
+
 /// Runs a command that must fail with `expected` in its message: it exits non-zero, says
 /// so on stderr (in one line unless `multi_line`), and writes no `--grad` file: none is
 /// created, and an existing one keeps its contents.

@@ -1,0 +1,337 @@
+//! `tregs bench`: time and memory of the two-view T-REGS objective, forward plus backward,
+//! on random Gaussian points on the Flex (CPU) autodiff device, next to the pairwise
+//! distance step alone.
+//!
+//! Run it in release: `cargo run --release -p tregs --bin tregs -- bench`.
+
+use super::{alloc, min_median, CliError, TREGS_OBJECTIVE};
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::time::Instant;
+use tregs::RuntimeLoss;
+use tregs_kernels::GramKernel;
+
+/// Sizes run by default: n in {256, 1024, 4096} x d in {128, 2048}.
+const DEFAULT_SIZES: [(usize, usize); 6] = [
+    (256, 128),
+    (256, 2048),
+    (1024, 128),
+    (1024, 2048),
+    (4096, 128),
+    (4096, 2048),
+];
+
+/// The objective's coefficients: β, γ, λ.
+const COEFFICIENTS: [(&str, f64); 3] = [("beta", 10.0), ("gamma", 0.2), ("lambda", 8e-4)];
+
+const MIB: f64 = (1u64 << 20) as f64;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Sizes to run, n points x d dimensions, comma separated [default:
+    /// 256x128,256x2048,1024x128,1024x2048,4096x128,4096x2048].
+    #[arg(long, value_name = "NxD,...", value_delimiter = ',', value_parser = parse_size)]
+    sizes: Vec<(usize, usize)>,
+
+    /// Timed calls per size, after one warm-up call.
+    #[arg(long, value_name = "R", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    reps: u32,
+
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_size(text: &str) -> Result<(usize, usize), String> {
+    let (n, d) = text
+        .trim()
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{text}`: expected NxD, e.g. 1024x2048"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}`: n is not a whole number"))?;
+    let d: usize = d
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}`: d is not a whole number"))?;
+    if n < 2 || d < 1 {
+        return Err(format!(
+            "`{text}`: needs n >= 2 points (for a tree) and d >= 1"
+        ));
+    }
+    Ok((n, d))
+}
+
+/// Measurements at one size.
+struct Row {
+    n: usize,
+    d: usize,
+    /// Forward + backward, min and median ms.
+    call: (f64, f64),
+    /// Peak bytes above the baseline during a call (the largest over the reps).
+    call_peak: usize,
+    /// `pairwise_sq_distances` on one view, min and median ms.
+    distance: (f64, f64),
+    distance_peak: usize,
+}
+
+impl Row {
+    /// Distance step, GFLOP/s-equivalent at the median: 2·n²·d flops (a full X Xᵀ), so
+    /// computing one triangle shows as a gain.
+    fn distance_gflops(&self) -> f64 {
+        2.0 * (self.n * self.n) as f64 * self.d as f64 / (self.distance.1 * 1e-3) / 1e9
+    }
+}
+
+pub fn run(args: &BenchArgs) -> Result<(), CliError> {
+    let sizes = if args.sizes.is_empty() {
+        DEFAULT_SIZES.to_vec()
+    } else {
+        args.sizes.clone()
+    };
+    let coefficients: BTreeMap<String, f64> = COEFFICIENTS
+        .iter()
+        .map(|&(k, v)| (k.to_string(), v))
+        .collect();
+    let loss = RuntimeLoss::parse(TREGS_OBJECTIVE, &coefficients)?;
+    let device = Device::flex().autodiff();
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let kernel = GramKernel::Auto.resolve();
+    let calibration = fma_peak_gflops(threads);
+    if !alloc::is_counting() {
+        eprintln!("warning: the counting allocator is not installed; memory reads 0");
+    }
+
+    if !args.json {
+        println!("tregs bench: {TREGS_OBJECTIVE}, β=10, γ=0.2, λ=8e-4");
+        println!(
+            "forward + backward (out.total().backward()), Flex autodiff device, f32, Gaussian \
+             points N(0, 1/d), fixed seed; 1 warm-up + {} timed calls per size",
+            args.reps
+        );
+        print!("{threads} threads, Gram kernel {kernel:?}");
+        match calibration {
+            Some(g) => println!(
+                "; calibration: register-only FMA peak {g:.0} GFLOP/s now (the one-triangle \
+                 distance step can reach about twice that in GFLOP/s-equivalent)"
+            ),
+            None => println!(),
+        }
+        println!(
+            "distance = tregs_kernels::pairwise_sq_distances on one view; GFLOP/s counts \
+             2·n²·d flops; peak = most heap bytes held during the call above what was held \
+             before it\n"
+        );
+        println!(
+            "| {:>5} | {:>5} | {:>11} | {:>14} | {:>8} | {:>11} | {:>16} | {:>17} |",
+            "n",
+            "d",
+            "call min ms",
+            "call median ms",
+            "peak MiB",
+            "distance ms",
+            "distance GFLOP/s",
+            "distance peak MiB"
+        );
+        println!(
+            "|------:|------:|------------:|---------------:|---------:|------------:|-----------------:|------------------:|"
+        );
+    }
+    let mut rows = Vec::new();
+    for (n, d) in sizes {
+        let row = measure(&loss, &device, n, d, args.reps)?;
+        if !args.json {
+            println!(
+                "| {:>5} | {:>5} | {:>11.2} | {:>14.2} | {:>8.1} | {:>11.2} | {:>16.1} | {:>17.1} |",
+                row.n,
+                row.d,
+                row.call.0,
+                row.call.1,
+                row.call_peak as f64 / MIB,
+                row.distance.1,
+                row.distance_gflops(),
+                row.distance_peak as f64 / MIB
+            );
+        }
+        rows.push(row);
+    }
+    if args.json {
+        let results: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "n": r.n,
+                    "d": r.d,
+                    "ms": {"min": r.call.0, "median": r.call.1},
+                    "peak_mib": r.call_peak as f64 / MIB,
+                    "distance_ms": {"min": r.distance.0, "median": r.distance.1},
+                    "distance_gflops": r.distance_gflops(),
+                    "distance_peak_mib": r.distance_peak as f64 / MIB,
+                })
+            })
+            .collect();
+        let report = serde_json::json!({
+            "objective": TREGS_OBJECTIVE,
+            "coefficients": coefficients,
+            "device": "flex autodiff (CPU)",
+            "dtype": "f32",
+            "threads": threads,
+            "gram_kernel": format!("{kernel:?}"),
+            "fma_peak_gflops": calibration,
+            "reps": args.reps,
+            "results": results,
+        });
+        let text = serde_json::to_string_pretty(&report).expect("JSON values serialize");
+        println!("{text}");
+    }
+    Ok(())
+}
+
+fn measure(
+    loss: &RuntimeLoss,
+    device: &Device,
+    n: usize,
+    d: usize,
+    reps: u32,
+) -> Result<Row, CliError> {
+    let seed = 0x7265_6773 ^ ((n as u64) << 32) ^ d as u64;
+    let x = gaussian_cloud(n * d, d, seed);
+    let x2 = gaussian_cloud(n * d, d, seed.wrapping_add(1));
+    let z = Tensor::<2>::from_data(TensorData::new(x.clone(), [n, d]), (device, DType::F32))
+        .require_grad();
+    let z2 =
+        Tensor::<2>::from_data(TensorData::new(x2, [n, d]), (device, DType::F32)).require_grad();
+    let bindings = [("z", &z), ("z2", &z2)];
+
+    let mut call_ms = Vec::new();
+    let mut call_peak = 0;
+    for rep in 0..=reps {
+        let baseline = alloc::reset_peak();
+        let start = Instant::now();
+        let out = loss.evaluate(&bindings)?;
+        let grads = out.total().backward();
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        let peak = alloc::peak().saturating_sub(baseline);
+        drop(std::hint::black_box(grads));
+        drop(out);
+        if rep > 0 {
+            call_ms.push(ms);
+            call_peak = call_peak.max(peak);
+        }
+    }
+
+    let mut distance_ms = Vec::new();
+    let mut distance_peak = 0;
+    for rep in 0..=reps {
+        let baseline = alloc::reset_peak();
+        let start = Instant::now();
+        let d2 = tregs_kernels::pairwise_sq_distances::<f32>(&x, n, d);
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        let peak = alloc::peak().saturating_sub(baseline);
+        drop(std::hint::black_box(d2));
+        if rep > 0 {
+            distance_ms.push(ms);
+            distance_peak = distance_peak.max(peak);
+        }
+    }
+    Ok(Row {
+        n,
+        d,
+        call: min_median(&call_ms),
+        call_peak,
+        distance: min_median(&distance_ms),
+        distance_peak,
+    })
+}
+
+/// `len` samples of N(0, 1/d) (SplitMix64 + Box-Muller): rows of d such coordinates have
+/// norms near 1, like normalized embeddings.
+fn gaussian_cloud(len: usize, d: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed;
+    let mut next_unit = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let scale = 1.0 / (d as f64).sqrt();
+    (0..len)
+        .map(|_| {
+            let (a, b) = (next_unit(), next_unit());
+            (scale * (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()) as f32
+        })
+        .collect()
+}
+
+/// Register-only f32 FMA throughput of this machine right now, on `threads` threads (about
+/// 50 ms): the ceiling to read the distance step's GFLOP/s against on a shared host.
+fn fma_peak_gflops(threads: usize) -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        #[target_feature(enable = "avx2,fma")]
+        fn spin(iters: u64) -> f32 {
+            let mut acc = [_mm256_set1_ps(0.0); 12];
+            let (a, b) = (_mm256_set1_ps(1.000_000_1), _mm256_set1_ps(0.999_999_9));
+            for _ in 0..iters {
+                for v in acc.iter_mut() {
+                    *v = _mm256_fmadd_ps(a, *v, b);
+                }
+            }
+            let sum = acc
+                .iter()
+                .fold(_mm256_setzero_ps(), |s, &v| _mm256_add_ps(s, v));
+            let mut lanes = [0.0f32; 8];
+            // SAFETY: `lanes` holds 8 f32, what an unaligned 256-bit store writes.
+            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
+            lanes.iter().sum()
+        }
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return None;
+        }
+        let iters = 10_000_000u64;
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                // SAFETY: AVX2 and FMA were detected above.
+                s.spawn(|| std::hint::black_box(unsafe { spin(iters) }));
+            }
+        });
+        let flops = threads as f64 * iters as f64 * 12.0 * 8.0 * 2.0;
+        Some(flops / start.elapsed().as_secs_f64() / 1e9)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = threads;
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("1024x2048"), Ok((1024, 2048)));
+        assert_eq!(parse_size(" 4X3 "), Ok((4, 3)));
+        assert!(parse_size("1024").is_err());
+        assert!(parse_size("1x5").unwrap_err().contains("n >= 2"));
+        assert!(parse_size("ax5").is_err());
+    }
+
+    #[test]
+    fn gaussian_rows_have_norms_near_one() {
+        let d = 2048;
+        let x = gaussian_cloud(4 * d, d, 7);
+        for row in x.chunks(d) {
+            let norm = row.iter().map(|v| (v * v) as f64).sum::<f64>().sqrt();
+            assert!((norm - 1.0).abs() < 0.1, "{norm}");
+        }
+        assert_eq!(x, gaussian_cloud(4 * d, d, 7), "fixed seed, same data");
+    }
+}
