@@ -5,8 +5,12 @@ use burn::tensor::{Device, Tensor, TensorData};
 use tregs::{burn, has_fused_op, loss};
 
 fn cloud(device: &Device) -> (Tensor<2>, Tensor<2>) {
-    let a: Vec<f32> = (0..30 * 4).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
-    let b: Vec<f32> = (0..30 * 4).map(|i| ((i * 53 % 97) as f32 / 48.0) - 1.0).collect();
+    let a: Vec<f32> = (0..30 * 4)
+        .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
+        .collect();
+    let b: Vec<f32> = (0..30 * 4)
+        .map(|i| ((i * 53 % 97) as f32 / 48.0) - 1.0)
+        .collect();
     (
         Tensor::from_data(TensorData::new(a, [30, 4]), device).require_grad(),
         Tensor::from_data(TensorData::new(b, [30, 4]), device).require_grad(),
@@ -16,11 +20,17 @@ fn cloud(device: &Device) -> (Tensor<2>, Tensor<2>) {
 fn run(device: &Device) -> (Vec<f64>, Vec<f32>) {
     let (z, z2) = cloud(device);
     let (β, γ, λ) = (10.0, 0.2, 8e-4);
-    let out = loss!(β*mse(z, z2) + γ*(mst_len(z) + mst_len(z2)) + λ*(sphere(z) + sphere(z2)))
+    let out = loss!(β * mse(z, z2) + γ * (mst_len(z) + mst_len(z2)) + λ * (sphere(z) + sphere(z2)))
         .expect("valid inputs");
     let grads = out.total().backward();
     let values = out.terms().iter().map(|t| t.value).collect();
-    let grad = z.grad(&grads).unwrap().into_data().convert::<f32>().try_to_vec().unwrap();
+    let grad = z
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .unwrap();
     (values, grad)
 }
 

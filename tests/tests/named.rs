@@ -30,7 +30,10 @@ fn config_uses_ascii_keys_and_keeps_defaults() {
     let loss = TRegsMse::from_json(r#"{"lambda": 0.01}"#).unwrap();
     assert_eq!((loss.β, loss.γ, loss.λ), (10.0, 0.2, 0.01));
     let written = serde_json::to_value(TRegsMse::default()).unwrap();
-    assert_eq!(written, serde_json::json!({"beta": 10.0, "gamma": 0.2, "lambda": 8e-4}));
+    assert_eq!(
+        written,
+        serde_json::json!({"beta": 10.0, "gamma": 0.2, "lambda": 8e-4})
+    );
 }
 
 #[test]
@@ -39,7 +42,10 @@ fn unknown_config_keys_are_errors() {
     let text = err.to_string();
     assert!(text.contains("unknown field `gama`"), "{text}");
     let err = TRegsMse::load("missing/file.toml").unwrap_err();
-    assert!(err.to_string().starts_with("cannot read missing/file.toml"), "{err}");
+    assert!(
+        err.to_string().starts_with("cannot read missing/file.toml"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -61,7 +67,8 @@ fn forward_matches_hand_computed_values() {
     // sphere(z): norms 0, 1, 3 → ((0−1)² + 0 + (3−1)²)/3 = 5/3.
     assert!((value("sphere(z)") - 5.0 / 3.0).abs() < 1e-6);
     // sphere(z2): norms 1, √2, √10.
-    let expected = ((0.0f64).powi(2) + (2f64.sqrt() - 1.0).powi(2) + (10f64.sqrt() - 1.0).powi(2)) / 3.0;
+    let expected =
+        ((0.0f64).powi(2) + (2f64.sqrt() - 1.0).powi(2) + (10f64.sqrt() - 1.0).powi(2)) / 3.0;
     assert!((value("sphere(z2)") - expected).abs() < 1e-6);
     let total = 2.0 * 0.5 + 0.5 * (-2.0) + 1.0 * (5.0 / 3.0 + expected);
     assert!((out.total_value() - total).abs() < 1e-6);

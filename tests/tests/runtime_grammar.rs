@@ -44,7 +44,10 @@ fn unknown_coefficient_says_how_to_set_it() {
 #[test]
 fn rust_expressions_are_macro_only() {
     let message = error("(cfg.beta)*mse(z, z2)", &[]);
-    assert!(message.starts_with("1:5: expected `+`, `-` or `*`, found `.`"), "{message}");
+    assert!(
+        message.starts_with("1:5: expected `+`, `-` or `*`, found `.`"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -58,7 +61,11 @@ fn arity_and_empty_expressions() {
 
 #[test]
 fn merged_terms_add_their_coefficients() {
-    let loss = RuntimeLoss::parse("0.5*sphere(z) + 0.25*sphere(z) - mst_len(z)", &BTreeMap::new()).unwrap();
+    let loss = RuntimeLoss::parse(
+        "0.5*sphere(z) + 0.25*sphere(z) - mst_len(z)",
+        &BTreeMap::new(),
+    )
+    .unwrap();
     assert_eq!(loss.coefficients(), [0.75, -1.0]);
     assert_eq!(loss.plan().term_names(), ["sphere(z)", "mst_len(z)"]);
 }

@@ -46,7 +46,11 @@ pub fn fused_backward<T: Real>(
                     let row = &x.data[r * d..(r + 1) * d];
                     let out = &mut grad[r * d..(r + 1) * d];
                     let scale = if sphere_weight != 0.0 {
-                        let norm = row.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>().sqrt();
+                        let norm = row
+                            .iter()
+                            .map(|v| v.to_f64() * v.to_f64())
+                            .sum::<f64>()
+                            .sqrt();
                         sphere_weight * sphere::row_grad_factor(norm, n)
                     } else {
                         0.0

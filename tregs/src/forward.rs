@@ -19,7 +19,12 @@ pub fn row_norms<T: Real>(x: &HostMatrix<T>) -> Vec<f64> {
     x.data
         .chunks_exact(x.d.max(1))
         .take(x.n)
-        .map(|row| row.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>().sqrt())
+        .map(|row| {
+            row.iter()
+                .map(|v| v.to_f64() * v.to_f64())
+                .sum::<f64>()
+                .sqrt()
+        })
         .collect()
 }
 

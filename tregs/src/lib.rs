@@ -58,8 +58,8 @@ pub mod __private {
     //! What `loss!` expansions call. Not a public API.
     pub use crate::config::{from_json, from_toml, load_config};
     pub use crate::evaluate::evaluate;
-    pub use serde;
     use burn::tensor::Tensor;
+    pub use serde;
 
     /// A value usable as a `loss!` coefficient.
     #[diagnostic::on_unimplemented(

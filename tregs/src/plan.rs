@@ -89,7 +89,11 @@ pub struct FusedTerm {
 }
 
 impl FusedPlan {
-    pub(crate) fn new(plan: &LossPlan, shapes: Vec<[usize; 2]>, options: &[&[f64]]) -> Arc<FusedPlan> {
+    pub(crate) fn new(
+        plan: &LossPlan,
+        shapes: Vec<[usize; 2]>,
+        options: &[&[f64]],
+    ) -> Arc<FusedPlan> {
         Arc::new(FusedPlan {
             shapes,
             terms: plan

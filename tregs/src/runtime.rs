@@ -20,12 +20,18 @@ pub struct RuntimeLoss {
 impl RuntimeLoss {
     /// Parses `source` and evaluates its coefficients; a name such as `β` is looked up as
     /// written or by its ASCII spelling (`beta`).
-    pub fn parse(source: &str, coefficients: &BTreeMap<String, f64>) -> Result<RuntimeLoss, LossError> {
+    pub fn parse(
+        source: &str,
+        coefficients: &BTreeMap<String, f64>,
+    ) -> Result<RuntimeLoss, LossError> {
         let plan = tregs_macros_core::parse_runtime(source).map_err(LossError::Expression)?;
         let inputs: Vec<String> = plan.inputs.iter().map(|i| i.to_string()).collect();
         let lookup = |ident: &syn::Ident| -> Result<f64, String> {
             let name = ident.to_string();
-            if let Some(v) = coefficients.get(&name).or_else(|| coefficients.get(&ascii_name(&name))) {
+            if let Some(v) = coefficients
+                .get(&name)
+                .or_else(|| coefficients.get(&ascii_name(&name)))
+            {
                 return Ok(*v);
             }
             if inputs.contains(&name) {
@@ -43,9 +49,14 @@ impl RuntimeLoss {
             ))
         };
         let eval = |coef: &tregs_macros_core::Coef| {
-            coef.eval(&lookup).map_err(|e| LossError::Expression(render_error(source, &e)))
+            coef.eval(&lookup)
+                .map_err(|e| LossError::Expression(render_error(source, &e)))
         };
-        let coefs = plan.terms.iter().map(|t| eval(&t.coef)).collect::<Result<_, _>>()?;
+        let coefs = plan
+            .terms
+            .iter()
+            .map(|t| eval(&t.coef))
+            .collect::<Result<_, _>>()?;
         let options = plan
             .terms
             .iter()
@@ -83,7 +94,11 @@ impl RuntimeLoss {
                         input: name.clone(),
                         problem: format!(
                             "the loss reads it but no tensor is bound to it (bound: {})",
-                            bindings.iter().map(|(b, _)| *b).collect::<Vec<_>>().join(", ")
+                            bindings
+                                .iter()
+                                .map(|(b, _)| *b)
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     })
             })

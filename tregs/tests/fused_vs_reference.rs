@@ -38,7 +38,7 @@ fn tregs_objective_values_and_gradients_match_the_tensor_op_reference() {
     let z = cloud(40, 7, 1, &device).require_grad();
     let z2 = cloud(40, 7, 2, &device).require_grad();
 
-    let out = loss!(β*mse(z, z2) + γ*(mst_len(z) + mst_len(z2)) + λ*(sphere(z) + sphere(z2)))
+    let out = loss!(β * mse(z, z2) + γ * (mst_len(z) + mst_len(z2)) + λ * (sphere(z) + sphere(z2)))
         .expect("valid inputs");
     let grads = out.total().backward();
     let (gz, gz2) = (z.grad(&grads).unwrap(), z2.grad(&grads).unwrap());
@@ -46,7 +46,13 @@ fn tregs_objective_values_and_gradients_match_the_tensor_op_reference() {
     let names: Vec<&str> = out.terms().iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
         names,
-        ["mse(z, z2)", "mst_len(z)", "mst_len(z2)", "sphere(z)", "sphere(z2)"]
+        [
+            "mse(z, z2)",
+            "mst_len(z)",
+            "mst_len(z2)",
+            "sphere(z)",
+            "sphere(z2)"
+        ]
     );
 
     // The same plan through plain tensor ops.
@@ -74,8 +80,18 @@ fn tregs_objective_values_and_gradients_match_the_tensor_op_reference() {
     let ref_values: Vec<f32> = values.into_data().convert::<f32>().try_to_vec().unwrap();
     let fused_values: Vec<f32> = out.terms().iter().map(|t| t.value as f32).collect();
     assert_close(&fused_values, &ref_values, 1e-5, "term values");
-    assert_close(&to_vec(gz), &to_vec(za.grad(&ref_grads).unwrap()), 1e-4, "grad z");
-    assert_close(&to_vec(gz2), &to_vec(z2a.grad(&ref_grads).unwrap()), 1e-4, "grad z2");
+    assert_close(
+        &to_vec(gz),
+        &to_vec(za.grad(&ref_grads).unwrap()),
+        1e-4,
+        "grad z",
+    );
+    assert_close(
+        &to_vec(gz2),
+        &to_vec(z2a.grad(&ref_grads).unwrap()),
+        1e-4,
+        "grad z2",
+    );
     // mst_len is minus the normalized tree length: negative.
     assert!(out.term("mst_len(z)").unwrap().value < 0.0);
 }

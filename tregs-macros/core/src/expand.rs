@@ -23,7 +23,9 @@ pub fn expand_loss(tokens: TokenStream) -> syn::Result<TokenStream> {
     }
     let expr = parse_expr(tokens, Mode::Macro)?;
     let plan = Plan::from_expr(&expr)?;
-    Ok(evaluation(&plan, &expr.to_string(), &|coef| coef_tokens(coef)))
+    Ok(evaluation(&plan, &expr.to_string(), &|coef| {
+        coef_tokens(coef)
+    }))
 }
 
 fn is_named_form(tokens: &TokenStream) -> bool {
@@ -127,9 +129,9 @@ impl Parse for NamedLoss {
         parenthesized!(content in input);
         let mut inputs: Vec<Ident> = Vec::new();
         while !content.is_empty() {
-            let ident: Ident = content.parse().map_err(|e| {
-                syn::Error::new(e.span(), "expected a tensor input name, e.g. `z`")
-            })?;
+            let ident: Ident = content
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), "expected a tensor input name, e.g. `z`"))?;
             if inputs.contains(&ident) {
                 return Err(syn::Error::new(
                     ident.span(),
@@ -157,16 +159,17 @@ impl Parse for NamedLoss {
                     input.parse::<Token![-]>()?;
                 }
                 let lit: syn::Lit = input.parse()?;
-                let value = match &lit {
-                    syn::Lit::Float(f) => f.base10_parse::<f64>()?,
-                    syn::Lit::Int(i) => i.base10_parse::<f64>()?,
-                    _ => {
-                        return Err(syn::Error::new(
+                let value =
+                    match &lit {
+                        syn::Lit::Float(f) => f.base10_parse::<f64>()?,
+                        syn::Lit::Int(i) => i.base10_parse::<f64>()?,
+                        _ => return Err(syn::Error::new(
                             lit.span(),
-                            format!("the default of `{ident}` must be a number, e.g. `{ident} = 0.2`"),
-                        ))
-                    }
-                };
+                            format!(
+                                "the default of `{ident}` must be a number, e.g. `{ident} = 0.2`"
+                            ),
+                        )),
+                    };
                 let value = if negative { -value } else { value };
                 if defaults.iter().any(|(seen, _, _)| seen == &ident) {
                     return Err(syn::Error::new(
@@ -183,7 +186,9 @@ impl Parse for NamedLoss {
             }
         }
         if !input.peek(syn::token::Brace) {
-            return Err(input.error("expected the loss expression in braces: `{ β*mse(z, z2) + … }`"));
+            return Err(
+                input.error("expected the loss expression in braces: `{ β*mse(z, z2) + … }`")
+            );
         }
         let body;
         let brace = braced!(body in input);
@@ -214,7 +219,9 @@ impl NamedLoss {
         let plan = Plan::from_expr(&expr)?;
         self.check(&plan)?;
 
-        let NamedLoss { attrs, vis, name, .. } = self;
+        let NamedLoss {
+            attrs, vis, name, ..
+        } = self;
         let fields = self.defaults.iter().map(|(ident, value, _)| {
             let key = ascii_name(&ident.to_string());
             let doc = format!("Coefficient `{ident}` (config key `{key}`), default {value:?}.");
@@ -228,7 +235,10 @@ impl NamedLoss {
             .defaults
             .iter()
             .map(|(ident, _, literal)| quote! { #ident: #literal });
-        let params = self.inputs.iter().map(|i| quote! { #i: &::tregs::Tensor<2> });
+        let params = self
+            .inputs
+            .iter()
+            .map(|i| quote! { #i: &::tregs::Tensor<2> });
         let bind_coefs = self
             .defaults
             .iter()

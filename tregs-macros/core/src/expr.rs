@@ -7,7 +7,11 @@ use syn::Ident;
 #[derive(Debug, Clone)]
 pub enum Expr {
     /// A number literal, e.g. `8e-4`.
-    Num { value: f64, span: Span, text: String },
+    Num {
+        value: f64,
+        span: Span,
+        text: String,
+    },
     /// An identifier used as a coefficient, e.g. `β`.
     Var(Ident),
     /// A parenthesized Rust expression used as a coefficient, e.g. `(cfg.beta)` (macro only).

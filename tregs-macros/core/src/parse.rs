@@ -238,7 +238,10 @@ fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> 
             let option: Ident = content.parse()?;
             content.parse::<Token![=]>()?;
             check_option(primitive, &option)?;
-            if options.iter().any(|(seen, _)| same_option(primitive, seen, &option)) {
+            if options
+                .iter()
+                .any(|(seen, _)| same_option(primitive, seen, &option))
+            {
                 return Err(syn::Error::new(
                     option.span(),
                     format!("option `{option}` is given twice in `{name_text}(…)`"),
@@ -273,7 +276,11 @@ fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> 
     if args.len() != params.len() {
         let plural = if params.len() == 1 { "" } else { "s" };
         return Err(syn::Error::new(
-            if args.is_empty() { paren.span.join() } else { name.span() },
+            if args.is_empty() {
+                paren.span.join()
+            } else {
+                name.span()
+            },
             format!(
                 "`{name_text}` takes {} tensor{plural}, as in `{}`, but {} given",
                 params.len(),

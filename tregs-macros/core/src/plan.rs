@@ -11,9 +11,16 @@ use syn::Ident;
 /// A coefficient: a constant expression of numbers, names and (in the macro) Rust expressions.
 #[derive(Debug, Clone)]
 pub enum Coef {
-    Num { value: f64, span: Span, text: String },
+    Num {
+        value: f64,
+        span: Span,
+        text: String,
+    },
     Var(Ident),
-    Rust { tokens: TokenStream, span: Span },
+    Rust {
+        tokens: TokenStream,
+        span: Span,
+    },
     Neg(Box<Coef>),
     Binary(BinOp, Box<Coef>, Box<Coef>),
 }
@@ -256,7 +263,10 @@ fn normalize(expr: &Expr) -> syn::Result<Normal> {
                     Normal::Terms(a)
                 }
                 (BinOp::Sub, Normal::Terms(mut a), Normal::Terms(b)) => {
-                    a.extend(b.into_iter().map(|(c, call)| (Coef::Neg(Box::new(c)), call)));
+                    a.extend(
+                        b.into_iter()
+                            .map(|(c, call)| (Coef::Neg(Box::new(c)), call)),
+                    );
                     Normal::Terms(a)
                 }
                 (_, Normal::Coef(c), Normal::Terms(_)) | (_, Normal::Terms(_), Normal::Coef(c)) => {

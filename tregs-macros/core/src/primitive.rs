@@ -124,9 +124,31 @@ pub fn ascii_name(name: &str) -> String {
 
 fn greek_name(c: char) -> Option<&'static str> {
     const LOWER: [&str; 25] = [
-        "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
-        "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "final_sigma", "sigma", "tau",
-        "upsilon", "phi", "chi", "psi", "omega",
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "omicron",
+        "pi",
+        "rho",
+        "final_sigma",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "chi",
+        "psi",
+        "omega",
     ];
     let code = c as u32;
     if (0x3B1..=0x3C9).contains(&code) {
@@ -134,9 +156,9 @@ fn greek_name(c: char) -> Option<&'static str> {
     }
     if (0x391..=0x3A9).contains(&code) && code != 0x3A2 {
         const UPPER: [&str; 25] = [
-            "Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta", "Iota",
-            "Kappa", "Lambda", "Mu", "Nu", "Xi", "Omicron", "Pi", "Rho", "", "Sigma", "Tau",
-            "Upsilon", "Phi", "Chi", "Psi", "Omega",
+            "Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta", "Iota", "Kappa",
+            "Lambda", "Mu", "Nu", "Xi", "Omicron", "Pi", "Rho", "", "Sigma", "Tau", "Upsilon",
+            "Phi", "Chi", "Psi", "Omega",
         ];
         return Some(UPPER[(code - 0x391) as usize]);
     }
