@@ -8,12 +8,14 @@ mod gram;
 mod kruskal;
 mod prim;
 mod real;
+mod scratch;
 mod tree;
 
 pub use gram::{pairwise_sq_distances_peak_bytes, pairwise_sq_distances_scratch_bytes, GramKernel};
 pub use kruskal::{kruskal_on_matrix, kruskal_reference_f64};
 pub use prim::prim_mst;
 pub use real::Real;
+pub use scratch::release_scratch;
 pub use tree::{accumulate_tree_gradient, edge_lengths, minimum_spanning_tree, Tree};
 
 /// Squared Euclidean distances between the rows of `x` (n x d, row-major): an n x n

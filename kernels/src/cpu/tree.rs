@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{pairwise_sq_distances, prim_mst, Real};
+use super::{prim_mst, Real};
 
 /// A spanning tree of a point cloud: `edges[e] = (u, v)` with `u < v`, and
 /// `lengths[e] = ||x_u - x_v||` recomputed from the coordinates in f64.
@@ -76,17 +76,17 @@ fn row_distance<T: Real>(a: &[T], b: &[T]) -> f64 {
     ((partial[0] + partial[1]) + (partial[2] + partial[3])).sqrt()
 }
 
-/// Euclidean MST of the rows of `x` (n x d): [`pairwise_sq_distances`], then [`prim_mst`],
+/// Euclidean MST of the rows of `x` (n x d): [`pairwise_sq_distances`](super::pairwise_sq_distances), then [`prim_mst`],
 /// then [`edge_lengths`]. Holds the n x n distance matrix while it runs.
 ///
 /// # Panics
 /// If `x.len() != n * d`.
 pub fn minimum_spanning_tree<T: Real>(x: &[T], n: usize, d: usize) -> Tree {
     assert_eq!(x.len(), n * d, "x must hold n * d elements");
-    let edges = {
-        let d2 = pairwise_sq_distances(x, n, d);
-        prim_mst(&d2, n)
-    };
+    let edges = super::scratch::with_distance_buffer(n * n, |d2: &mut [T]| {
+        super::pairwise_sq_distances_into(x, n, d, super::GramKernel::Auto, d2);
+        prim_mst(d2, n)
+    });
     let lengths = edge_lengths(x, d, &edges);
     Tree { edges, lengths }
 }

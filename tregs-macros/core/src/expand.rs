@@ -103,6 +103,18 @@ fn coef_tokens(coef: &Coef) -> TokenStream {
     }
 }
 
+fn default_value(ident: &Ident, lit: &syn::Lit) -> syn::Result<f64> {
+    match lit {
+        syn::Lit::Float(f) => f.base10_parse::<f64>(),
+        syn::Lit::Int(i) => i.base10_parse::<f64>(),
+        _ => {
+            let message =
+                format!("the default of `{ident}` must be a number, e.g. `{ident} = 0.2`");
+            Err(syn::Error::new(lit.span(), message))
+        }
+    }
+}
+
 /// `struct Name(z, z2) where β = 10.0, γ = 0.2 { expression }`.
 struct NamedLoss {
     attrs: Vec<Attribute>,
@@ -159,17 +171,7 @@ impl Parse for NamedLoss {
                     input.parse::<Token![-]>()?;
                 }
                 let lit: syn::Lit = input.parse()?;
-                let value =
-                    match &lit {
-                        syn::Lit::Float(f) => f.base10_parse::<f64>()?,
-                        syn::Lit::Int(i) => i.base10_parse::<f64>()?,
-                        _ => return Err(syn::Error::new(
-                            lit.span(),
-                            format!(
-                                "the default of `{ident}` must be a number, e.g. `{ident} = 0.2`"
-                            ),
-                        )),
-                    };
+                let value = default_value(&ident, &lit)?;
                 let value = if negative { -value } else { value };
                 if defaults.iter().any(|(seen, _, _)| seen == &ident) {
                     return Err(syn::Error::new(

@@ -100,10 +100,10 @@ where
     T: Real + Element + bytemuck::Pod,
 {
     let views = host_views::<T>(packed, plan);
-    let grads = fused_backward(&views, trees, term_grads, plan);
-    let flat: Vec<T> = grads.into_iter().flatten().collect();
-    let len = flat.len();
-    FlexTensor::from_data(TensorData::new(flat, [len]))
+    let len = plan.offsets().last().copied().unwrap_or(0);
+    let mut grad = vec![T::from_f64(0.0); len];
+    fused_backward(&views, trees, term_grads, plan, &mut grad);
+    FlexTensor::from_data(TensorData::new(grad, [len]))
 }
 
 /// Splits the stacked edges back into one tree per tree input (n_i − 1 edges each).
