@@ -69,3 +69,12 @@ fn merged_terms_add_their_coefficients() {
     assert_eq!(loss.coefficients(), [0.75, -1.0]);
     assert_eq!(loss.plan().term_names(), ["sphere(z)", "mst_len(z)"]);
 }
+
+#[test]
+fn unbalanced_parentheses_are_located() {
+    let message = error("0.2*mst_len(z", &[]);
+    assert!(
+        message.starts_with("1:") && message.contains("unbalanced parentheses"),
+        "{message}"
+    );
+}

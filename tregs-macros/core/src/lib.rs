@@ -21,9 +21,10 @@ pub use primitive::{ascii_name, closest, OptionSpec, Primitive};
 /// Errors carry the line and column of the token at fault and a caret under it; see
 /// [`render_error`].
 pub fn parse_runtime(source: &str) -> Result<Plan, String> {
-    let tokens: proc_macro2::TokenStream = source
-        .parse()
-        .map_err(|e: proc_macro2::LexError| format!("cannot read the loss expression: {e}"))?;
+    let tokens: proc_macro2::TokenStream = source.parse().map_err(|e: proc_macro2::LexError| {
+        let message = "cannot read the loss expression: unbalanced parentheses or an invalid token";
+        render_error(source, &syn::Error::new(e.span(), message))
+    })?;
     Plan::from_tokens(tokens, Mode::Runtime).map_err(|e| render_error(source, &e))
 }
 
