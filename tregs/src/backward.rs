@@ -58,17 +58,15 @@ pub fn fused_backward<T: Real>(
                 } else {
                     0.0
                 };
-                let others: Vec<(&[T], f64)> = pulls
-                    .iter()
-                    .map(|&(other, w)| (&inputs[other].data[r * d..(r + 1) * d], w))
-                    .collect();
-                for (c, slot) in out.iter_mut().enumerate() {
-                    let v = row[c].to_f64();
-                    let mut g = scale * v;
-                    for &(other, w) in &others {
-                        g += w * (v - other[c].to_f64());
+                // One simple pass per contribution, so that each pass vectorizes.
+                for (slot, v) in out.iter_mut().zip(row) {
+                    *slot = T::from_f64(scale * v.to_f64());
+                }
+                for &(other, w) in &pulls {
+                    let other = &inputs[other].data[r * d..(r + 1) * d];
+                    for ((slot, v), o) in out.iter_mut().zip(row).zip(other) {
+                        *slot = T::from_f64(slot.to_f64() + w * (v.to_f64() - o.to_f64()));
                     }
-                    *slot = T::from_f64(g);
                 }
             });
         } else {
