@@ -32,47 +32,6 @@ fn gaussian_cloud<T: Real>(len: usize, seed: u64) -> Vec<T> {
         .collect()
 }
 
-/// Register-only FMA throughput of this machine right now (all rayon threads), to read
-/// the Gram numbers against: the host may be shared, and the triangle-only Gram can reach
-/// at most about twice this figure in GFLOP/s-equivalent.
-fn fma_peak_gflops() -> Option<f64> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        #[target_feature(enable = "avx2,fma")]
-        fn spin(iters: u64) -> f32 {
-            let mut acc = [_mm256_set1_ps(0.0); 12];
-            let (a, b) = (_mm256_set1_ps(1.000_000_1), _mm256_set1_ps(0.999_999_9));
-            for _ in 0..iters {
-                for v in acc.iter_mut() {
-                    *v = _mm256_fmadd_ps(a, *v, b);
-                }
-            }
-            let mut lanes = [0.0f32; 8];
-            let sum = acc
-                .iter()
-                .fold(_mm256_setzero_ps(), |s, &v| _mm256_add_ps(s, v));
-            // SAFETY: lanes holds 8 f32.
-            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
-            lanes.iter().sum()
-        }
-        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
-            return None;
-        }
-        let threads = rayon::current_num_threads();
-        let iters = 20_000_000u64;
-        let t = Instant::now();
-        rayon::broadcast(|_| {
-            // SAFETY: features detected above.
-            std::hint::black_box(unsafe { spin(iters) })
-        });
-        let flops = threads as f64 * iters as f64 * 12.0 * 8.0 * 2.0;
-        Some(flops / t.elapsed().as_secs_f64() / 1e9)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    None
-}
-
 fn median_ms(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
@@ -85,7 +44,7 @@ fn run<T: Real>(kernel: GramKernel, sizes: &[(usize, usize)]) {
         std::any::type_name::<T>(),
         rayon::current_num_threads()
     );
-    if let Some(peak) = fma_peak_gflops() {
+    if let Some(peak) = tregs_kernels::fma_peak_gflops(rayon::current_num_threads()) {
         println!("calibration: register-only FMA peak now {peak:.0} GFLOP/s on all threads");
     }
     println!(

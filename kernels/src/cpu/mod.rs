@@ -4,6 +4,7 @@
 //! [`pairwise_sq_distances`] → [`prim_mst`] → [`edge_lengths`] (all three:
 //! [`minimum_spanning_tree`]), then [`accumulate_tree_gradient`] with `scale = -c/n`.
 
+mod calibrate;
 mod gram;
 mod kruskal;
 mod prim;
@@ -11,6 +12,7 @@ mod real;
 mod scratch;
 mod tree;
 
+pub use calibrate::fma_peak_gflops;
 pub use gram::{pairwise_sq_distances_peak_bytes, pairwise_sq_distances_scratch_bytes, GramKernel};
 pub use kruskal::{kruskal_on_matrix, kruskal_reference_f64};
 pub use prim::prim_mst;

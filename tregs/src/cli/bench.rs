@@ -99,7 +99,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     let device = Device::flex().autodiff();
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     let kernel = GramKernel::Auto.resolve();
-    let calibration = fma_peak_gflops(threads);
+    let calibration = tregs_kernels::fma_peak_gflops(threads);
     if !alloc::is_counting() {
         eprintln!("warning: the counting allocator is not installed; memory reads 0");
     }
@@ -265,50 +265,6 @@ fn gaussian_cloud(len: usize, d: usize, seed: u64) -> Vec<f32> {
             (scale * (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()) as f32
         })
         .collect()
-}
-
-/// Register-only f32 FMA throughput of this machine right now, on `threads` threads (about
-/// 50 ms): the ceiling to read the distance step's GFLOP/s against on a shared host.
-fn fma_peak_gflops(threads: usize) -> Option<f64> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        #[target_feature(enable = "avx2,fma")]
-        fn spin(iters: u64) -> f32 {
-            let mut acc = [_mm256_set1_ps(0.0); 12];
-            let (a, b) = (_mm256_set1_ps(1.000_000_1), _mm256_set1_ps(0.999_999_9));
-            for _ in 0..iters {
-                for v in acc.iter_mut() {
-                    *v = _mm256_fmadd_ps(a, *v, b);
-                }
-            }
-            let sum = acc
-                .iter()
-                .fold(_mm256_setzero_ps(), |s, &v| _mm256_add_ps(s, v));
-            let mut lanes = [0.0f32; 8];
-            // SAFETY: `lanes` holds 8 f32, what an unaligned 256-bit store writes.
-            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
-            lanes.iter().sum()
-        }
-        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
-            return None;
-        }
-        let iters = 10_000_000u64;
-        let start = Instant::now();
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                // SAFETY: AVX2 and FMA were detected above.
-                s.spawn(|| std::hint::black_box(unsafe { spin(iters) }));
-            }
-        });
-        let flops = threads as f64 * iters as f64 * 12.0 * 8.0 * 2.0;
-        Some(flops / start.elapsed().as_secs_f64() / 1e9)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = threads;
-        None
-    }
 }
 
 #[cfg(test)]
