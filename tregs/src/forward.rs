@@ -3,6 +3,7 @@
 
 use crate::plan::FusedPlan;
 use crate::primitives::{mse, mst_len, sphere};
+use rayon::prelude::*;
 use tregs_kernels::{minimum_spanning_tree, Real, Tree};
 use tregs_macros_core::Primitive;
 
@@ -14,11 +15,10 @@ pub struct HostMatrix<'a, T> {
     pub d: usize,
 }
 
-/// Row norms ‖x_i‖ in f64.
+/// Row norms ‖x_i‖ in f64 (rows on both cores; each norm summed in order: deterministic).
 pub fn row_norms<T: Real>(x: &HostMatrix<T>) -> Vec<f64> {
-    x.data
-        .chunks_exact(x.d.max(1))
-        .take(x.n)
+    x.data[..x.n * x.d]
+        .par_chunks_exact(x.d.max(1))
         .map(|row| {
             row.iter()
                 .map(|v| v.to_f64() * v.to_f64())
@@ -28,6 +28,15 @@ pub fn row_norms<T: Real>(x: &HostMatrix<T>) -> Vec<f64> {
         .collect()
 }
 
+/// Whether every value is finite, in chunks on both cores (a branch-free pass per chunk).
+pub fn all_finite<T: Real>(data: &[T]) -> bool {
+    data.par_chunks(1 << 14).all(|chunk| {
+        chunk
+            .iter()
+            .fold(true, |finite, v| finite & v.to_f64().is_finite())
+    })
+}
+
 /// Term values (unweighted, in plan order) and the trees of [`FusedPlan::tree_inputs`].
 pub fn fused_forward<T: Real>(inputs: &[HostMatrix<T>], plan: &FusedPlan) -> (Vec<f64>, Vec<Tree>) {
     let tree_inputs = plan.tree_inputs();
@@ -35,7 +44,7 @@ pub fn fused_forward<T: Real>(inputs: &[HostMatrix<T>], plan: &FusedPlan) -> (Ve
         .iter()
         .map(|&i| {
             let x = &inputs[i];
-            if x.data.iter().all(|v| v.to_f64().is_finite()) {
+            if all_finite(x.data) {
                 minimum_spanning_tree(x.data, x.n, x.d)
             } else {
                 // No tree exists: the term's value is NaN, which `evaluate` reports with the

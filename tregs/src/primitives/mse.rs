@@ -10,19 +10,27 @@
 //! Gradient: ∂/∂a = (2/(n·d))(a − b), ∂/∂b = −(2/(n·d))(a − b).
 
 use burn::tensor::Tensor;
+use rayon::prelude::*;
 use tregs_kernels::Real;
 
-/// MSE of two row-major n×d matrices, accumulated in f64.
+/// MSE of two row-major n×d matrices, accumulated in f64: fixed-size chunks on both cores,
+/// their partial sums added in order, so the result does not depend on scheduling.
 pub fn value<T: Real>(a: &[T], b: &[T]) -> f64 {
-    let sum: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| {
-            let diff = x.to_f64() - y.to_f64();
-            diff * diff
+    const CHUNK: usize = 1 << 14;
+    let partial: Vec<f64> = a
+        .par_chunks(CHUNK)
+        .zip(b.par_chunks(CHUNK))
+        .map(|(a, b)| {
+            a.iter()
+                .zip(b)
+                .map(|(&x, &y)| {
+                    let diff = x.to_f64() - y.to_f64();
+                    diff * diff
+                })
+                .sum::<f64>()
         })
-        .sum();
-    sum / a.len() as f64
+        .collect();
+    partial.iter().sum::<f64>() / a.len() as f64
 }
 
 /// The weight w with ∂MSE/∂a = w · (a − b).
