@@ -309,10 +309,7 @@ fn peek_last(content: ParseStream) -> bool {
 fn same_option(primitive: Primitive, a: &Ident, b: &Ident) -> bool {
     let find = |ident: &Ident| {
         let text = ident.to_string();
-        primitive
-            .options()
-            .iter()
-            .position(|o| o.name == text || o.ascii == text)
+        primitive.options().iter().position(|o| o.matches(&text))
     };
     find(a) == find(b)
 }
@@ -320,7 +317,7 @@ fn same_option(primitive: Primitive, a: &Ident, b: &Ident) -> bool {
 fn check_option(primitive: Primitive, option: &Ident) -> syn::Result<()> {
     let text = option.to_string();
     let specs = primitive.options();
-    if specs.iter().any(|o| o.name == text || o.ascii == text) {
+    if specs.iter().any(|o| o.matches(&text)) {
         return Ok(());
     }
     let message = if specs.is_empty() {

@@ -290,10 +290,7 @@ fn resolve_options(call: &Call) -> Vec<Coef> {
         .map(|spec| {
             call.options
                 .iter()
-                .find(|(name, _)| {
-                    let text = name.to_string();
-                    text == spec.name || text == spec.ascii
-                })
+                .find(|(name, _)| spec.matches(&name.to_string()))
                 .map(|(_, value)| match normalize(value) {
                     Ok(Normal::Coef(c)) => c,
                     // parse_call only admits option values of the coefficient grammar; a
@@ -312,10 +309,11 @@ fn resolve_options(call: &Call) -> Vec<Coef> {
 fn term_name(call: &Call, options: &[Coef]) -> String {
     let mut parts: Vec<String> = call.args.iter().map(|a| a.to_string()).collect();
     for (spec, value) in call.primitive.options().iter().zip(options) {
-        if call.options.iter().any(|(n, _)| {
-            let t = n.to_string();
-            t == spec.name || t == spec.ascii
-        }) {
+        if call
+            .options
+            .iter()
+            .any(|(n, _)| spec.matches(&n.to_string()))
+        {
             parts.push(format!("{} = {value}", spec.name));
         }
     }

@@ -14,6 +14,13 @@ pub struct OptionSpec {
     pub default: f64,
 }
 
+impl OptionSpec {
+    /// Whether `name` (as written in a call) refers to this option.
+    pub fn matches(&self, name: &str) -> bool {
+        name == self.name || name == self.ascii
+    }
+}
+
 /// A loss primitive of the DSL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Primitive {
