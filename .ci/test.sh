@@ -1,10 +1,33 @@
 #!/usr/bin/env bash
-# The project's test command (README "Run the tests"): formatting, lints, every test.
+# The project's test command (README "Run the tests"): formatting, lints, every test,
+# the GPU path included (cubecl kernels over wgpu on Mesa's lavapipe, a Vulkan driver
+# that runs on the CPU, so that every machine and CI run them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tregs-target}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 
+# A Vulkan driver must exist: the wgpu tests fail (they do not skip) without an adapter.
+has_vulkan_driver() {
+    ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | grep -q . &&
+        ldconfig -p | grep -q 'libvulkan\.so\.1'
+}
+if ! has_vulkan_driver; then
+    echo "test.sh: no Vulkan driver found; installing Mesa's lavapipe (mesa-vulkan-drivers)" >&2
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+    has_vulkan_driver || { echo "test.sh: still no Vulkan driver after installing lavapipe" >&2; exit 1; }
+fi
+
+GPU_FEATURES="tregs/wgpu,tregs-tests/wgpu"
 cargo fmt --all --check
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --features "$GPU_FEATURES" -- -D warnings
+# The default build (CPU only, nothing to install) must stay warning-free too.
+cargo clippy -p tregs --all-targets -- -D warnings
+# Everything, on the default features (the kernel-source snapshots need no device)...
 cargo test --workspace
+# ...then the GPU path itself. Kept apart so that trybuild's own builds of the UI tests
+# do not have to compile the wgpu stack a second time.
+cargo test -p tregs-tests --features wgpu --test gpu_path --test gpu_launches

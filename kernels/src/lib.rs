@@ -17,5 +17,6 @@
 //! * [`kruskal_reference_f64`]: a brute-force reference used by the tests.
 
 pub mod cpu;
+pub mod gpu;
 
 pub use cpu::*;

@@ -15,6 +15,9 @@ pub enum LossError {
     /// A term cannot be evaluated on its inputs (shape mismatch, too few points).
     #[error("{term}: {problem}")]
     Term { term: String, problem: String },
+    /// The requested device cannot be used (no adapter, runtime not built in).
+    #[error("{0}")]
+    Device(String),
 }
 
 /// An error reading a loss configuration.

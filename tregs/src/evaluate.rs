@@ -7,7 +7,7 @@ use crate::output::{LossOutput, TermValue};
 use crate::plan::{FusedPlan, LossPlan};
 use crate::primitives::{mse, mst_len, sphere};
 use burn::backend::{Dispatch, DispatchDevice};
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use tregs_macros_core::Primitive;
 
 /// Evaluates `plan` on `inputs` (one per `plan.inputs`, same order) with one coefficient per
@@ -24,7 +24,7 @@ pub fn evaluate(
         let shapes = inputs.iter().map(|t| t.dims()).collect();
         let fused = FusedPlan::new(plan, shapes, options);
         let packed = pack(inputs);
-        let (values, _trees) =
+        let (values, _trees, _saved) =
             <Dispatch as TregsOps>::fused_loss_forward(packed.into_dispatch(), fused);
         Tensor::<1>::from_dispatch(values)
     } else {
@@ -62,6 +62,37 @@ pub fn evaluate(
     })
 }
 
+/// The minimum spanning tree of the rows of `z`, computed by the fused operation where `z`
+/// lives (Prim's on the CPU, Borůvka's on a GPU): `(min, max)` index pairs, sorted.
+pub fn tree_edges(z: &Tensor<2>) -> Result<Vec<(u32, u32)>, LossError> {
+    let plan = LossPlan::from_static(
+        "mst_len(z)",
+        &["z"],
+        &[(Primitive::MstLen, &[0], "mst_len(z)")],
+    );
+    validate(&plan, &[z], &[1.0])?;
+    if !has_fused_op(&z.device()) {
+        return Err(LossError::Expression(format!(
+            "no fused operation on {:?}: the tree is computed by Flex or a GPU backend",
+            z.device()
+        )));
+    }
+    let fused = FusedPlan::new(&plan, vec![z.dims()], &[&[]]);
+    let (_, trees, _) =
+        <Dispatch as TregsOps>::fused_loss_forward(pack(&[z]).into_dispatch(), fused);
+    let flat: Vec<i64> = Tensor::<2, Int>::from_dispatch(trees)
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec()
+        .expect("tree edges are integers");
+    let mut edges: Vec<(u32, u32)> = flat
+        .chunks_exact(2)
+        .map(|e| (e[0].min(e[1]) as u32, e[0].max(e[1]) as u32))
+        .collect();
+    edges.sort_unstable();
+    Ok(edges)
+}
+
 /// Flattens every input and concatenates them: the one tensor the fused op reads.
 fn pack(inputs: &[&Tensor<2>]) -> Tensor<1> {
     let flat: Vec<Tensor<1>> = inputs
@@ -83,12 +114,28 @@ pub fn has_fused_op(device: &Device) -> bool {
     fn native(device: &DispatchDevice) -> bool {
         match device {
             DispatchDevice::Flex(_) => true,
+            #[cfg(any(feature = "wgpu", feature = "cuda"))]
+            DispatchDevice::Cube(_) => true,
             DispatchDevice::Autodiff(inner) => native(inner),
             #[allow(unreachable_patterns)]
             _ => false,
         }
     }
     native(device.as_dispatch())
+}
+
+/// Whether `device` is a cubecl device (the GPU path of the fused op).
+fn on_gpu(device: &Device) -> bool {
+    fn cube(device: &DispatchDevice) -> bool {
+        match device {
+            #[cfg(any(feature = "wgpu", feature = "cuda"))]
+            DispatchDevice::Cube(_) => true,
+            DispatchDevice::Autodiff(inner) => cube(inner),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+    cube(device.as_dispatch())
 }
 
 /// Every term with plain burn tensor ops: differentiable by burn's own autodiff, on any
@@ -139,6 +186,19 @@ fn validate(plan: &LossPlan, inputs: &[&Tensor<2>], coefs: &[f64]) -> Result<(),
             return Err(input_error(format!(
                 "has dtype {dtype:?}; tregs computes in f32 or f64: cast it first"
             )));
+        }
+        if on_gpu(&device) {
+            if dtype != DType::F32 {
+                return Err(input_error(format!(
+                    "has dtype {dtype:?}; the GPU path computes in f32: cast it first"
+                )));
+            }
+            if n > tregs_kernels::gpu::MAX_ROWS {
+                return Err(input_error(format!(
+                    "has {n} rows; the GPU path takes at most {} per input",
+                    tregs_kernels::gpu::MAX_ROWS
+                )));
+            }
         }
         if dtype != first_dtype {
             return Err(input_error(format!(

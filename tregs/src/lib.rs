@@ -41,7 +41,7 @@ mod runtime;
 pub use burn;
 pub use burn::tensor::Tensor;
 pub use error::{ConfigError, LossError};
-pub use evaluate::{evaluate, has_fused_op, reference_values};
+pub use evaluate::{evaluate, has_fused_op, reference_values, tree_edges};
 pub use output::{LossOutput, TermValue};
 pub use plan::{FusedPlan, FusedTerm, LossPlan, TermPlan};
 pub use runtime::RuntimeLoss;
@@ -61,6 +61,21 @@ pub fn minimum_spanning_tree(z: &Tensor<2>) -> Tree {
         let x: Vec<f32> = data.convert::<f32>().try_to_vec().expect("float data");
         tregs_kernels::minimum_spanning_tree(&x, n, d)
     }
+}
+
+/// The default wgpu device (Vulkan, Metal or DX12; Mesa's lavapipe on machines without a
+/// GPU), or an error that says why there is none, instead of a panic at first use.
+#[cfg(feature = "wgpu")]
+pub fn wgpu_device() -> Result<burn::tensor::Device, LossError> {
+    use burn::backend::{CubeDevice, WgpuDeviceKind};
+    CubeDevice::wgpu(WgpuDeviceKind::DefaultDevice)
+        .map(burn::tensor::Device::new)
+        .map_err(|e| {
+            LossError::Device(format!(
+                "no wgpu adapter: {e}. Install a Vulkan driver (on Debian/Ubuntu without a \
+                 GPU: apt-get install mesa-vulkan-drivers) or use the Flex backend"
+            ))
+        })
 }
 
 #[doc(hidden)]

@@ -2,6 +2,7 @@
 //! coefficients and options for one evaluation.
 
 use std::sync::Arc;
+use tregs_kernels::gpu::GradientPlan;
 use tregs_macros_core::Primitive;
 
 /// One term of a [`LossPlan`].
@@ -68,6 +69,42 @@ impl LossPlan {
     pub fn term_names(&self) -> Vec<String> {
         self.terms.iter().map(|t| t.name.clone()).collect()
     }
+
+    /// Per input, the terms its fused gradient kernel is compiled for (the GPU path).
+    pub fn gradient_plans(&self) -> Vec<GradientPlan> {
+        (0..self.inputs.len())
+            .map(|i| gradient_plan(self.terms.iter().map(|t| (t.primitive, &t.args[..])), i))
+            .collect()
+    }
+}
+
+/// The terms that read input `i`, for the compile-time specialization of its gradient
+/// kernel: at most one `mst_len` and one `sphere` (identical terms are merged), and one
+/// entry per `mse` side, in term order (the order the backward lists the partners in).
+pub(crate) fn gradient_plan<'a>(
+    terms: impl Iterator<Item = (Primitive, &'a [usize])>,
+    i: usize,
+) -> GradientPlan {
+    let mut plan = GradientPlan::default();
+    for (k, (primitive, args)) in terms.enumerate() {
+        let k = k as u32;
+        match primitive {
+            Primitive::MstLen if args[0] == i => {
+                assert!(plan.tree_term.is_none(), "identical terms are merged");
+                plan.tree_term = Some(k);
+            }
+            Primitive::Sphere if args[0] == i => {
+                assert!(plan.sphere_term.is_none(), "identical terms are merged");
+                plan.sphere_term = Some(k);
+            }
+            Primitive::Mse => {
+                plan.mse_terms.extend((args[0] == i).then_some(k));
+                plan.mse_terms.extend((args[1] == i).then_some(k));
+            }
+            _ => {}
+        }
+    }
+    plan
 }
 
 /// What the fused operation needs: the terms with their option values. Coefficients are
@@ -116,6 +153,11 @@ impl FusedPlan {
             offsets.push(offsets.last().copied().unwrap_or(0) + n * d);
         }
         offsets
+    }
+
+    /// The terms input `i`'s fused gradient kernel is compiled for (the GPU path).
+    pub fn gradient_plan(&self, i: usize) -> GradientPlan {
+        gradient_plan(self.terms.iter().map(|t| (t.primitive, &t.args[..])), i)
     }
 
     /// The inputs whose minimum spanning tree some term needs, in input order. The forward

@@ -16,31 +16,36 @@ impl<B: Backend + TregsOps, C: CheckpointStrategy> TregsOps for Autodiff<B, C> {
     fn fused_loss_forward(
         packed: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
-    ) -> (FloatTensor<Self>, IntTensor<Self>) {
+    ) -> (FloatTensor<Self>, IntTensor<Self>, FloatTensor<Self>) {
         let guard = packed.node();
         let packed = packed.into_primitive();
-        let (values, trees) = B::fused_loss_forward(packed.clone(), plan.clone());
+        let (values, trees, saved) = B::fused_loss_forward(packed.clone(), plan.clone());
         let values = match FusedLossBackward
             .prepare::<C>([guard])
             .compute_bound()
             .stateful()
         {
-            OpsKind::Tracked(prep) => prep.finish((packed, trees.clone(), plan), values),
+            OpsKind::Tracked(prep) => {
+                prep.finish((packed, trees.clone(), saved.clone(), plan), values)
+            }
             OpsKind::UnTracked(prep) => prep.finish(values),
         };
-        (values, trees)
+        let saved = Constant.prepare::<C>([]).compute_bound().stateless(saved);
+        (values, trees, saved)
     }
 
     /// The gradient is returned as a constant: tregs does not differentiate its backward.
     fn fused_loss_backward(
         packed: FloatTensor<Self>,
         trees: IntTensor<Self>,
+        saved: FloatTensor<Self>,
         term_grads: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
     ) -> FloatTensor<Self> {
         let grad = B::fused_loss_backward(
             packed.into_primitive(),
             trees,
+            saved.into_primitive(),
             term_grads.into_primitive(),
             plan,
         );
@@ -52,14 +57,14 @@ impl<B: Backend + TregsOps, C: CheckpointStrategy> TregsOps for Autodiff<B, C> {
 struct FusedLossBackward;
 
 impl<B: Backend + TregsOps> Backward<B, 1> for FusedLossBackward {
-    type State = (FloatTensor<B>, IntTensor<B>, Arc<FusedPlan>);
+    type State = (FloatTensor<B>, IntTensor<B>, FloatTensor<B>, Arc<FusedPlan>);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let term_grads = grads.consume::<B>(&ops.node);
         let [parent] = ops.parents;
         if let Some(node) = parent {
-            let (packed, trees, plan) = ops.state;
-            let grad = B::fused_loss_backward(packed, trees, term_grads, plan);
+            let (packed, trees, saved, plan) = ops.state;
+            let grad = B::fused_loss_backward(packed, trees, saved, term_grads, plan);
             grads.register::<B>(node.id, grad);
         }
     }

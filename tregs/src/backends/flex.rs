@@ -15,7 +15,7 @@ impl TregsOps for Flex {
     fn fused_loss_forward(
         packed: FloatTensor<Flex>,
         plan: Arc<FusedPlan>,
-    ) -> (FloatTensor<Flex>, IntTensor<Flex>) {
+    ) -> (FloatTensor<Flex>, IntTensor<Flex>, FloatTensor<Flex>) {
         let packed = contiguous(packed);
         match packed.dtype() {
             DType::F64 => forward_typed::<f64>(&packed, &plan),
@@ -27,6 +27,7 @@ impl TregsOps for Flex {
     fn fused_loss_backward(
         packed: FloatTensor<Flex>,
         trees: IntTensor<Flex>,
+        _saved: FloatTensor<Flex>,
         term_grads: FloatTensor<Flex>,
         plan: Arc<FusedPlan>,
     ) -> FloatTensor<Flex> {
@@ -71,7 +72,7 @@ fn host_views<'a, T: Element + bytemuck::Pod>(
         .collect()
 }
 
-fn forward_typed<T>(packed: &FlexTensor, plan: &FusedPlan) -> (FlexTensor, FlexTensor)
+fn forward_typed<T>(packed: &FlexTensor, plan: &FusedPlan) -> (FlexTensor, FlexTensor, FlexTensor)
 where
     T: Real + Element + bytemuck::Pod,
 {
@@ -87,6 +88,8 @@ where
     (
         FlexTensor::from_data(TensorData::new(values, [k])),
         FlexTensor::from_data(TensorData::new(flat, [m, 2])),
+        // The host backward recomputes norms and lengths: O(n·d), cheaper than keeping them.
+        FlexTensor::from_data(TensorData::new(Vec::<T>::new(), [0])),
     )
 }
 

@@ -1,10 +1,11 @@
 //! `tregs bench`: time and memory of the two-view T-REGS objective, forward plus backward,
-//! on random Gaussian points on the Flex (CPU) autodiff device, next to the pairwise
-//! distance step alone.
+//! on random Gaussian points on the Flex (CPU) or wgpu (GPU) autodiff device, next to the
+//! pairwise distance step alone.
 //!
-//! Run it in release: `cargo run --release -p tregs --bin tregs -- bench`.
+//! Run it in release: `cargo run --release -p tregs --bin tregs -- bench`
+//! (`--features wgpu -- bench --backend wgpu` for the GPU).
 
-use super::{alloc, min_median, CliError, TREGS_OBJECTIVE};
+use super::{alloc, min_median, Backend, CliError, TREGS_OBJECTIVE};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -20,6 +21,16 @@ const DEFAULT_SIZES: [(usize, usize); 6] = [
     (1024, 2048),
     (4096, 128),
     (4096, 2048),
+];
+
+/// Sizes run by default on a GPU: n in {1024, 4096, 8192} x d in {128, 2048}.
+const DEFAULT_GPU_SIZES: [(usize, usize); 6] = [
+    (1024, 128),
+    (1024, 2048),
+    (4096, 128),
+    (4096, 2048),
+    (8192, 128),
+    (8192, 2048),
 ];
 
 /// The objective's coefficients: β, γ, λ.
@@ -41,6 +52,11 @@ pub struct BenchArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     json: bool,
+
+    /// Where to run: flex (CPU) or wgpu (GPU kernels; needs the `wgpu` feature). The GPU
+    /// default sizes are n in {1024, 4096, 8192} x d in {128, 2048}.
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    backend: Backend,
 }
 
 fn parse_size(text: &str) -> Result<(usize, usize), String> {
@@ -86,7 +102,9 @@ impl Row {
 }
 
 pub fn run(args: &BenchArgs) -> Result<(), CliError> {
-    let sizes = if args.sizes.is_empty() {
+    let sizes = if args.sizes.is_empty() && args.backend == Backend::Wgpu {
+        DEFAULT_GPU_SIZES.to_vec()
+    } else if args.sizes.is_empty() {
         DEFAULT_SIZES.to_vec()
     } else {
         args.sizes.clone()
@@ -96,7 +114,8 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         .map(|&(k, v)| (k.to_string(), v))
         .collect();
     let loss = RuntimeLoss::parse(TREGS_OBJECTIVE, &coefficients)?;
-    let device = Device::flex().autodiff();
+    let device = args.backend.device()?;
+    let on_gpu = args.backend == Backend::Wgpu;
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     let kernel = GramKernel::Auto.resolve();
     let calibration = tregs_kernels::fma_peak_gflops(threads);
@@ -107,11 +126,13 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     if !args.json {
         println!("tregs bench: {TREGS_OBJECTIVE}, β=10, γ=0.2, λ=8e-4");
         println!(
-            "forward + backward (out.total().backward()), Flex autodiff device, f32, Gaussian \
-             points N(0, 1/d), fixed seed; 1 warm-up + {} timed calls per size",
+            "forward + backward (out.total().backward(), then a device sync), {} autodiff \
+             device, f32, Gaussian points N(0, 1/d), fixed seed; 1 warm-up + {} timed calls \
+             per size",
+            device_label(&device, args.backend),
             args.reps
         );
-        print!("{threads} threads, Gram kernel {kernel:?}");
+        print!("{threads} CPU threads, Gram kernel {kernel:?}");
         match calibration {
             Some(g) => println!(
                 "; calibration: register-only FMA peak {g:.0} GFLOP/s now (the one-triangle \
@@ -119,11 +140,19 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             ),
             None => println!(),
         }
-        println!(
-            "distance = tregs_kernels::pairwise_sq_distances on one view; GFLOP/s counts \
-             2·n²·d flops; peak = most heap bytes held during the call above what was held \
-             before it\n"
-        );
+        if on_gpu {
+            println!(
+                "distance = the device's shift, norms and distance kernels on one view; \
+                 GFLOP/s counts 2·n²·d flops; peak = device memory the pool holds after \
+                 the call (its high-water mark, pages kept for reuse included)\n"
+            );
+        } else {
+            println!(
+                "distance = tregs_kernels::pairwise_sq_distances on one view; GFLOP/s counts \
+                 2·n²·d flops; peak = most heap bytes held during the call above what was \
+                 held before it\n"
+            );
+        }
         println!(
             "| {:>5} | {:>5} | {:>11} | {:>14} | {:>8} | {:>11} | {:>16} | {:>17} |",
             "n",
@@ -141,7 +170,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     }
     let mut rows = Vec::new();
     for (n, d) in sizes {
-        let row = measure(&loss, &device, n, d, args.reps)?;
+        let row = measure(&loss, &device, on_gpu, n, d, args.reps)?;
         if !args.json {
             println!(
                 "| {:>5} | {:>5} | {:>11.2} | {:>14.2} | {:>8.1} | {:>11.2} | {:>16.1} | {:>17.1} |",
@@ -175,7 +204,8 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         let report = serde_json::json!({
             "objective": TREGS_OBJECTIVE,
             "coefficients": coefficients,
-            "device": "flex autodiff (CPU)",
+            "device": device_label(&device, args.backend),
+            "backend": args.backend.name(),
             "dtype": "f32",
             "threads": threads,
             "gram_kernel": format!("{kernel:?}"),
@@ -189,9 +219,17 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+fn device_label(device: &Device, backend: Backend) -> String {
+    match backend {
+        Backend::Flex => "flex (CPU)".to_string(),
+        Backend::Wgpu => format!("wgpu {device:?}"),
+    }
+}
+
 fn measure(
     loss: &RuntimeLoss,
     device: &Device,
+    on_gpu: bool,
     n: usize,
     d: usize,
     reps: u32,
@@ -212,8 +250,15 @@ fn measure(
         let start = Instant::now();
         let out = loss.evaluate(&bindings)?;
         let grads = out.total().backward();
+        Backend::sync(device)?;
         let ms = start.elapsed().as_secs_f64() * 1e3;
-        let peak = alloc::peak().saturating_sub(baseline);
+        let peak = if on_gpu {
+            device
+                .memory_pool_usage()
+                .map_or(0, |u| u.bytes_reserved as usize)
+        } else {
+            alloc::peak().saturating_sub(baseline)
+        };
         drop(std::hint::black_box(grads));
         drop(out);
         if rep > 0 {
@@ -222,6 +267,17 @@ fn measure(
         }
     }
 
+    if on_gpu {
+        #[cfg(feature = "wgpu")]
+        return Ok(Row {
+            n,
+            d,
+            call: min_median(&call_ms),
+            call_peak,
+            distance: gpu_distance_ms(&x, n, d, reps)?,
+            distance_peak: 0,
+        });
+    }
     let mut distance_ms = Vec::new();
     let mut distance_peak = 0;
     for rep in 0..=reps {
@@ -244,6 +300,35 @@ fn measure(
         distance: min_median(&distance_ms),
         distance_peak,
     })
+}
+
+/// The device's distance step alone (shift and norms, then the distance matrix) on one view,
+/// launched on its own cubecl client: (min, median) ms over `reps` after a warm-up.
+#[cfg(feature = "wgpu")]
+fn gpu_distance_ms(x: &[f32], n: usize, d: usize, reps: u32) -> Result<(f64, f64), CliError> {
+    use burn::backend::{CubeDevice, WgpuDeviceKind};
+    use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout};
+    let client = CubeDevice::wgpu(WgpuDeviceKind::DefaultDevice)
+        .map_err(|e| CliError::new(format!("no wgpu adapter: {e}")))?
+        .client();
+    let points = DeviceBuffer {
+        handle: client.create_from_slice(bytemuck::cast_slice(x)),
+        len: n * d,
+    };
+    let norms = DeviceBuffer::empty::<f32>(&client, n);
+    let input = InputLayout { offset: 0, n, d };
+    let mut ms = Vec::new();
+    for rep in 0..=reps {
+        let start = Instant::now();
+        let (shift, shifted_sq) = gpu::row_statistics(&client, &points, input, &norms, 0);
+        let dist = gpu::sq_distance_matrix(&client, &points, input, &shift, &shifted_sq);
+        gpu::sync(&client).map_err(CliError::new)?;
+        if rep > 0 {
+            ms.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        drop(dist);
+    }
+    Ok(min_median(&ms))
 }
 
 /// `len` samples of N(0, 1/d) (SplitMix64 + Box-Muller): rows of d such coordinates have

@@ -14,7 +14,7 @@
 //! ```
 
 use super::npy::{self, Elements, Matrix};
-use super::{json_number, json_object, json_string, min_median, CliError};
+use super::{json_number, json_object, json_string, min_median, Backend, CliError};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -57,6 +57,11 @@ pub struct EvalArgs {
     /// and median milliseconds ("ms").
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
     repeat: Option<u32>,
+
+    /// Where to compute: flex (CPU, f32 or f64 as the files) or wgpu (GPU kernels, f32:
+    /// f64 files are converted; the gradient file keeps the dtype of --points).
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    backend: Backend,
 }
 
 /// One input file, as bound.
@@ -121,11 +126,12 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         }
     }
 
-    let device = Device::flex().autodiff();
-    let in_f64 = inputs
-        .iter()
-        .filter(|i| reads(i.name))
-        .any(|i| matches!(i.matrix.elements, Elements::F64(_)));
+    let device = args.backend.device()?;
+    let in_f64 = args.backend == Backend::Flex
+        && inputs
+            .iter()
+            .filter(|i| reads(i.name))
+            .any(|i| matches!(i.matrix.elements, Elements::F64(_)));
     let tensors: Vec<Tensor<2>> = inputs
         .iter()
         .map(|i| to_tensor(&i.matrix, in_f64, &device))
@@ -142,7 +148,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         None => None,
     };
     let timing = match args.repeat {
-        Some(k) => Some(time_repeats(&loss, &bindings, k)?),
+        Some(k) => Some(time_repeats(&loss, &bindings, &device, k)?),
         None => None,
     };
     if let (Some(path), Some(gradient)) = (&args.grad, &gradient) {
@@ -150,6 +156,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     }
 
     let report = Report {
+        backend: args.backend,
         inputs: &inputs,
         out: &out,
         timing,
@@ -217,6 +224,10 @@ fn to_tensor(matrix: &Matrix, in_f64: bool, device: &Device) -> Tensor<2> {
     // default float type (f32).
     let (data, dtype) = match (&matrix.elements, in_f64) {
         (Elements::F32(v), false) => (TensorData::new(v.clone(), shape), DType::F32),
+        (Elements::F64(v), false) => (
+            TensorData::new(v.iter().map(|&x| x as f32).collect::<Vec<f32>>(), shape),
+            DType::F32,
+        ),
         (elements, _) => (TensorData::new(elements.to_f64(), shape), DType::F64),
     };
     Tensor::<2>::from_data(data, (device, dtype)).require_grad()
@@ -257,6 +268,7 @@ fn gradient_of_z(out: &LossOutput, z: &Tensor<2>, file: &Matrix) -> Result<Matri
 fn time_repeats(
     loss: &RuntimeLoss,
     bindings: &[(&str, &Tensor<2>)],
+    device: &Device,
     k: u32,
 ) -> Result<(f64, f64), CliError> {
     let mut ms = Vec::with_capacity(k as usize);
@@ -264,6 +276,8 @@ fn time_repeats(
         let start = Instant::now();
         let out = loss.evaluate(bindings)?;
         let grads = out.total().backward();
+        // A GPU queues the backward: the time counts once it has run.
+        Backend::sync(device)?;
         ms.push(start.elapsed().as_secs_f64() * 1e3);
         drop(std::hint::black_box(grads));
     }
@@ -271,6 +285,7 @@ fn time_repeats(
 }
 
 struct Report<'a> {
+    backend: Backend,
     inputs: &'a [Input],
     out: &'a LossOutput,
     timing: Option<(f64, f64)>,
@@ -281,6 +296,7 @@ struct Report<'a> {
 impl Report<'_> {
     fn json(&self) -> String {
         let mut fields: Vec<(String, String)> = Vec::new();
+        fields.push(("backend".into(), json_string(self.backend.name())));
         for (input, suffix) in self.inputs.iter().zip(["", "2"]) {
             fields.push((format!("n{suffix}"), input.matrix.n.to_string()));
             fields.push((format!("d{suffix}"), input.matrix.d.to_string()));

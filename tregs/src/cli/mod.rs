@@ -68,6 +68,45 @@ pub fn reference_help() -> String {
     text
 }
 
+/// Where a command computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// burn's Flex: pure-Rust CPU backend, f32 or f64.
+    Flex,
+    /// cubecl kernels over wgpu (Vulkan, Metal, DX12), f32; needs the `wgpu` feature.
+    Wgpu,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+
+    /// The autodiff device of this backend, or why it is unavailable.
+    pub fn device(self) -> Result<burn::tensor::Device, CliError> {
+        match self {
+            Backend::Flex => Ok(burn::tensor::Device::flex().autodiff()),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Ok(tregs::wgpu_device()?.autodiff()),
+            #[cfg(not(feature = "wgpu"))]
+            Backend::Wgpu => Err(CliError::new(
+                "--backend wgpu: this tregs was built without the `wgpu` feature; rebuild \
+                 with `cargo build --release -p tregs --features wgpu`",
+            )),
+        }
+    }
+
+    /// Waits for the device to finish its queued work (timing).
+    pub fn sync(device: &burn::tensor::Device) -> Result<(), CliError> {
+        device
+            .sync()
+            .map_err(|e| CliError::new(format!("the device failed: {e}")))
+    }
+}
+
 /// A failed command: the message printed after `error: `.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CliError {

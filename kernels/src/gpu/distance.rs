@@ -1,0 +1,196 @@
+//! Squared pairwise distances on the device, through the Gram matrix of shifted rows.
+//!
+//! `d²(i, j) = ‖c_i‖² + ‖c_j‖² − 2 c_i·c_j` with `c_i = x_i − μ`. Distances do not depend
+//! on the shift μ; subtracting one close to the data keeps the Gram trick accurate for
+//! clouds far from the origin (offset 1e4), where `‖x_i‖²` would swamp the differences.
+//! μ is the mean of the first [`SHIFT_ROWS`] rows: any central point does, and a bounded
+//! sample keeps the reduction short.
+//!
+//! Only the lower triangle of 64×64 blocks is computed; each value is written to both
+//! `(i, j)` and `(j, i)`, so the matrix is exactly symmetric and the tree sees one weight
+//! per edge whichever end looks at it.
+
+use cubecl::prelude::*;
+
+/// Rows averaged for the shift μ.
+pub const SHIFT_ROWS: u32 = 256;
+/// Side of the square output block one cube computes.
+pub const TILE: usize = 64;
+/// Depth of the slab of columns staged in shared memory per step.
+pub const TILE_K: usize = 16;
+/// Units per cube in reductions.
+pub const REDUCE_UNITS: u32 = 256;
+
+/// μ_k = mean of x[r, k] over the first min(n, SHIFT_ROWS) rows; one unit per column.
+#[cube(launch_unchecked)]
+pub fn column_shift_kernel(x: &[f32], shift: &mut [f32], x_offset: u32, n: u32, d: u32) {
+    let k = ABSOLUTE_POS_X;
+    if k < d {
+        let rows = min(n, SHIFT_ROWS);
+        let mut sum = 0.0f32;
+        for r in 0..rows {
+            sum += x[(x_offset + r * d + k) as usize];
+        }
+        shift[k as usize] = sum / f32::cast_from(rows);
+    }
+}
+
+/// Sum of `values[0..CUBE_DIM]` in shared memory (CUBE_DIM a power of two); every unit
+/// must call it.
+#[cube]
+pub fn cube_sum(values: &mut Shared<[f32]>) -> f32 {
+    sync_cube();
+    let mut stride = CUBE_DIM / 2;
+    while stride > 0 {
+        if UNIT_POS < stride {
+            let other = values[(UNIT_POS + stride) as usize];
+            values[UNIT_POS as usize] += other;
+        }
+        sync_cube();
+        stride /= 2;
+    }
+    values[0]
+}
+
+/// Per row: `‖x_r − μ‖²` (for the distances) and `‖x_r‖` (for `sphere`); one cube per row.
+#[cube(launch_unchecked)]
+pub fn row_statistics_kernel(
+    x: &[f32],
+    shift: &[f32],
+    shifted_sq_norms: &mut [f32],
+    norms: &mut [f32],
+    x_offset: u32,
+    d: u32,
+    norms_offset: u32,
+) {
+    let r = CUBE_POS_X;
+    let mut shifted = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
+    let mut raw = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
+    let mut s_shifted = 0.0f32;
+    let mut s_raw = 0.0f32;
+    let mut k = UNIT_POS;
+    while k < d {
+        let v = x[(x_offset + r * d + k) as usize];
+        let c = v - shift[k as usize];
+        s_shifted += c * c;
+        s_raw += v * v;
+        k += CUBE_DIM;
+    }
+    shifted[UNIT_POS as usize] = s_shifted;
+    raw[UNIT_POS as usize] = s_raw;
+    let total_shifted = cube_sum(&mut shifted);
+    let total_raw = cube_sum(&mut raw);
+    if UNIT_POS == 0 {
+        shifted_sq_norms[r as usize] = total_shifted;
+        norms[(norms_offset + r) as usize] = f32::sqrt(total_raw);
+    }
+}
+
+/// The n×n matrix of squared distances. One cube (16×16 units, 4×4 outputs each) per
+/// 64×64 block of the lower triangle, cubes numbered row by row over the triangle.
+#[cube(launch_unchecked)]
+pub fn pairwise_sq_distances_kernel(
+    x: &[f32],
+    shift: &[f32],
+    shifted_sq_norms: &[f32],
+    dist: &mut [f32],
+    x_offset: u32,
+    n: u32,
+    d: u32,
+) {
+    let blocks_per_side = (n + 63) / 64;
+    let num_blocks = blocks_per_side * (blocks_per_side + 1) / 2;
+    let b = CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X;
+    if b < num_blocks {
+        // Block row bi is the largest with bi(bi+1)/2 ≤ b; the float guess is off by at most 1.
+        let guess = (f32::sqrt(8.0 * f32::cast_from(b) + 1.0) - 1.0) / 2.0;
+        let mut bi = u32::cast_from(guess);
+        if (bi + 1) * (bi + 2) / 2 <= b {
+            bi += 1;
+        }
+        if bi * (bi + 1) / 2 > b {
+            bi -= 1;
+        }
+        let bj = b - bi * (bi + 1) / 2;
+        let row0 = bi * 64;
+        let col0 = bj * 64;
+        let tx = UNIT_POS_X;
+        let ty = UNIT_POS_Y;
+        let tid = ty * 16 + tx;
+
+        // Slabs stored k-major, [TILE_K][TILE]: a unit reads 4 rows 16 apart, conflict-free.
+        let mut a_slab = Shared::<[f32]>::new_slice(TILE_K * TILE);
+        let mut b_slab = Shared::<[f32]>::new_slice(TILE_K * TILE);
+        let mut acc = Array::<f32>::new(16usize);
+        #[unroll]
+        for q in 0..16 {
+            acc[q] = 0.0;
+        }
+        let mut a_reg = Array::<f32>::new(4usize);
+        let mut b_reg = Array::<f32>::new(4usize);
+
+        let mut k0 = 0u32;
+        while k0 < d {
+            // 64 rows × 16 columns per slab: 4 elements per unit, 16 neighbours read one row.
+            #[unroll]
+            for l in 0..4u32 {
+                let e = tid + l * 256;
+                let r = e / 16;
+                let kk = e % 16;
+                let k = k0 + kk;
+                let mut va = 0.0f32;
+                let mut vb = 0.0f32;
+                if k < d {
+                    let mu = shift[k as usize];
+                    if row0 + r < n {
+                        va = x[(x_offset + (row0 + r) * d + k) as usize] - mu;
+                    }
+                    if col0 + r < n {
+                        vb = x[(x_offset + (col0 + r) * d + k) as usize] - mu;
+                    }
+                }
+                a_slab[(kk * 64 + r) as usize] = va;
+                b_slab[(kk * 64 + r) as usize] = vb;
+            }
+            sync_cube();
+            #[unroll]
+            for kk in 0..16u32 {
+                #[unroll]
+                for q in 0..4u32 {
+                    a_reg[q as usize] = a_slab[(kk * 64 + ty + 16 * q) as usize];
+                    b_reg[q as usize] = b_slab[(kk * 64 + tx + 16 * q) as usize];
+                }
+                #[unroll]
+                for p in 0..4u32 {
+                    #[unroll]
+                    for q in 0..4u32 {
+                        acc[(p * 4 + q) as usize] += a_reg[p as usize] * b_reg[q as usize];
+                    }
+                }
+            }
+            sync_cube();
+            k0 += 16;
+        }
+
+        #[unroll]
+        for p in 0..4u32 {
+            #[unroll]
+            for q in 0..4u32 {
+                let i = row0 + ty + 16 * p;
+                let j = col0 + tx + 16 * q;
+                if i < n && j <= i {
+                    let v = shifted_sq_norms[i as usize] + shifted_sq_norms[j as usize]
+                        - 2.0 * acc[(p * 4 + q) as usize];
+                    // Rounding can leave a small negative (or −0.0, whose bits would sort
+                    // last): clamp to +0.0, and the diagonal is 0 by definition.
+                    let mut w = 0.0f32;
+                    if v > 0.0 && i != j {
+                        w = v;
+                    }
+                    dist[(i as usize) * (n as usize) + j as usize] = w;
+                    dist[(j as usize) * (n as usize) + i as usize] = w;
+                }
+            }
+        }
+    }
+}

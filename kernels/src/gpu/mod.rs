@@ -1,0 +1,457 @@
+//! The T-REGS kernels for GPUs, written once in cubecl and compiled for whichever runtime
+//! the caller's [`Client`] belongs to (wgpu: Vulkan, Metal, DX12; CUDA; ROCm). This crate
+//! links no runtime: the binary that launches them chooses.
+//!
+//! Data path for one input x (n × d, f32, at `offset` in a packed buffer):
+//! [`row_statistics`] (shift μ, ‖x_r − μ‖², ‖x_r‖) → [`sq_distance_matrix`] (n × n) →
+//! [`boruvka_tree`] (edges, on the device) → [`edge_lengths`] (from the coordinates) →
+//! term values ([`sum_scaled`], [`mse_rows`]). Backward: [`tree_adjacency`] (CSR) and one
+//! [`fused_gradient`] launch per input.
+//!
+//! Everything is `f32`, the one float type every runtime has (WGSL has no f64).
+
+pub mod boruvka;
+// Inside `#[cube]` functions `(a + b - 1) / b` is the kernel's own arithmetic: `div_ceil` is
+// not a cubecl operation.
+#[allow(clippy::manual_div_ceil)]
+pub mod distance;
+#[allow(clippy::manual_div_ceil)]
+pub mod scatter;
+pub mod source;
+pub mod values;
+
+pub use scatter::GradientPlan;
+
+use cubecl::client::Client;
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+
+/// Units per cube in element-wise and per-vertex kernels.
+const ELEMENTWISE_UNITS: u32 = 256;
+
+/// The largest batch the device path takes: the distance matrix is indexed and the edge
+/// keys `min·n + max` are packed in 32 bits.
+pub const MAX_ROWS: usize = 46_340;
+
+/// A device buffer and its length in elements.
+#[derive(Clone, Debug)]
+pub struct DeviceBuffer {
+    pub handle: Handle,
+    pub len: usize,
+}
+
+impl DeviceBuffer {
+    /// An uninitialized buffer of `len` elements of `T` (at least one, so that it binds).
+    pub fn empty<T>(client: &Client, len: usize) -> DeviceBuffer {
+        DeviceBuffer {
+            handle: client.empty(len.max(1) * std::mem::size_of::<T>()),
+            len,
+        }
+    }
+
+    /// A buffer holding `data`.
+    pub fn from_u32(client: &Client, data: &[u32]) -> DeviceBuffer {
+        let data = if data.is_empty() { &[0u32][..] } else { data };
+        DeviceBuffer {
+            handle: client.create_from_slice(u32::as_bytes(data)),
+            len: data.len(),
+        }
+    }
+
+    /// A buffer of `len` zero `u32`s.
+    pub fn zeros_u32(client: &Client, len: usize) -> DeviceBuffer {
+        DeviceBuffer::from_u32(client, &vec![0u32; len.max(1)])
+    }
+
+    fn arg(&self) -> BufferArg {
+        // SAFETY: `len` is the element count the buffer was made with.
+        unsafe { BufferArg::from_raw_parts(self.handle.clone(), self.len.max(1)) }
+    }
+
+    /// Reads the buffer back as f32 (tests and diagnostics).
+    pub fn read_f32(&self, client: &Client) -> Vec<f32> {
+        let bytes = client.read_one_unchecked(self.handle.clone());
+        f32::from_bytes(&bytes)[..self.len].to_vec()
+    }
+
+    /// Reads the buffer back as u32 (tests and diagnostics).
+    pub fn read_u32(&self, client: &Client) -> Vec<u32> {
+        let bytes = client.read_one_unchecked(self.handle.clone());
+        u32::from_bytes(&bytes)[..self.len].to_vec()
+    }
+}
+
+/// Waits until everything queued on `client` has run (timing, tests).
+pub fn sync(client: &Client) -> Result<(), String> {
+    cubecl::future::block_on(client.sync()).map_err(|e| format!("the device failed: {e}"))
+}
+
+/// Where one n × d input sits in the packed buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputLayout {
+    pub offset: usize,
+    pub n: usize,
+    pub d: usize,
+}
+
+fn u32_of(v: usize) -> u32 {
+    u32::try_from(v).expect("sizes on the device path fit in 32 bits (checked by the caller)")
+}
+
+fn cubes_for(units: usize) -> CubeCount {
+    CubeCount::Static(
+        u32_of(units.div_ceil(ELEMENTWISE_UNITS as usize).max(1)),
+        1,
+        1,
+    )
+}
+
+/// A 1-D count of `cubes` spread over x and y (x is limited to 65 535 on some runtimes).
+fn spread(cubes: usize) -> CubeCount {
+    const MAX_X: usize = 65_535;
+    if cubes <= MAX_X {
+        CubeCount::Static(u32_of(cubes.max(1)), 1, 1)
+    } else {
+        CubeCount::Static(MAX_X as u32, u32_of(cubes.div_ceil(MAX_X)), 1)
+    }
+}
+
+/// Per-row statistics of one input: returns the shift μ (d) and ‖x_r − μ‖² (n), and writes
+/// ‖x_r‖ into `norms` at `norms_offset`.
+pub fn row_statistics(
+    client: &Client,
+    x: &DeviceBuffer,
+    input: InputLayout,
+    norms: &DeviceBuffer,
+    norms_offset: usize,
+) -> (DeviceBuffer, DeviceBuffer) {
+    let shift = DeviceBuffer::empty::<f32>(client, input.d);
+    let shifted_sq = DeviceBuffer::empty::<f32>(client, input.n);
+    // SAFETY (all launches below): every buffer is at least as long as the indices the
+    // kernel computes from the layout it is given.
+    unsafe {
+        distance::column_shift_kernel::launch_unchecked(
+            client,
+            cubes_for(input.d),
+            CubeDim::new_1d(ELEMENTWISE_UNITS),
+            x.arg(),
+            shift.arg(),
+            u32_of(input.offset),
+            u32_of(input.n),
+            u32_of(input.d),
+        );
+        distance::row_statistics_kernel::launch_unchecked(
+            client,
+            CubeCount::Static(u32_of(input.n), 1, 1),
+            CubeDim::new_1d(distance::REDUCE_UNITS),
+            x.arg(),
+            shift.arg(),
+            shifted_sq.arg(),
+            norms.arg(),
+            u32_of(input.offset),
+            u32_of(input.d),
+            u32_of(norms_offset),
+        );
+    }
+    (shift, shifted_sq)
+}
+
+/// The n × n matrix of squared distances (exactly symmetric, zero diagonal).
+pub fn sq_distance_matrix(
+    client: &Client,
+    x: &DeviceBuffer,
+    input: InputLayout,
+    shift: &DeviceBuffer,
+    shifted_sq: &DeviceBuffer,
+) -> DeviceBuffer {
+    let n = input.n;
+    let dist = DeviceBuffer::empty::<f32>(client, n * n);
+    let side = n.div_ceil(distance::TILE);
+    unsafe {
+        distance::pairwise_sq_distances_kernel::launch_unchecked(
+            client,
+            spread(side * (side + 1) / 2),
+            CubeDim::new_2d(16, 16),
+            x.arg(),
+            shift.arg(),
+            shifted_sq.arg(),
+            dist.arg(),
+            u32_of(input.offset),
+            u32_of(n),
+            u32_of(input.d),
+        );
+    }
+    dist
+}
+
+/// Number of Borůvka rounds that always suffice for n vertices: ⌈log₂ n⌉.
+pub fn boruvka_rounds(n: usize) -> usize {
+    (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize
+}
+
+/// The minimum spanning tree of the complete graph on `dist` (n × n), written as n − 1
+/// `(min, max)` pairs into `edges` (i32) from edge `edge_offset` on.
+pub fn boruvka_tree(
+    client: &Client,
+    dist: &DeviceBuffer,
+    n: usize,
+    edges: &DeviceBuffer,
+    edge_offset: usize,
+) {
+    let comp = DeviceBuffer::empty::<u32>(client, n);
+    let comp_w = DeviceBuffer::empty::<u32>(client, n);
+    let comp_key = DeviceBuffer::empty::<u32>(client, n);
+    let vertex_w = DeviceBuffer::empty::<u32>(client, n);
+    let vertex_key = DeviceBuffer::empty::<u32>(client, n);
+    let parent = DeviceBuffer::empty::<u32>(client, n);
+    let slot_u = DeviceBuffer::empty::<u32>(client, n);
+    let slot_v = DeviceBuffer::empty::<u32>(client, n);
+    let nn = u32_of(n);
+    let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
+    unsafe {
+        boruvka::boruvka_init_kernel::launch_unchecked(
+            client,
+            cubes_for(n),
+            dim,
+            comp.arg(),
+            comp_w.arg(),
+            comp_key.arg(),
+            slot_u.arg(),
+            slot_v.arg(),
+            nn,
+        );
+        for _ in 0..boruvka_rounds(n) {
+            boruvka::boruvka_vertex_min_kernel::launch_unchecked(
+                client,
+                CubeCount::Static(nn, 1, 1),
+                CubeDim::new_1d(distance::REDUCE_UNITS),
+                dist.arg(),
+                comp.arg(),
+                vertex_w.arg(),
+                vertex_key.arg(),
+                comp_w.arg(),
+                nn,
+            );
+            boruvka::boruvka_component_key_kernel::launch_unchecked(
+                client,
+                cubes_for(n),
+                dim,
+                vertex_w.arg(),
+                vertex_key.arg(),
+                comp.arg(),
+                comp_w.arg(),
+                comp_key.arg(),
+                nn,
+            );
+            boruvka::boruvka_hook_kernel::launch_unchecked(
+                client,
+                cubes_for(n),
+                dim,
+                comp.arg(),
+                comp_w.arg(),
+                comp_key.arg(),
+                parent.arg(),
+                slot_u.arg(),
+                slot_v.arg(),
+                nn,
+            );
+            boruvka::boruvka_jump_kernel::launch_unchecked(
+                client,
+                cubes_for(n),
+                dim,
+                comp.arg(),
+                parent.arg(),
+                comp_w.arg(),
+                comp_key.arg(),
+                nn,
+            );
+        }
+        boruvka::tree_edges_kernel::launch_unchecked(
+            client,
+            cubes_for(n),
+            dim,
+            comp.arg(),
+            slot_u.arg(),
+            slot_v.arg(),
+            edges.arg(),
+            nn,
+            u32_of(edge_offset),
+        );
+    }
+}
+
+/// Lengths of the n − 1 edges at `edge_offset`, from the coordinates, into `lengths` at
+/// `lengths_offset`.
+pub fn edge_lengths(
+    client: &Client,
+    x: &DeviceBuffer,
+    input: InputLayout,
+    edges: &DeviceBuffer,
+    edge_offset: usize,
+    lengths: &DeviceBuffer,
+    lengths_offset: usize,
+) {
+    if input.n < 2 {
+        return;
+    }
+    unsafe {
+        values::edge_lengths_kernel::launch_unchecked(
+            client,
+            CubeCount::Static(u32_of(input.n - 1), 1, 1),
+            CubeDim::new_1d(distance::REDUCE_UNITS),
+            x.arg(),
+            edges.arg(),
+            lengths.arg(),
+            u32_of(input.offset),
+            u32_of(input.d),
+            u32_of(edge_offset),
+            u32_of(lengths_offset),
+        );
+    }
+}
+
+/// Per row Σ_k (a_rk − b_rk)² into `partial` (n).
+pub fn mse_rows(
+    client: &Client,
+    x: &DeviceBuffer,
+    a: InputLayout,
+    b: InputLayout,
+    partial: &DeviceBuffer,
+) {
+    unsafe {
+        values::mse_rows_kernel::launch_unchecked(
+            client,
+            CubeCount::Static(u32_of(a.n), 1, 1),
+            CubeDim::new_1d(distance::REDUCE_UNITS),
+            x.arg(),
+            partial.arg(),
+            u32_of(a.offset),
+            u32_of(b.offset),
+            u32_of(a.d),
+        );
+    }
+}
+
+/// `out[out_index] = scale · Σ f(values[offset..offset + len])`, f(v) = v or (v − 1)².
+#[allow(clippy::too_many_arguments)]
+pub fn sum_scaled(
+    client: &Client,
+    values: &DeviceBuffer,
+    offset: usize,
+    len: usize,
+    scale: f32,
+    distance_to_one: bool,
+    out: &DeviceBuffer,
+    out_index: usize,
+) {
+    unsafe {
+        values::sum_scaled_kernel::launch_unchecked(
+            client,
+            CubeCount::Static(1, 1, 1),
+            CubeDim::new_1d(distance::REDUCE_UNITS),
+            values.arg(),
+            out.arg(),
+            u32_of(offset),
+            u32_of(len),
+            scale,
+            u32_of(out_index),
+            distance_to_one,
+        );
+    }
+}
+
+/// The adjacency of a tree of n vertices (edges at `edge_offset`) in CSR form: `start`
+/// gets n + 1 entries at `start_offset`, `adjacency` 2(n − 1) edge indices at
+/// `start[..] + adjacency_offset`, each vertex's list sorted.
+pub fn tree_adjacency(
+    client: &Client,
+    edges: &DeviceBuffer,
+    edge_offset: usize,
+    n: usize,
+) -> (DeviceBuffer, DeviceBuffer) {
+    let m = n - 1;
+    let degree = DeviceBuffer::zeros_u32(client, n);
+    let cursor = DeviceBuffer::zeros_u32(client, n);
+    let start = DeviceBuffer::empty::<u32>(client, n + 1);
+    let adjacency = DeviceBuffer::empty::<u32>(client, 2 * m);
+    let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
+    unsafe {
+        scatter::tree_degree_kernel::launch_unchecked(
+            client,
+            cubes_for(m),
+            dim,
+            edges.arg(),
+            degree.arg(),
+            u32_of(edge_offset),
+            u32_of(m),
+        );
+        scatter::exclusive_scan_kernel::launch_unchecked(
+            client,
+            CubeCount::Static(1, 1, 1),
+            CubeDim::new_1d(distance::REDUCE_UNITS),
+            degree.arg(),
+            start.arg(),
+            u32_of(n),
+        );
+        scatter::tree_fill_kernel::launch_unchecked(
+            client,
+            cubes_for(m),
+            dim,
+            edges.arg(),
+            start.arg(),
+            cursor.arg(),
+            adjacency.arg(),
+            u32_of(edge_offset),
+            u32_of(m),
+        );
+        scatter::sort_adjacency_kernel::launch_unchecked(
+            client,
+            cubes_for(n),
+            dim,
+            start.arg(),
+            adjacency.arg(),
+            u32_of(n),
+        );
+    }
+    (start, adjacency)
+}
+
+/// Everything [`fused_gradient`] reads besides the packed inputs and the gradient.
+pub struct GradientInputs<'a> {
+    pub term_grads: &'a DeviceBuffer,
+    pub saved: &'a DeviceBuffer,
+    pub edges: &'a DeviceBuffer,
+    pub csr_start: &'a DeviceBuffer,
+    pub csr_adjacency: &'a DeviceBuffer,
+}
+
+/// One launch: the whole gradient of one input into `grad` (laid out like `x`). `meta`
+/// holds the [`scatter::META_FIELDS`] fields, then the offsets of the `mse` partners.
+pub fn fused_gradient(
+    client: &Client,
+    x: &DeviceBuffer,
+    grad: &DeviceBuffer,
+    inputs: &GradientInputs,
+    meta: &[u32],
+    plan: &GradientPlan,
+) {
+    let n = meta[scatter::META_N] as usize;
+    let d = meta[scatter::META_D] as usize;
+    let meta = DeviceBuffer::from_u32(client, meta);
+    unsafe {
+        scatter::fused_gradient_kernel::launch_unchecked(
+            client,
+            spread((n * d).div_ceil(ELEMENTWISE_UNITS as usize)),
+            CubeDim::new_1d(ELEMENTWISE_UNITS),
+            x.arg(),
+            grad.arg(),
+            inputs.term_grads.arg(),
+            inputs.saved.arg(),
+            inputs.edges.arg(),
+            inputs.csr_start.arg(),
+            inputs.csr_adjacency.arg(),
+            meta.arg(),
+            plan.clone(),
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! The backward: the tree's adjacency (CSR, built without float atomics, which WGSL lacks)
+//! and one fused kernel per input that writes that input's whole gradient.
+//!
+//! The gradient kernel is specialized at compile time (cubecl `comptime`) on a
+//! [`GradientPlan`]: which terms of the expression read the input. Term weights (the
+//! coefficient times the upstream gradient) stay runtime values read from the device,
+//! since autodiff produces them there; so a `loss!` expression compiles one kernel per
+//! input shape of its plan, whatever the coefficients.
+
+use super::distance::REDUCE_UNITS;
+use cubecl::prelude::*;
+
+/// Number of `u32` fields at the start of the fused kernel's `meta` buffer; the offsets
+/// of the `mse` partners follow.
+pub const META_FIELDS: usize = 8;
+/// `meta[..]` fields: the input's offset in the packed buffer, n, d, where its row norms
+/// and edge lengths start in `saved`, where its CSR starts, where its edges start.
+pub const META_X_OFFSET: usize = 0;
+pub const META_N: usize = 1;
+pub const META_D: usize = 2;
+pub const META_NORMS: usize = 3;
+pub const META_LENGTHS: usize = 4;
+pub const META_CSR_START: usize = 5;
+pub const META_CSR_ADJ: usize = 6;
+pub const META_EDGES: usize = 7;
+
+/// Which terms of an expression read one input, fixed when the kernel is compiled.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct GradientPlan {
+    /// `mst_len(x)`: the index of its term gradient, if the expression has the term.
+    pub tree_term: Option<u32>,
+    /// `sphere(x)`: likewise.
+    pub sphere_term: Option<u32>,
+    /// `mse(x, y)` or `mse(y, x)`: term gradient index of each; partner offsets follow
+    /// [`META_FIELDS`] in `meta`, in the same order.
+    pub mse_terms: Vec<u32>,
+}
+
+/// deg[u] += 1 and deg[v] += 1 for every tree edge (u, v).
+#[cube(launch_unchecked)]
+pub fn tree_degree_kernel(edges: &[i32], degree: &[Atomic<u32>], edge_offset: u32, m: u32) {
+    let e = ABSOLUTE_POS_X;
+    if e < m {
+        let at = (2 * (edge_offset + e)) as usize;
+        degree[edges[at] as usize].fetch_add(1u32);
+        degree[edges[at + 1] as usize].fetch_add(1u32);
+    }
+}
+
+/// `out[i] = Σ_{j<i} values[j]` for i ≤ n, by one cube: each unit sums a contiguous
+/// chunk, the chunk sums are scanned in shared memory, then each unit writes its chunk.
+#[cube(launch_unchecked)]
+pub fn exclusive_scan_kernel(values: &[u32], out: &mut [u32], n: u32) {
+    let chunk = (n + CUBE_DIM - 1) / CUBE_DIM;
+    let begin = min(UNIT_POS * chunk, n);
+    let end = min(begin + chunk, n);
+    let mut own = 0u32;
+    for i in begin..end {
+        own += values[i as usize];
+    }
+    let mut sums = Shared::<[u32]>::new_slice(REDUCE_UNITS as usize);
+    sums[UNIT_POS as usize] = own;
+    sync_cube();
+    // Hillis–Steele inclusive scan of the chunk sums.
+    let mut offset = 1u32;
+    while offset < CUBE_DIM {
+        let mut add = 0u32;
+        if UNIT_POS >= offset {
+            add = sums[(UNIT_POS - offset) as usize];
+        }
+        sync_cube();
+        sums[UNIT_POS as usize] += add;
+        sync_cube();
+        offset *= 2;
+    }
+    let mut running = sums[UNIT_POS as usize] - own;
+    for i in begin..end {
+        out[i as usize] = running;
+        running += values[i as usize];
+    }
+    if UNIT_POS == CUBE_DIM - 1 {
+        out[n as usize] = sums[UNIT_POS as usize];
+    }
+}
+
+/// Places every edge index in both endpoints' adjacency lists (in arrival order; see
+/// [`sort_adjacency_kernel`]).
+#[cube(launch_unchecked)]
+pub fn tree_fill_kernel(
+    edges: &[i32],
+    start: &[u32],
+    cursor: &[Atomic<u32>],
+    adjacency: &mut [u32],
+    edge_offset: u32,
+    m: u32,
+) {
+    let e = ABSOLUTE_POS_X;
+    if e < m {
+        let at = (2 * (edge_offset + e)) as usize;
+        let u = edges[at] as usize;
+        let v = edges[at + 1] as usize;
+        let pu = cursor[u].fetch_add(1u32);
+        adjacency[(start[u] + pu) as usize] = e;
+        let pv = cursor[v].fetch_add(1u32);
+        adjacency[(start[v] + pv) as usize] = e;
+    }
+}
+
+/// Sorts each vertex's adjacency list by edge index, so that the gradient sums its edges
+/// in the same order every run (the atomic fill order is not reproducible).
+#[cube(launch_unchecked)]
+pub fn sort_adjacency_kernel(start: &[u32], adjacency: &mut [u32], n: u32) {
+    let v = ABSOLUTE_POS_X;
+    if v < n {
+        let begin = start[v as usize];
+        let end = start[(v + 1) as usize];
+        for i in begin + 1..end {
+            let item = adjacency[i as usize];
+            let mut j = i;
+            loop {
+                // Two tests, not `&&`: the read below must not happen at j = begin.
+                if j <= begin {
+                    break;
+                }
+                let previous = adjacency[(j - 1) as usize];
+                if previous <= item {
+                    break;
+                }
+                adjacency[j as usize] = previous;
+                j -= 1;
+            }
+            adjacency[j as usize] = item;
+        }
+    }
+}
+
+/// Writes the whole gradient of one input, one unit per element (r, k):
+///
+/// * `mst_len`: −(w/n) Σ_{edges (r,o)} (x_rk − x_ok)/‖x_r − x_o‖ (zero-length edges: 0);
+/// * `sphere`: w (2/n)(‖x_r‖ − 1) x_rk/‖x_r‖ (0 at x_r = 0);
+/// * each `mse` with partner y: w (2/(n·d)) (x_rk − y_rk).
+#[cube(launch_unchecked)]
+pub fn fused_gradient_kernel(
+    x: &[f32],
+    grad: &mut [f32],
+    term_grads: &[f32],
+    saved: &[f32],
+    edges: &[i32],
+    csr_start: &[u32],
+    csr_adjacency: &[u32],
+    meta: &[u32],
+    #[comptime] plan: GradientPlan,
+) {
+    let x_offset = meta[META_X_OFFSET];
+    let n = meta[META_N];
+    let d = meta[META_D];
+    let pos = ABSOLUTE_POS;
+    if pos < (n as usize) * (d as usize) {
+        let r = (pos / d as usize) as u32;
+        let k = (pos % d as usize) as u32;
+        let xv = x[x_offset as usize + pos];
+        let inv_n = 1.0f32 / f32::cast_from(n);
+        let mut g = 0.0f32;
+        if comptime!(plan.sphere_term.is_some()) {
+            let term = comptime!(plan.sphere_term.unwrap_or(0));
+            let norm = saved[(meta[META_NORMS] + r) as usize];
+            if norm > 0.0 {
+                g += term_grads[term as usize] * 2.0 * (norm - 1.0) / norm * inv_n * xv;
+            }
+        }
+        if comptime!(plan.tree_term.is_some()) {
+            let term = comptime!(plan.tree_term.unwrap_or(0));
+            let csr_start_at = meta[META_CSR_START] + r;
+            let begin = csr_start[csr_start_at as usize];
+            let end = csr_start[(csr_start_at + 1) as usize];
+            let mut force = 0.0f32;
+            for s in begin..end {
+                let e = csr_adjacency[(meta[META_CSR_ADJ] + s) as usize];
+                let at = (2 * (meta[META_EDGES] + e)) as usize;
+                let a = u32::cast_from(edges[at]);
+                let b = u32::cast_from(edges[at + 1]);
+                let mut other = a;
+                if a == r {
+                    other = b;
+                }
+                let length = saved[(meta[META_LENGTHS] + e) as usize];
+                if length > 0.0 {
+                    force += (xv - x[(x_offset + other * d + k) as usize]) / length;
+                }
+            }
+            g -= term_grads[term as usize] * inv_n * force;
+        }
+        let mse_scale = 2.0f32 / (f32::cast_from(n) * f32::cast_from(d));
+        #[unroll]
+        for p in 0..plan.mse_terms.len() {
+            let term = comptime!(plan.mse_terms[p]);
+            let partner = meta[META_FIELDS + p];
+            g += term_grads[term as usize] * mse_scale * (xv - x[partner as usize + pos]);
+        }
+        grad[x_offset as usize + pos] = g;
+    }
+}

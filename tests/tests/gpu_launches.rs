@@ -1,0 +1,75 @@
+//! A `loss!` backward launches a fixed number of kernels per input, whatever the number of
+//! terms: one fused gradient kernel per input (plus, per tree input, the four small
+//! kernels that build the tree's adjacency). Counted with cubecl's launch observer, which
+//! is process-wide: this file holds one test so that nothing else launches meanwhile.
+#![cfg(feature = "wgpu")]
+
+use burn::tensor::{Tensor, TensorData};
+use cubecl::logging::{LaunchObservation, LaunchObserver};
+use std::sync::{Arc, Mutex};
+use tregs::{burn, loss, wgpu_device, LossOutput};
+
+#[derive(Default)]
+struct Launches(Mutex<Vec<&'static str>>);
+
+impl LaunchObserver for Launches {
+    fn launched(&self, kernel: &'static str) {
+        self.0.lock().unwrap().push(kernel);
+    }
+}
+
+/// Kernels launched while `backward` runs: (all of them, tregs's, tregs's gradient ones).
+fn count_backward(out: LossOutput) -> (usize, usize, usize) {
+    let total = out.total();
+    let launches = Arc::new(Launches::default());
+    let observation = LaunchObservation::new(launches.clone());
+    let _grads = total.backward();
+    drop(observation);
+    let names = launches.0.lock().unwrap();
+    let ours = names.iter().filter(|k| k.contains("tregs_kernels")).count();
+    let gradient = names.iter().filter(|k| k.contains("FusedGradient")).count();
+    (names.len(), ours, gradient)
+}
+
+#[test]
+fn backward_launches_a_fixed_number_of_kernels_per_input() {
+    let device = wgpu_device().unwrap_or_else(|e| panic!("{e}")).autodiff();
+    let (n, d) = (64, 8);
+    let data = |seed: usize| -> Vec<f32> {
+        (0..n * d)
+            .map(|i| (((i * 7919 + seed * 104_729) % 1000) as f32) / 500.0 - 1.0)
+            .collect()
+    };
+    let z = Tensor::<2>::from_data(TensorData::new(data(1), [n, d]), &device).require_grad();
+    let z2 = Tensor::<2>::from_data(TensorData::new(data(2), [n, d]), &device).require_grad();
+    let run = |terms: usize| -> (usize, usize, usize) {
+        let out = match terms {
+            2 => loss!(mst_len(z) + mst_len(z2)),
+            3 => loss!(mse(z, z2) + 0.2 * (mst_len(z) + mst_len(z2))),
+            5 => loss!(
+                10.0 * mse(z, z2)
+                    + 0.2 * (mst_len(z) + mst_len(z2))
+                    + 8e-4 * (sphere(z) + sphere(z2))
+            ),
+            _ => unreachable!(),
+        };
+        count_backward(out.expect("valid inputs"))
+    };
+    // Compile everything once, so that counting sees launches only.
+    run(5);
+    let counts: Vec<(usize, usize, usize)> = [2, 3, 5].iter().map(|&k| run(k)).collect();
+    let inputs = 2;
+    let tree_inputs = 2;
+    for &(all, ours, gradient) in &counts {
+        assert_eq!(gradient, inputs, "one fused gradient kernel per input");
+        assert_eq!(
+            ours,
+            inputs + 4 * tree_inputs,
+            "tregs kernels in the backward"
+        );
+        assert_eq!(
+            all, counts[0].0,
+            "the same launches whatever the number of terms"
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! The GPU path (cubecl kernels over wgpu; lavapipe where there is no GPU) against the CPU
+//! path (Flex): same trees, same values, same gradients. These tests fail, never skip,
+//! when no wgpu adapter exists: the test command installs one.
+#![cfg(feature = "wgpu")]
+
+use burn::tensor::{Device, Tensor, TensorData};
+use tregs::{burn, has_fused_op, loss, tree_edges, wgpu_device, LossError};
+
+fn gpu() -> Device {
+    wgpu_device().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A reproducible Gaussian cloud (xorshift + Box–Muller), shifted by `offset`.
+fn gaussian(n: usize, d: usize, seed: u64, offset: f32) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    (0..n * d)
+        .map(|_| {
+            let (u, v) = (uniform(), uniform());
+            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32 + offset
+        })
+        .collect()
+}
+
+fn tensor(data: &[f32], n: usize, d: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(data.to_vec(), [n, d]), device)
+}
+
+fn tree_length(data: &[f32], n: usize, d: usize, device: &Device) -> f64 {
+    let z = tensor(data, n, d, device);
+    loss!(mst_len(z)).expect("valid input").total_value()
+}
+
+fn assert_same_tree(label: &str, data: &[f32], n: usize, d: usize) {
+    let (cpu, gpu) = (Device::flex(), gpu());
+    let cpu_len = tree_length(data, n, d, &cpu);
+    let gpu_len = tree_length(data, n, d, &gpu);
+    assert!(
+        (cpu_len - gpu_len).abs() <= 1e-5 * cpu_len.abs(),
+        "{label}: tree length {gpu_len} on wgpu vs {cpu_len} on the CPU"
+    );
+    let cpu_edges = tree_edges(&tensor(data, n, d, &cpu)).unwrap();
+    let gpu_edges = tree_edges(&tensor(data, n, d, &gpu)).unwrap();
+    assert_eq!(
+        gpu_edges.len(),
+        n - 1,
+        "{label}: a spanning tree has n − 1 edges"
+    );
+    assert_eq!(cpu_edges, gpu_edges, "{label}: edge sets differ");
+}
+
+#[test]
+fn the_device_path_is_the_fused_one() {
+    assert!(has_fused_op(&gpu()));
+    assert!(has_fused_op(&gpu().autodiff()));
+}
+
+#[test]
+fn random_clouds_give_the_cpu_tree() {
+    for (i, &(n, d)) in [
+        (2, 1),
+        (3, 2),
+        (17, 5),
+        (100, 3),
+        (257, 16),
+        (1000, 64),
+        (2048, 256),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let data = gaussian(n, d, 11 + i as u64, 0.0);
+        assert_same_tree(&format!("gaussian n={n} d={d}"), &data, n, d);
+    }
+}
+
+#[test]
+fn one_dimension_and_far_offsets() {
+    let data = gaussian(500, 1, 3, 0.0);
+    assert_same_tree("d=1", &data, 500, 1);
+    let data = gaussian(400, 8, 5, 1e4);
+    assert_same_tree("offset 1e4", &data, 400, 8);
+}
+
+/// An integer grid: every edge of the tree has length 1 and ties are everywhere; the
+/// distances are exact on both paths, so the lowest-index-pair rule picks the same tree.
+#[test]
+fn grid_ties_break_like_the_cpu() {
+    let mut data = Vec::new();
+    for a in 0..8 {
+        for b in 0..8 {
+            for c in 0..8 {
+                data.extend([a as f32, b as f32, c as f32]);
+            }
+        }
+    }
+    assert_same_tree("8x8x8 grid", &data, 512, 3);
+}
+
+/// Duplicated points: zero-length edges, a finite gradient on both paths.
+#[test]
+fn duplicates_give_finite_equal_gradients() {
+    let base = gaussian(50, 6, 9, 0.0);
+    let mut data = base.clone();
+    data.extend_from_slice(&base[..20 * 6]);
+    let n = 70;
+    let grad_of = |device: &Device| {
+        let z = tensor(&data, n, 6, device).require_grad();
+        let out = loss!(0.5 * mst_len(z) + sphere(z)).expect("valid input");
+        let grads = out.total().backward();
+        let g: Vec<f32> = z
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec()
+            .unwrap();
+        (out.total_value(), g)
+    };
+    let (cpu_value, cpu_grad) = grad_of(&Device::flex().autodiff());
+    let (gpu_value, gpu_grad) = grad_of(&gpu().autodiff());
+    assert!((cpu_value - gpu_value).abs() <= 1e-5 * cpu_value.abs().max(1.0));
+    assert!(
+        gpu_grad.iter().all(|g| g.is_finite()),
+        "no NaN from zero-length edges"
+    );
+    for (a, b) in gpu_grad.iter().zip(&cpu_grad) {
+        assert!(
+            (a - b).abs() <= 1e-4,
+            "gradient {a} on wgpu vs {b} on the CPU"
+        );
+    }
+}
+
+/// The full two-view objective: every term value and both inputs' gradients.
+#[test]
+fn two_view_objective_values_and_gradients_match_the_cpu() {
+    let (n, d) = (300, 32);
+    let a = gaussian(n, d, 21, 0.0);
+    let b: Vec<f32> = a
+        .iter()
+        .zip(gaussian(n, d, 22, 0.0))
+        .map(|(x, e)| x + 0.1 * e)
+        .collect();
+    let run = |device: &Device| {
+        let z = tensor(&a, n, d, device).require_grad();
+        let z2 = tensor(&b, n, d, device).require_grad();
+        let (β, γ, λ) = (10.0, 0.2, 8e-4);
+        let out =
+            loss!(β * mse(z, z2) + γ * (mst_len(z) + mst_len(z2)) + λ * (sphere(z) + sphere(z2)))
+                .expect("valid inputs");
+        let grads = out.total().backward();
+        let read = |t: &Tensor<2>| -> Vec<f32> {
+            t.grad(&grads)
+                .unwrap()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec()
+                .unwrap()
+        };
+        let values: Vec<f64> = out.terms().iter().map(|t| t.value).collect();
+        (values, read(&z), read(&z2))
+    };
+    let (cpu_values, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
+    let (gpu_values, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
+    for (c, g) in cpu_values.iter().zip(&gpu_values) {
+        assert!(
+            (c - g).abs() <= 1e-5 * c.abs().max(1e-3),
+            "term value {g} vs {c}"
+        );
+    }
+    for (c, g) in cpu_gz
+        .iter()
+        .chain(&cpu_gz2)
+        .zip(gpu_gz.iter().chain(&gpu_gz2))
+    {
+        assert!(
+            (c - g).abs() <= 1e-4,
+            "gradient {g} on wgpu vs {c} on the CPU"
+        );
+    }
+}
+
+#[test]
+fn f64_on_the_gpu_is_a_clear_error() {
+    let device = gpu();
+    let z = Tensor::<2>::from_data(
+        TensorData::new(vec![0.0f64; 12], [4, 3]),
+        (&device, burn::tensor::DType::F64),
+    );
+    match loss!(mst_len(z)) {
+        Err(LossError::Input { input, problem }) => {
+            assert_eq!(input, "z");
+            assert!(problem.contains("f32"), "{problem}");
+        }
+        other => panic!("expected an input error, got {other:?}"),
+    }
+}
+
+#[test]
+fn nan_on_the_gpu_names_the_row() {
+    let mut data = gaussian(40, 4, 2, 0.0);
+    data[17 * 4 + 2] = f32::NAN;
+    let z = tensor(&data, 40, 4, &gpu());
+    let err = loss!(mst_len(z) + sphere(z)).unwrap_err();
+    assert_eq!(err.to_string(), "input `z`: NaN at row 17, column 2");
+}

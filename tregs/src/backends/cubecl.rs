@@ -1,0 +1,254 @@
+//! The fused operation on burn's `CubeBackend` (wgpu; CUDA where it builds): the cubecl
+//! kernels of [`tregs_kernels::gpu`], launched on the tensors' own device. The tree never
+//! leaves the device: distances, Borůvka rounds, edge lengths, term values and gradients
+//! run back to back with no host round-trip.
+
+use crate::ops::TregsOps;
+use crate::plan::FusedPlan;
+use burn::backend::tensor::{FloatTensor, IntTensor};
+use burn::tensor::{DType, Shape};
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::tensor::CubeTensor;
+use burn_cubecl::CubeBackend;
+use std::sync::Arc;
+use tregs_kernels::gpu::{self, DeviceBuffer, GradientInputs, InputLayout};
+use tregs_macros_core::Primitive;
+
+/// Where the forward keeps what the backward reads, in the `saved` tensor: every input's
+/// row norms, then every tree input's edge lengths.
+struct SavedLayout {
+    inputs: Vec<InputLayout>,
+    /// Offset of input i's norms.
+    norms: Vec<usize>,
+    /// Per input: its position in `tree_inputs`, if it has a tree.
+    tree_slot: Vec<Option<usize>>,
+    /// Per tree input: offset of its lengths in `saved` and of its first edge in `trees`.
+    lengths: Vec<usize>,
+    edges: Vec<usize>,
+    saved_len: usize,
+    edge_count: usize,
+}
+
+impl SavedLayout {
+    fn new(plan: &FusedPlan) -> SavedLayout {
+        let offsets = plan.offsets();
+        let inputs: Vec<InputLayout> = plan
+            .shapes
+            .iter()
+            .enumerate()
+            .map(|(i, &[n, d])| InputLayout {
+                offset: offsets[i],
+                n,
+                d,
+            })
+            .collect();
+        let mut at = 0;
+        let norms = inputs
+            .iter()
+            .map(|input| {
+                at += input.n;
+                at - input.n
+            })
+            .collect();
+        let tree_inputs = plan.tree_inputs();
+        let mut tree_slot = vec![None; inputs.len()];
+        let (mut lengths, mut edges, mut edge_at) = (Vec::new(), Vec::new(), 0);
+        for (t, &i) in tree_inputs.iter().enumerate() {
+            tree_slot[i] = Some(t);
+            lengths.push(at);
+            edges.push(edge_at);
+            at += inputs[i].n - 1;
+            edge_at += inputs[i].n - 1;
+        }
+        SavedLayout {
+            inputs,
+            norms,
+            tree_slot,
+            lengths,
+            edges,
+            saved_len: at,
+            edge_count: edge_at,
+        }
+    }
+}
+
+fn buffer(t: &CubeTensor) -> DeviceBuffer {
+    DeviceBuffer {
+        handle: t.handle.clone(),
+        len: t.meta.num_elements(),
+    }
+}
+
+fn f32_contiguous(t: CubeTensor, what: &str) -> CubeTensor {
+    assert_eq!(
+        t.dtype,
+        DType::F32,
+        "tregs: the GPU path computes in f32, {what} is {:?} (evaluate checks this first)",
+        t.dtype
+    );
+    into_contiguous(t)
+}
+
+impl TregsOps for CubeBackend {
+    fn fused_loss_forward(
+        packed: FloatTensor<Self>,
+        plan: Arc<FusedPlan>,
+    ) -> (FloatTensor<Self>, IntTensor<Self>, FloatTensor<Self>) {
+        let packed = f32_contiguous(packed, "the packed input");
+        let client = packed.client.clone();
+        let device = packed.device.clone();
+        let layout = SavedLayout::new(&plan);
+        let empty = |shape: Vec<usize>, dtype| {
+            empty_device_dtype(client.clone(), device.clone(), Shape::from(shape), dtype)
+        };
+        let values = empty(vec![plan.terms.len()], DType::F32);
+        let saved = empty(vec![layout.saved_len], DType::F32);
+        let trees = empty(vec![layout.edge_count, 2], DType::I32);
+        let (x, values_buf, saved_buf, trees_buf) = (
+            buffer(&packed),
+            buffer(&values),
+            buffer(&saved),
+            buffer(&trees),
+        );
+
+        // Per input, once: the shift, shifted squared norms, and the norms `sphere` reads.
+        let stats: Vec<(DeviceBuffer, DeviceBuffer)> = layout
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, &input)| gpu::row_statistics(&client, &x, input, &saved_buf, layout.norms[i]))
+            .collect();
+        // Per tree input, once: distances, tree, lengths.
+        for (t, &i) in plan.tree_inputs().iter().enumerate() {
+            let input = layout.inputs[i];
+            let (shift, shifted_sq) = &stats[i];
+            let dist = gpu::sq_distance_matrix(&client, &x, input, shift, shifted_sq);
+            gpu::boruvka_tree(&client, &dist, input.n, &trees_buf, layout.edges[t]);
+            gpu::edge_lengths(
+                &client,
+                &x,
+                input,
+                &trees_buf,
+                layout.edges[t],
+                &saved_buf,
+                layout.lengths[t],
+            );
+        }
+        for (k, term) in plan.terms.iter().enumerate() {
+            let first = layout.inputs[term.args[0]];
+            let n = first.n as f32;
+            match term.primitive {
+                Primitive::MstLen => {
+                    let t = layout.tree_slot[term.args[0]].expect("a tree input");
+                    let len = first.n - 1;
+                    let at = layout.lengths[t];
+                    gpu::sum_scaled(
+                        &client,
+                        &saved_buf,
+                        at,
+                        len,
+                        -1.0 / n,
+                        false,
+                        &values_buf,
+                        k,
+                    );
+                }
+                Primitive::Sphere => {
+                    let at = layout.norms[term.args[0]];
+                    gpu::sum_scaled(
+                        &client,
+                        &saved_buf,
+                        at,
+                        first.n,
+                        1.0 / n,
+                        true,
+                        &values_buf,
+                        k,
+                    );
+                }
+                Primitive::Mse => {
+                    let second = layout.inputs[term.args[1]];
+                    let partial = DeviceBuffer::empty::<f32>(&client, first.n);
+                    gpu::mse_rows(&client, &x, first, second, &partial);
+                    let scale = 1.0 / (first.n as f32 * first.d as f32);
+                    gpu::sum_scaled(&client, &partial, 0, first.n, scale, false, &values_buf, k);
+                }
+            }
+        }
+        (values, trees, saved)
+    }
+
+    fn fused_loss_backward(
+        packed: FloatTensor<Self>,
+        trees: IntTensor<Self>,
+        saved: FloatTensor<Self>,
+        term_grads: FloatTensor<Self>,
+        plan: Arc<FusedPlan>,
+    ) -> FloatTensor<Self> {
+        let packed = f32_contiguous(packed, "the packed input");
+        let term_grads = f32_contiguous(term_grads, "the term gradient");
+        let saved = into_contiguous(saved);
+        let trees = into_contiguous(trees);
+        let client = packed.client.clone();
+        let layout = SavedLayout::new(&plan);
+        let grad = empty_device_dtype(
+            client.clone(),
+            packed.device.clone(),
+            Shape::from(vec![packed.meta.num_elements()]),
+            DType::F32,
+        );
+        let x = buffer(&packed);
+        let grad_buf = buffer(&grad);
+        let placeholder = DeviceBuffer::zeros_u32(&client, 2);
+        // Buffers must not be bound empty: a plan without trees binds a placeholder.
+        let edges = if layout.edge_count > 0 {
+            buffer(&trees)
+        } else {
+            placeholder.clone()
+        };
+        let adjacency: Vec<(DeviceBuffer, DeviceBuffer)> = plan
+            .tree_inputs()
+            .iter()
+            .enumerate()
+            .map(|(t, &i)| {
+                gpu::tree_adjacency(&client, &edges, layout.edges[t], layout.inputs[i].n)
+            })
+            .collect();
+        let (saved_buf, term_grads_buf) = (buffer(&saved), buffer(&term_grads));
+        for (i, input) in layout.inputs.iter().enumerate() {
+            let grad_plan = plan.gradient_plan(i);
+            let mut meta = vec![0u32; gpu::scatter::META_FIELDS];
+            let as_u32 = |v: usize| u32::try_from(v).expect("checked by evaluate");
+            meta[gpu::scatter::META_X_OFFSET] = as_u32(input.offset);
+            meta[gpu::scatter::META_N] = as_u32(input.n);
+            meta[gpu::scatter::META_D] = as_u32(input.d);
+            meta[gpu::scatter::META_NORMS] = as_u32(layout.norms[i]);
+            let (csr_start, csr_adjacency) = match layout.tree_slot[i] {
+                Some(t) => {
+                    meta[gpu::scatter::META_LENGTHS] = as_u32(layout.lengths[t]);
+                    meta[gpu::scatter::META_EDGES] = as_u32(layout.edges[t]);
+                    (&adjacency[t].0, &adjacency[t].1)
+                }
+                None => (&placeholder, &placeholder),
+            };
+            for term in plan.terms.iter().filter(|t| t.primitive == Primitive::Mse) {
+                if term.args[0] == i {
+                    meta.push(as_u32(layout.inputs[term.args[1]].offset));
+                }
+                if term.args[1] == i {
+                    meta.push(as_u32(layout.inputs[term.args[0]].offset));
+                }
+            }
+            let inputs = GradientInputs {
+                term_grads: &term_grads_buf,
+                saved: &saved_buf,
+                edges: &edges,
+                csr_start,
+                csr_adjacency,
+            };
+            gpu::fused_gradient(&client, &x, &grad_buf, &inputs, &meta, &grad_plan);
+        }
+        grad
+    }
+}
