@@ -8,9 +8,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tregs-target}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 
 # A Vulkan driver must exist: the wgpu tests fail (they do not skip) without an adapter.
+# (No pipelines here: under `pipefail` an early `grep -q` or a missing folder would fail them.)
 has_vulkan_driver() {
-    ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | grep -q . &&
-        ldconfig -p | grep -q 'libvulkan\.so\.1'
+    local icds loader
+    icds=$(compgen -G '/usr/share/vulkan/icd.d/*.json' || compgen -G '/etc/vulkan/icd.d/*.json' || true)
+    loader=$(ldconfig -p 2>/dev/null || true)
+    [[ -n "$icds" && "$loader" == *libvulkan.so.1* ]]
 }
 if ! has_vulkan_driver; then
     echo "test.sh: no Vulkan driver found; installing Mesa's lavapipe (mesa-vulkan-drivers)" >&2

@@ -210,3 +210,57 @@ fn nan_on_the_gpu_names_the_row() {
     let err = loss!(mst_len(z) + sphere(z)).unwrap_err();
     assert_eq!(err.to_string(), "input `z`: NaN at row 17, column 2");
 }
+
+/// More than 65 535 × 256 elements: the gradient kernel's grid spreads over two
+/// dimensions (wgpu caps one at 65 535 cubes); every element must still be written once.
+#[test]
+fn large_inputs_spread_the_gradient_grid() {
+    let (n, d) = (40_000, 512);
+    let a = gaussian(n, d, 31, 0.0);
+    let run = |device: &Device| {
+        let z = tensor(&a, n, d, device).require_grad();
+        let out = loss!(0.5 * sphere(z)).expect("valid input");
+        let grads = out.total().backward();
+        let g: Vec<f32> = z
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec()
+            .unwrap();
+        (out.total_value(), g)
+    };
+    let (cpu_value, cpu_grad) = run(&Device::flex().autodiff());
+    let (gpu_value, gpu_grad) = run(&gpu().autodiff());
+    assert!((cpu_value - gpu_value).abs() <= 1e-5 * cpu_value.abs());
+    let worst = cpu_grad
+        .iter()
+        .zip(&gpu_grad)
+        .map(|(c, g)| (c - g).abs() / c.abs().max(1e-6))
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst <= 1e-3,
+        "largest relative gradient difference {worst}"
+    );
+}
+
+/// Inputs that together exceed the largest buffer the device binds: a clear error before
+/// any kernel runs (the packed copy would not bind).
+#[test]
+fn inputs_beyond_the_binding_limit_are_a_clear_error() {
+    let device = gpu();
+    let limit = tregs::gpu_buffer_limit(&device).expect("a GPU device has a binding limit");
+    let d = 1024;
+    let n = (limit as usize / 4 / d) * 6 / 10;
+    let z = Tensor::<2>::zeros([n, d], &device);
+    let z2 = Tensor::<2>::zeros([n, d], &device);
+    match loss!(mse(z, z2)) {
+        Err(LossError::Device(message)) => {
+            assert!(
+                message.contains("largest buffer this GPU binds"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a device error, got {other:?}"),
+    }
+}

@@ -138,6 +138,58 @@ fn on_gpu(device: &Device) -> bool {
     cube(device.as_dispatch())
 }
 
+/// The largest buffer, in bytes, that `device` binds to a kernel when it is a GPU (cubecl)
+/// device; `None` elsewhere.
+pub fn gpu_buffer_limit(device: &Device) -> Option<u64> {
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    fn find(device: &DispatchDevice) -> Option<u64> {
+        match device {
+            DispatchDevice::Cube(cube) => Some(cube.client().properties().memory.max_page_size),
+            DispatchDevice::Autodiff(inner) => find(inner),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+    #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+    fn find(_: &DispatchDevice) -> Option<u64> {
+        None
+    }
+    find(device.as_dispatch())
+}
+
+/// The GPU path binds the packed inputs, and each tree's n × n distance matrix, as single
+/// buffers: both must fit the device's binding limit.
+fn check_gpu_buffers(plan: &LossPlan, inputs: &[&Tensor<2>], limit: u64) -> Result<(), LossError> {
+    let mib = |bytes: u64| bytes as f64 / (1u64 << 20) as f64;
+    let packed: u64 = inputs
+        .iter()
+        .map(|t| (t.dims()[0] * t.dims()[1] * 4) as u64)
+        .sum();
+    if packed > limit {
+        return Err(LossError::Device(format!(
+            "the inputs take {:.1} MiB together, more than the largest buffer this GPU binds \
+             ({:.1} MiB): use smaller batches, or the Flex backend",
+            mib(packed),
+            mib(limit)
+        )));
+    }
+    for term in plan.terms.iter().filter(|t| t.primitive.needs_tree()) {
+        let n = inputs[term.args[0]].dims()[0] as u64;
+        if n * n * 4 > limit {
+            return Err(LossError::Term {
+                term: term.name.clone(),
+                problem: format!(
+                    "the {n}×{n} distance matrix takes {:.1} MiB, more than the largest buffer \
+                     this GPU binds ({:.1} MiB): use smaller batches, or the Flex backend",
+                    mib(n * n * 4),
+                    mib(limit)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Every term with plain burn tensor ops: differentiable by burn's own autodiff, on any
 /// backend. Also the independent reference the tests compare the fused path against.
 pub fn reference_values(plan: &LossPlan, inputs: &[&Tensor<2>]) -> Tensor<1> {
@@ -187,18 +239,10 @@ fn validate(plan: &LossPlan, inputs: &[&Tensor<2>], coefs: &[f64]) -> Result<(),
                 "has dtype {dtype:?}; tregs computes in f32 or f64: cast it first"
             )));
         }
-        if on_gpu(&device) {
-            if dtype != DType::F32 {
-                return Err(input_error(format!(
-                    "has dtype {dtype:?}; the GPU path computes in f32: cast it first"
-                )));
-            }
-            if n > tregs_kernels::gpu::MAX_ROWS {
-                return Err(input_error(format!(
-                    "has {n} rows; the GPU path takes at most {} per input",
-                    tregs_kernels::gpu::MAX_ROWS
-                )));
-            }
+        if on_gpu(&device) && dtype != DType::F32 {
+            return Err(input_error(format!(
+                "has dtype {dtype:?}; the GPU path computes in f32: cast it first"
+            )));
         }
         if dtype != first_dtype {
             return Err(input_error(format!(
@@ -214,6 +258,9 @@ fn validate(plan: &LossPlan, inputs: &[&Tensor<2>], coefs: &[f64]) -> Result<(),
             )));
         }
     }
+    if let Some(limit) = gpu_buffer_limit(&device) {
+        check_gpu_buffers(plan, inputs, limit)?;
+    }
     for (term, coef) in plan.terms.iter().zip(coefs) {
         let term_error = |problem: String| LossError::Term {
             term: term.name.clone(),
@@ -228,6 +275,13 @@ fn validate(plan: &LossPlan, inputs: &[&Tensor<2>], coefs: &[f64]) -> Result<(),
                 if n < 2 {
                     return Err(term_error(format!(
                         "needs at least 2 points for a tree; `{}` has {n} row",
+                        plan.inputs[term.args[0]]
+                    )));
+                }
+                if on_gpu(&device) && n > tregs_kernels::gpu::MAX_ROWS {
+                    return Err(term_error(format!(
+                        "the GPU path builds trees of at most {} points; `{}` has {n} rows",
+                        tregs_kernels::gpu::MAX_ROWS,
                         plan.inputs[term.args[0]]
                     )));
                 }

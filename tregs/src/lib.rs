@@ -41,7 +41,7 @@ mod runtime;
 pub use burn;
 pub use burn::tensor::Tensor;
 pub use error::{ConfigError, LossError};
-pub use evaluate::{evaluate, has_fused_op, reference_values, tree_edges};
+pub use evaluate::{evaluate, gpu_buffer_limit, has_fused_op, reference_values, tree_edges};
 pub use output::{LossOutput, TermValue};
 pub use plan::{FusedPlan, FusedTerm, LossPlan, TermPlan};
 pub use runtime::RuntimeLoss;
