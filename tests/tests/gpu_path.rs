@@ -79,6 +79,16 @@ fn random_clouds_give_the_cpu_tree() {
     }
 }
 
+/// From n = 4096 on, the distance kernel uses 128×128 blocks (8×8 outputs per unit); n is
+/// not a multiple of the block here.
+#[test]
+fn large_batches_use_the_wide_tiles_and_give_the_cpu_tree() {
+    let (n, d) = (4100, 8);
+    assert_eq!(tregs_kernels::gpu::distance::outputs_per_unit(n), 8);
+    let data = gaussian(n, d, 41, 0.0);
+    assert_same_tree("gaussian n=4100 d=8", &data, n, d);
+}
+
 #[test]
 fn one_dimension_and_far_offsets() {
     let data = gaussian(500, 1, 3, 0.0);

@@ -81,28 +81,31 @@ pub fn boruvka_vertex_min_kernel(
         }
         j += CUBE_DIM;
     }
-    let mut ws = Shared::<[u32]>::new_slice(REDUCE_UNITS as usize);
-    let mut ks = Shared::<[u32]>::new_slice(REDUCE_UNITS as usize);
-    ws[UNIT_POS as usize] = best_w;
-    ks[UNIT_POS as usize] = best_k;
+    // Weights at [0, R), keys at [R, 2R): one shared allocation per kernel (with two,
+    // cubecl's C++ backend orders them differently from run to run).
+    let mut best = Shared::<[u32]>::new_slice(2 * REDUCE_UNITS as usize);
+    best[UNIT_POS as usize] = best_w;
+    best[(REDUCE_UNITS + UNIT_POS) as usize] = best_k;
     sync_cube();
     let mut stride = CUBE_DIM / 2;
     while stride > 0 {
         if UNIT_POS < stride {
-            let ow = ws[(UNIT_POS + stride) as usize];
-            let ok = ks[(UNIT_POS + stride) as usize];
-            if lighter(ow, ok, ws[UNIT_POS as usize], ks[UNIT_POS as usize]) {
-                ws[UNIT_POS as usize] = ow;
-                ks[UNIT_POS as usize] = ok;
+            let ow = best[(UNIT_POS + stride) as usize];
+            let ok = best[(REDUCE_UNITS + UNIT_POS + stride) as usize];
+            let mw = best[UNIT_POS as usize];
+            let mk = best[(REDUCE_UNITS + UNIT_POS) as usize];
+            if lighter(ow, ok, mw, mk) {
+                best[UNIT_POS as usize] = ow;
+                best[(REDUCE_UNITS + UNIT_POS) as usize] = ok;
             }
         }
         sync_cube();
         stride /= 2;
     }
     if UNIT_POS == 0 {
-        let w = ws[0];
+        let w = best[0];
         vertex_w[i as usize] = w;
-        vertex_key[i as usize] = ks[0];
+        vertex_key[i as usize] = best[REDUCE_UNITS as usize];
         if w != NONE {
             comp_w[ci as usize].fetch_min(w);
         }

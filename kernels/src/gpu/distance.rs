@@ -6,7 +6,7 @@
 //! μ is the mean of the first [`SHIFT_ROWS`] rows: any central point does, and a bounded
 //! sample keeps the reduction short.
 //!
-//! Only the lower triangle of 64×64 blocks is computed; each value is written to both
+//! Only the lower triangle of square blocks is computed; each value is written to both
 //! `(i, j)` and `(j, i)`, so the matrix is exactly symmetric and the tree sees one weight
 //! per edge whichever end looks at it.
 
@@ -14,8 +14,6 @@ use cubecl::prelude::*;
 
 /// Rows averaged for the shift μ.
 pub const SHIFT_ROWS: u32 = 256;
-/// Side of the square output block one cube computes.
-pub const TILE: usize = 64;
 /// Depth of the slab of columns staged in shared memory per step.
 pub const TILE_K: usize = 16;
 /// Units per cube in reductions.
@@ -35,21 +33,21 @@ pub fn column_shift_kernel(x: &[f32], shift: &mut [f32], x_offset: u32, n: u32, 
     }
 }
 
-/// Sum of `values[0..CUBE_DIM]` in shared memory (CUBE_DIM a power of two); every unit
-/// must call it.
+/// Sum of `values[offset..offset + CUBE_DIM]` in shared memory (CUBE_DIM a power of two);
+/// every unit must call it.
 #[cube]
-pub fn cube_sum(values: &mut Shared<[f32]>) -> f32 {
+pub fn cube_sum(values: &mut Shared<[f32]>, offset: u32) -> f32 {
     sync_cube();
     let mut stride = CUBE_DIM / 2;
     while stride > 0 {
         if UNIT_POS < stride {
-            let other = values[(UNIT_POS + stride) as usize];
-            values[UNIT_POS as usize] += other;
+            let other = values[(offset + UNIT_POS + stride) as usize];
+            values[(offset + UNIT_POS) as usize] += other;
         }
         sync_cube();
         stride /= 2;
     }
-    values[0]
+    values[offset as usize]
 }
 
 /// Per row: `‖x_r − μ‖²` (for the distances) and `‖x_r‖` (for `sphere`); one cube per row.
@@ -64,8 +62,9 @@ pub fn row_statistics_kernel(
     norms_offset: u32,
 ) {
     let r = CUBE_POS_X;
-    let mut shifted = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
-    let mut raw = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
+    // One shared allocation per kernel (shifted sums, then raw sums): with two, cubecl's
+    // C++ backend orders them differently from run to run, and the snapshots would flicker.
+    let mut sums = Shared::<[f32]>::new_slice(2 * REDUCE_UNITS as usize);
     let mut s_shifted = 0.0f32;
     let mut s_raw = 0.0f32;
     let mut k = UNIT_POS;
@@ -76,18 +75,21 @@ pub fn row_statistics_kernel(
         s_raw += v * v;
         k += CUBE_DIM;
     }
-    shifted[UNIT_POS as usize] = s_shifted;
-    raw[UNIT_POS as usize] = s_raw;
-    let total_shifted = cube_sum(&mut shifted);
-    let total_raw = cube_sum(&mut raw);
+    sums[UNIT_POS as usize] = s_shifted;
+    sums[(REDUCE_UNITS + UNIT_POS) as usize] = s_raw;
+    let total_shifted = cube_sum(&mut sums, 0);
+    let total_raw = cube_sum(&mut sums, REDUCE_UNITS);
     if UNIT_POS == 0 {
         shifted_sq_norms[r as usize] = total_shifted;
         norms[(norms_offset + r) as usize] = f32::sqrt(total_raw);
     }
 }
 
-/// The n×n matrix of squared distances. One cube (16×16 units, 4×4 outputs each) per
-/// 64×64 block of the lower triangle, cubes numbered row by row over the triangle.
+/// The n×n matrix of squared distances. One cube of 16×16 units per block of the lower
+/// triangle, each unit computing `per_unit × per_unit` outputs (rows and columns 16 apart):
+/// blocks of 64×64 (`per_unit` = 4) keep enough cubes busy for small n, blocks of 128×128
+/// (8) do twice the FMAs per shared-memory read for large n. Cubes are numbered row by row
+/// over the triangle; each step stages 16 columns of both row blocks in shared memory.
 #[cube(launch_unchecked)]
 pub fn pairwise_sq_distances_kernel(
     x: &[f32],
@@ -97,8 +99,10 @@ pub fn pairwise_sq_distances_kernel(
     x_offset: u32,
     n: u32,
     d: u32,
+    #[comptime] per_unit: u32,
 ) {
-    let blocks_per_side = (n + 63) / 64;
+    let tile = comptime!(16 * per_unit);
+    let blocks_per_side = (n + tile - 1) / tile;
     let num_blocks = blocks_per_side * (blocks_per_side + 1) / 2;
     let b = CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X;
     if b < num_blocks {
@@ -112,28 +116,32 @@ pub fn pairwise_sq_distances_kernel(
             bi -= 1;
         }
         let bj = b - bi * (bi + 1) / 2;
-        let row0 = bi * 64;
-        let col0 = bj * 64;
+        let row0 = bi * tile;
+        let col0 = bj * tile;
         let tx = UNIT_POS_X;
         let ty = UNIT_POS_Y;
         let tid = ty * 16 + tx;
 
-        // Slabs stored k-major, [TILE_K][TILE]: a unit reads 4 rows 16 apart, conflict-free.
-        let mut a_slab = Shared::<[f32]>::new_slice(TILE_K * TILE);
-        let mut b_slab = Shared::<[f32]>::new_slice(TILE_K * TILE);
-        let mut acc = Array::<f32>::new(16usize);
+        // Two slabs, k-major [TILE_K][tile] each, in one shared allocation (the row block's,
+        // then the column block's): a unit reads rows 16 apart, conflict-free. One
+        // allocation, because with two cubecl's C++ backend orders them differently from
+        // run to run, and the snapshots would flicker.
+        let slab = comptime!(TILE_K * (tile as usize));
+        let mut slabs = Shared::<[f32]>::new_slice(comptime!(2 * slab));
+        let mut acc = Array::<f32>::new(comptime!((per_unit * per_unit) as usize));
         #[unroll]
-        for q in 0..16 {
-            acc[q] = 0.0;
+        for q in 0..per_unit * per_unit {
+            acc[q as usize] = 0.0;
         }
-        let mut a_reg = Array::<f32>::new(4usize);
-        let mut b_reg = Array::<f32>::new(4usize);
+        let mut a_reg = Array::<f32>::new(comptime!(per_unit as usize));
+        let mut b_reg = Array::<f32>::new(comptime!(per_unit as usize));
 
         let mut k0 = 0u32;
         while k0 < d {
-            // 64 rows × 16 columns per slab: 4 elements per unit, 16 neighbours read one row.
+            // tile rows × 16 columns per slab: per_unit elements per unit, 16 neighbours
+            // read one row.
             #[unroll]
-            for l in 0..4u32 {
+            for l in 0..per_unit {
                 let e = tid + l * 256;
                 let r = e / 16;
                 let kk = e % 16;
@@ -149,22 +157,22 @@ pub fn pairwise_sq_distances_kernel(
                         vb = x[(x_offset + (col0 + r) * d + k) as usize] - mu;
                     }
                 }
-                a_slab[(kk * 64 + r) as usize] = va;
-                b_slab[(kk * 64 + r) as usize] = vb;
+                slabs[(kk * tile + r) as usize] = va;
+                slabs[slab + (kk * tile + r) as usize] = vb;
             }
             sync_cube();
             #[unroll]
             for kk in 0..16u32 {
                 #[unroll]
-                for q in 0..4u32 {
-                    a_reg[q as usize] = a_slab[(kk * 64 + ty + 16 * q) as usize];
-                    b_reg[q as usize] = b_slab[(kk * 64 + tx + 16 * q) as usize];
+                for q in 0..per_unit {
+                    a_reg[q as usize] = slabs[(kk * tile + ty + 16 * q) as usize];
+                    b_reg[q as usize] = slabs[slab + (kk * tile + tx + 16 * q) as usize];
                 }
                 #[unroll]
-                for p in 0..4u32 {
+                for p in 0..per_unit {
                     #[unroll]
-                    for q in 0..4u32 {
-                        acc[(p * 4 + q) as usize] += a_reg[p as usize] * b_reg[q as usize];
+                    for q in 0..per_unit {
+                        acc[(p * per_unit + q) as usize] += a_reg[p as usize] * b_reg[q as usize];
                     }
                 }
             }
@@ -173,14 +181,14 @@ pub fn pairwise_sq_distances_kernel(
         }
 
         #[unroll]
-        for p in 0..4u32 {
+        for p in 0..per_unit {
             #[unroll]
-            for q in 0..4u32 {
+            for q in 0..per_unit {
                 let i = row0 + ty + 16 * p;
                 let j = col0 + tx + 16 * q;
                 if i < n && j <= i {
                     let v = shifted_sq_norms[i as usize] + shifted_sq_norms[j as usize]
-                        - 2.0 * acc[(p * 4 + q) as usize];
+                        - 2.0 * acc[(p * per_unit + q) as usize];
                     // Rounding can leave a small negative (or −0.0, whose bits would sort
                     // last): clamp to +0.0, and the diagonal is 0 by definition.
                     let mut w = 0.0f32;
@@ -192,5 +200,15 @@ pub fn pairwise_sq_distances_kernel(
                 }
             }
         }
+    }
+}
+
+/// Outputs per unit (per side) for a batch of n points: 128×128 blocks once there are
+/// enough of them to fill a large GPU (n ≥ 4096: 528 blocks), 64×64 below.
+pub fn outputs_per_unit(n: usize) -> u32 {
+    if n >= 4096 {
+        8
+    } else {
+        4
     }
 }

@@ -166,7 +166,8 @@ pub fn sq_distance_matrix(
 ) -> DeviceBuffer {
     let n = input.n;
     let dist = DeviceBuffer::empty::<f32>(client, n * n);
-    let side = n.div_ceil(distance::TILE);
+    let per_unit = distance::outputs_per_unit(n);
+    let side = n.div_ceil(16 * per_unit as usize);
     unsafe {
         distance::pairwise_sq_distances_kernel::launch_unchecked(
             client,
@@ -179,6 +180,7 @@ pub fn sq_distance_matrix(
             u32_of(input.offset),
             u32_of(n),
             u32_of(input.d),
+            per_unit,
         );
     }
     dist

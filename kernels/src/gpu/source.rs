@@ -90,7 +90,7 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
             ),
         ),
         (
-            "pairwise_sq_distances",
+            "pairwise_sq_distances_64",
             define!(
                 tile,
                 distance::pairwise_sq_distances_kernel::PairwiseSqDistancesKernel(
@@ -100,7 +100,24 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     buf(),
                     (),
                     (),
-                    ()
+                    (),
+                    4u32
+                )
+            ),
+        ),
+        (
+            "pairwise_sq_distances_128",
+            define!(
+                tile,
+                distance::pairwise_sq_distances_kernel::PairwiseSqDistancesKernel(
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    (),
+                    (),
+                    (),
+                    8u32
                 )
             ),
         ),

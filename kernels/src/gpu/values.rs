@@ -29,7 +29,7 @@ pub fn edge_lengths_kernel(
     }
     let mut partial = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
     partial[UNIT_POS as usize] = sum;
-    let total = cube_sum(&mut partial);
+    let total = cube_sum(&mut partial, 0);
     if UNIT_POS == 0 {
         lengths[(lengths_offset + e) as usize] = f32::sqrt(total);
     }
@@ -48,7 +48,7 @@ pub fn mse_rows_kernel(x: &[f32], partial: &mut [f32], a_offset: u32, b_offset: 
     }
     let mut shared = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
     shared[UNIT_POS as usize] = sum;
-    let total = cube_sum(&mut shared);
+    let total = cube_sum(&mut shared, 0);
     if UNIT_POS == 0 {
         partial[r as usize] = total;
     }
@@ -80,7 +80,7 @@ pub fn sum_scaled_kernel(
     }
     let mut shared = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
     shared[UNIT_POS as usize] = sum;
-    let total = cube_sum(&mut shared);
+    let total = cube_sum(&mut shared, 0);
     if UNIT_POS == 0 {
         out[out_index as usize] = scale * total;
     }
