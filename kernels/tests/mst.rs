@@ -39,7 +39,7 @@ proptest! {
     /// on small-integer clouds every d2 is an exact integer in both f32 and f64 (the
     /// centering shift is an integer there), so the edge sets must be identical, ties
     /// included; otherwise the Gram rounding may break near-ties differently, and the
-    /// total lengths must agree (1e-5 relative in f32, 1e-10 in f64).
+    /// total lengths must agree (1e-4 relative in f32, 1e-10 in f64).
     #[test]
     fn pipeline_matches_kruskal_reference((kind, n, d, seed) in cloud_strategy()) {
         let x = kind.generate(n, d, seed);
@@ -62,7 +62,11 @@ proptest! {
         // f32 tree lengths are recomputed from f32 data: compare with the f32 data's tree.
         let x32_as_64: Vec<f64> = to_f32(&x).iter().map(|&v| v as f64).collect();
         let reference32 = tree_length_f64(&x32_as_64, d, &kruskal_reference_f64(&x32_as_64, n, d));
-        let tol32 = 1e-5 * reference32.max(1e-300);
+        // The f32 Gram distances carry errors of order ε32·‖x − μ‖²: where the gaps between
+        // neighbours are far smaller than the spread (1-D clouds), a near-tie can go to an
+        // edge a few ulps longer. Seen: 1.1e-5 relative (Gaussian with duplicates, n=270,
+        // d=1, kept in mst.proptest-regressions); hence 1e-4, not 1e-5.
+        let tol32 = 1e-4 * reference32.max(1e-300);
         prop_assert!((tree32.total_length() - reference32).abs() <= tol32,
             "f32 {} vs {}", tree32.total_length(), reference32);
     }
