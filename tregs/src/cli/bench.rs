@@ -222,8 +222,26 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
 fn device_label(device: &Device, backend: Backend) -> String {
     match backend {
         Backend::Flex => "flex (CPU)".to_string(),
-        Backend::Wgpu => format!("wgpu {device:?}"),
+        Backend::Wgpu => wgpu_label(device),
     }
+}
+
+/// The runtime and its shader compiler (`wgpu<wgsl>`, `wgpu<spirv>`) and the adapter.
+#[cfg(feature = "wgpu")]
+fn wgpu_label(_: &Device) -> String {
+    use burn::backend::{CubeDevice, WgpuDeviceKind};
+    match CubeDevice::wgpu(WgpuDeviceKind::DefaultDevice) {
+        Ok(device) => {
+            let client = device.client();
+            format!("{} on {}", client.name(), client.properties().identity.name)
+        }
+        Err(e) => format!("wgpu (no adapter: {e})"),
+    }
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_label(device: &Device) -> String {
+    format!("wgpu {device:?}")
 }
 
 fn measure(
