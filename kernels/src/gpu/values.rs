@@ -4,6 +4,21 @@
 use super::distance::{cube_sum, REDUCE_UNITS};
 use cubecl::prelude::*;
 
+/// Σ_{k<d} (x[a + k] − x[b + k])², summed by the whole cube; every unit must call it.
+#[cube]
+fn cube_sq_diff_sum(x: &[f32], a: u32, b: u32, d: u32) -> f32 {
+    let mut sum = 0.0f32;
+    let mut k = UNIT_POS;
+    while k < d {
+        let diff = x[(a + k) as usize] - x[(b + k) as usize];
+        sum += diff * diff;
+        k += CUBE_DIM;
+    }
+    let mut partial = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
+    partial[UNIT_POS as usize] = sum;
+    cube_sum(&mut partial, 0)
+}
+
 /// Tree edge lengths from the coordinates themselves (not from the Gram-trick distances,
 /// which lose digits far from the origin); one cube per edge.
 #[cube(launch_unchecked)]
@@ -20,16 +35,7 @@ pub fn edge_lengths_kernel(
     let at = (2 * (edge_offset + e)) as usize;
     let u = u32::cast_from(edges[at]);
     let v = u32::cast_from(edges[at + 1]);
-    let mut sum = 0.0f32;
-    let mut k = UNIT_POS;
-    while k < d {
-        let diff = x[(x_offset + u * d + k) as usize] - x[(x_offset + v * d + k) as usize];
-        sum += diff * diff;
-        k += CUBE_DIM;
-    }
-    let mut partial = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
-    partial[UNIT_POS as usize] = sum;
-    let total = cube_sum(&mut partial, 0);
+    let total = cube_sq_diff_sum(x, x_offset + u * d, x_offset + v * d, d);
     if UNIT_POS == 0 {
         lengths[(lengths_offset + e) as usize] = f32::sqrt(total);
     }
@@ -39,16 +45,7 @@ pub fn edge_lengths_kernel(
 #[cube(launch_unchecked)]
 pub fn mse_rows_kernel(x: &[f32], partial: &mut [f32], a_offset: u32, b_offset: u32, d: u32) {
     let r = CUBE_POS_X;
-    let mut sum = 0.0f32;
-    let mut k = UNIT_POS;
-    while k < d {
-        let diff = x[(a_offset + r * d + k) as usize] - x[(b_offset + r * d + k) as usize];
-        sum += diff * diff;
-        k += CUBE_DIM;
-    }
-    let mut shared = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
-    shared[UNIT_POS as usize] = sum;
-    let total = cube_sum(&mut shared, 0);
+    let total = cube_sq_diff_sum(x, a_offset + r * d, b_offset + r * d, d);
     if UNIT_POS == 0 {
         partial[r as usize] = total;
     }
