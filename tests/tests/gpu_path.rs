@@ -31,6 +31,15 @@ fn tensor(data: &[f32], n: usize, d: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(data.to_vec(), [n, d]), device)
 }
 
+fn gradient(t: &Tensor<2>, grads: &burn::tensor::Gradients) -> Vec<f32> {
+    t.grad(grads)
+        .expect("the input takes part in the loss")
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .unwrap()
+}
+
 fn tree_length(data: &[f32], n: usize, d: usize, device: &Device) -> f64 {
     let z = tensor(data, n, d, device);
     loss!(mst_len(z)).expect("valid input").total_value()
@@ -123,14 +132,7 @@ fn duplicates_give_finite_equal_gradients() {
         let z = tensor(&data, n, 6, device).require_grad();
         let out = loss!(0.5 * mst_len(z) + sphere(z)).expect("valid input");
         let grads = out.total().backward();
-        let g: Vec<f32> = z
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec()
-            .unwrap();
-        (out.total_value(), g)
+        (out.total_value(), gradient(&z, &grads))
     };
     let (cpu_value, cpu_grad) = grad_of(&Device::flex().autodiff());
     let (gpu_value, gpu_grad) = grad_of(&gpu().autodiff());
@@ -165,16 +167,8 @@ fn two_view_objective_values_and_gradients_match_the_cpu() {
             loss!(β * mse(z, z2) + γ * (mst_len(z) + mst_len(z2)) + λ * (sphere(z) + sphere(z2)))
                 .expect("valid inputs");
         let grads = out.total().backward();
-        let read = |t: &Tensor<2>| -> Vec<f32> {
-            t.grad(&grads)
-                .unwrap()
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec()
-                .unwrap()
-        };
         let values: Vec<f64> = out.terms().iter().map(|t| t.value).collect();
-        (values, read(&z), read(&z2))
+        (values, gradient(&z, &grads), gradient(&z2, &grads))
     };
     let (cpu_values, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
     let (gpu_values, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
@@ -231,14 +225,7 @@ fn large_inputs_spread_the_gradient_grid() {
         let z = tensor(&a, n, d, device).require_grad();
         let out = loss!(0.5 * sphere(z)).expect("valid input");
         let grads = out.total().backward();
-        let g: Vec<f32> = z
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec()
-            .unwrap();
-        (out.total_value(), g)
+        (out.total_value(), gradient(&z, &grads))
     };
     let (cpu_value, cpu_grad) = run(&Device::flex().autodiff());
     let (gpu_value, gpu_grad) = run(&gpu().autodiff());
@@ -272,5 +259,38 @@ fn inputs_beyond_the_binding_limit_are_a_clear_error() {
             )
         }
         other => panic!("expected a device error, got {other:?}"),
+    }
+}
+
+/// Inputs read by `mse` alone skip the row statistics on the device; value and gradients
+/// still match the CPU.
+#[test]
+fn mse_alone_matches_the_cpu() {
+    let (n, d) = (64, 24);
+    let a = gaussian(n, d, 51, 0.0);
+    let b = gaussian(n, d, 52, 0.0);
+    let run = |device: &Device| {
+        let z = tensor(&a, n, d, device).require_grad();
+        let z2 = tensor(&b, n, d, device).require_grad();
+        let out = loss!(3.0 * mse(z, z2)).expect("valid inputs");
+        let grads = out.total().backward();
+        (
+            out.total_value(),
+            gradient(&z, &grads),
+            gradient(&z2, &grads),
+        )
+    };
+    let (cpu_value, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
+    let (gpu_value, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
+    assert!((cpu_value - gpu_value).abs() <= 1e-5 * cpu_value.abs());
+    for (c, g) in cpu_gz
+        .iter()
+        .chain(&cpu_gz2)
+        .zip(gpu_gz.iter().chain(&gpu_gz2))
+    {
+        assert!(
+            (c - g).abs() <= 1e-6,
+            "gradient {g} on wgpu vs {c} on the CPU"
+        );
     }
 }

@@ -111,50 +111,43 @@ fn pack(inputs: &[&Tensor<2>]) -> Tensor<1> {
 
 /// Whether `device` runs [`TregsOps`] natively; elsewhere the tensor-op fallback runs.
 pub fn has_fused_op(device: &Device) -> bool {
-    fn native(device: &DispatchDevice) -> bool {
-        match device {
-            DispatchDevice::Flex(_) => true,
-            #[cfg(any(feature = "wgpu", feature = "cuda"))]
-            DispatchDevice::Cube(_) => true,
-            DispatchDevice::Autodiff(inner) => native(inner),
-            #[allow(unreachable_patterns)]
-            _ => false,
-        }
+    match execution_device(device) {
+        DispatchDevice::Flex(_) => true,
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        DispatchDevice::Cube(_) => true,
+        #[allow(unreachable_patterns)]
+        _ => false,
     }
-    native(device.as_dispatch())
+}
+
+/// The device that runs the kernels, under any autodiff layers.
+fn execution_device(device: &Device) -> &DispatchDevice {
+    let mut device = device.as_dispatch();
+    while let DispatchDevice::Autodiff(inner) = device {
+        device = inner;
+    }
+    device
 }
 
 /// Whether `device` is a cubecl device (the GPU path of the fused op).
 fn on_gpu(device: &Device) -> bool {
-    fn cube(device: &DispatchDevice) -> bool {
-        match device {
-            #[cfg(any(feature = "wgpu", feature = "cuda"))]
-            DispatchDevice::Cube(_) => true,
-            DispatchDevice::Autodiff(inner) => cube(inner),
-            #[allow(unreachable_patterns)]
-            _ => false,
-        }
+    match execution_device(device) {
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        DispatchDevice::Cube(_) => true,
+        #[allow(unreachable_patterns)]
+        _ => false,
     }
-    cube(device.as_dispatch())
 }
 
 /// The largest buffer, in bytes, that `device` binds to a kernel when it is a GPU (cubecl)
 /// device; `None` elsewhere.
 pub fn gpu_buffer_limit(device: &Device) -> Option<u64> {
-    #[cfg(any(feature = "wgpu", feature = "cuda"))]
-    fn find(device: &DispatchDevice) -> Option<u64> {
-        match device {
-            DispatchDevice::Cube(cube) => Some(cube.client().properties().memory.max_page_size),
-            DispatchDevice::Autodiff(inner) => find(inner),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
+    match execution_device(device) {
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        DispatchDevice::Cube(cube) => Some(cube.client().properties().memory.max_page_size),
+        #[allow(unreachable_patterns)]
+        _ => None,
     }
-    #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
-    fn find(_: &DispatchDevice) -> Option<u64> {
-        None
-    }
-    find(device.as_dispatch())
 }
 
 /// The GPU path binds the packed inputs, and each tree's n × n distance matrix, as single

@@ -112,17 +112,24 @@ impl TregsOps for CubeBackend {
             buffer(&trees),
         );
 
-        // Per input, once: the shift, shifted squared norms, and the norms `sphere` reads.
-        let stats: Vec<(DeviceBuffer, DeviceBuffer)> = layout
+        // Once per input that a tree or `sphere` reads (an `mse`-only input needs none): the
+        // shift, shifted squared norms, and the norms `sphere` and its backward read.
+        let stats: Vec<Option<(DeviceBuffer, DeviceBuffer)>> = layout
             .inputs
             .iter()
             .enumerate()
-            .map(|(i, &input)| gpu::row_statistics(&client, &x, input, &saved_buf, layout.norms[i]))
+            .map(|(i, &input)| {
+                let reads_norms = plan.terms.iter().any(|t| {
+                    matches!(t.primitive, Primitive::MstLen | Primitive::Sphere) && t.args[0] == i
+                });
+                reads_norms
+                    .then(|| gpu::row_statistics(&client, &x, input, &saved_buf, layout.norms[i]))
+            })
             .collect();
         // Per tree input, once: distances, tree, lengths.
         for (t, &i) in plan.tree_inputs().iter().enumerate() {
             let input = layout.inputs[i];
-            let (shift, shifted_sq) = &stats[i];
+            let (shift, shifted_sq) = stats[i].as_ref().expect("tree inputs have statistics");
             let dist = gpu::sq_distance_matrix(&client, &x, input, shift, shifted_sq);
             gpu::boruvka_tree(&client, &dist, input.n, &trees_buf, layout.edges[t]);
             gpu::edge_lengths(
