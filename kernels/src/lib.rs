@@ -13,7 +13,9 @@
 //!   through a symmetric Gram matrix (one triangle only, SIMD micro-kernels, both cores);
 //! * [`prim_mst`]: the exact MST of that matrix under one strict total order on edges;
 //! * [`edge_lengths`] / [`minimum_spanning_tree`]: the tree with lengths recomputed in f64;
-//! * [`accumulate_tree_gradient`]: the gradient of the tree length with the tree held fixed;
+//! * [`accumulate_tree_gradient`]: the gradient of the tree length with the tree held fixed,
+//!   gathered per row through [`TreeAdjacency`] ([`add_tree_row_gradient`] for one row);
+//! * [`sq_norm`], [`sq_distance`], [`add_scaled`], [`add_scaled_difference`]: vectorizing f64 row passes;
 //! * [`kruskal_reference_f64`]: a brute-force reference used by the tests.
 
 pub mod cpu;

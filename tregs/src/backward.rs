@@ -1,29 +1,38 @@
-//! The fused backward on host memory: each input's whole gradient in one pass over its rows
-//! (every row-wise term at once), then one scatter of the tree-edge forces.
+//! The fused backward on host memory: each input's whole gradient in one pass over its rows,
+//! on all cores. A row gathers every term at once (the sphere pull, each `mse` pull, the
+//! forces of its tree edges), summed in f64 in a fixed order and rounded once.
 
 use crate::forward::HostMatrix;
 use crate::plan::FusedPlan;
 use crate::primitives::{mse, sphere};
 use rayon::prelude::*;
-use tregs_kernels::{accumulate_tree_gradient, edge_lengths, Real, Tree};
+use tregs_kernels::{
+    add_scaled, add_scaled_difference, add_tree_row_gradient, sq_norm, Real, TreeAdjacency,
+};
 use tregs_macros_core::Primitive;
 
-/// Writes the gradient of Σ_k `term_grads[k]` · value_k into `packed_grad`, laid out like
-/// the packed inputs (input i at `plan.offsets()[i]`). `trees[j]` holds the edges of the
-/// j-th entry of [`FusedPlan::tree_inputs`].
+/// A tree as the backward reads it: its edges and their lengths from the forward.
+pub struct SavedTree<'a> {
+    pub edges: &'a [(u32, u32)],
+    pub lengths: &'a [f64],
+}
+
+/// Writes into `grads[i]` (shaped like input i) the gradient of Σ_k `term_grads[k]` ·
+/// value_k. `trees[j]` belongs to the j-th entry of [`FusedPlan::tree_inputs`].
 pub fn fused_backward<T: Real>(
     inputs: &[HostMatrix<T>],
-    trees: &[Vec<(u32, u32)>],
+    trees: &[SavedTree],
     term_grads: &[f64],
     plan: &FusedPlan,
-    packed_grad: &mut [T],
+    grads: &mut [&mut [T]],
 ) {
     let tree_inputs = plan.tree_inputs();
-    let offsets = plan.offsets();
-    for i in 0..inputs.len() {
-        let grad = &mut packed_grad[offsets[i]..offsets[i + 1]];
+    for (i, grad) in grads.iter_mut().enumerate() {
         let x = &inputs[i];
         let (n, d) = (x.n, x.d);
+        if d == 0 {
+            continue;
+        }
         // Gather what every term asks of this input before touching a row.
         let mut sphere_weight = 0.0;
         let mut tree_weight = 0.0;
@@ -44,43 +53,36 @@ pub fn fused_backward<T: Real>(
                 _ => {}
             }
         }
-        if sphere_weight != 0.0 || !pulls.is_empty() {
-            // Rows are independent: both cores take a share.
-            grad.par_chunks_mut(d).enumerate().for_each(|(r, out)| {
+        let tree = (tree_weight != 0.0).then(|| {
+            let slot = tree_inputs.iter().position(|&t| t == i);
+            let tree = &trees[slot.expect("every tree input has a tree")];
+            (TreeAdjacency::new(n, tree.edges), tree.lengths)
+        });
+        // ∂(c·L_E)/∂z_u = −(c/n) Σ_(u,v) (z_u − z_v)/l.
+        let tree_scale = -tree_weight / n as f64;
+        grad.par_chunks_mut(d).enumerate().for_each_init(
+            || vec![0.0f64; d],
+            |acc, (r, out)| {
                 let row = &x.data[r * d..(r + 1) * d];
                 let scale = if sphere_weight != 0.0 {
-                    let norm = row
-                        .iter()
-                        .map(|v| v.to_f64() * v.to_f64())
-                        .sum::<f64>()
-                        .sqrt();
-                    sphere_weight * sphere::row_grad_factor(norm, n)
+                    sphere_weight * sphere::row_grad_factor(sq_norm(row).sqrt(), n)
                 } else {
                     0.0
                 };
-                // One simple pass per contribution, so that each pass vectorizes.
-                for (slot, v) in out.iter_mut().zip(row) {
-                    *slot = T::from_f64(scale * v.to_f64());
+                acc.fill(0.0);
+                if scale != 0.0 {
+                    add_scaled(acc, scale, row);
                 }
                 for &(other, w) in &pulls {
-                    let other = &inputs[other].data[r * d..(r + 1) * d];
-                    for ((slot, v), o) in out.iter_mut().zip(row).zip(other) {
-                        *slot = T::from_f64(slot.to_f64() + w * (v.to_f64() - o.to_f64()));
-                    }
+                    add_scaled_difference(acc, w, row, &inputs[other].data[r * d..(r + 1) * d]);
                 }
-            });
-        } else {
-            grad.fill(T::from_f64(0.0));
-        }
-        if tree_weight != 0.0 {
-            let slot = tree_inputs.iter().position(|&t| t == i);
-            let edges = &trees[slot.expect("every tree input has a tree")];
-            let tree = Tree {
-                edges: edges.clone(),
-                lengths: edge_lengths(x.data, d, edges),
-            };
-            // ∂L_E/∂z_u = −(1/n)(z_u − z_v)/l: the kernel adds scale·(z_u − z_v)/l to u.
-            accumulate_tree_gradient(x.data, d, &tree, -tree_weight / n as f64, grad);
-        }
+                if let Some((adjacency, lengths)) = &tree {
+                    add_tree_row_gradient(x.data, d, r, adjacency, lengths, tree_scale, acc);
+                }
+                for (slot, &v) in out.iter_mut().zip(acc.iter()) {
+                    *slot = T::from_f64(v);
+                }
+            },
+        );
     }
 }

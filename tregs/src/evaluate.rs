@@ -23,9 +23,12 @@ pub fn evaluate(
     let values = if has_fused_op(&device) {
         let shapes = inputs.iter().map(|t| t.dims()).collect();
         let fused = FusedPlan::new(plan, shapes, options);
-        let packed = pack(inputs);
-        let (values, _trees, _saved) =
-            <Dispatch as TregsOps>::fused_loss_forward(packed.into_dispatch(), fused);
+        let (head, tail) = slots(inputs);
+        let (values, _trees, _saved) = <Dispatch as TregsOps>::fused_loss_forward(
+            head.into_dispatch(),
+            tail.into_dispatch(),
+            fused,
+        );
         Tensor::<1>::from_dispatch(values)
     } else {
         reference_values(plan, inputs)
@@ -78,8 +81,12 @@ pub fn tree_edges(z: &Tensor<2>) -> Result<Vec<(u32, u32)>, LossError> {
         )));
     }
     let fused = FusedPlan::new(&plan, vec![z.dims()], &[&[]]);
-    let (_, trees, _) =
-        <Dispatch as TregsOps>::fused_loss_forward(pack(&[z]).into_dispatch(), fused);
+    let (head, tail) = slots(&[z]);
+    let (_, trees, _) = <Dispatch as TregsOps>::fused_loss_forward(
+        head.into_dispatch(),
+        tail.into_dispatch(),
+        fused,
+    );
     let flat: Vec<i64> = Tensor::<2, Int>::from_dispatch(trees)
         .into_data()
         .convert::<i64>()
@@ -93,20 +100,21 @@ pub fn tree_edges(z: &Tensor<2>) -> Result<Vec<(u32, u32)>, LossError> {
     Ok(edges)
 }
 
-/// Flattens every input and concatenates them: the one tensor the fused op reads.
-fn pack(inputs: &[&Tensor<2>]) -> Tensor<1> {
-    let flat: Vec<Tensor<1>> = inputs
-        .iter()
-        .map(|t| {
-            let [n, d] = t.dims();
-            (*t).clone().reshape([n * d])
-        })
-        .collect();
-    if flat.len() == 1 {
-        flat.into_iter().next().expect("one input")
-    } else {
-        Tensor::cat(flat, 0)
-    }
+/// The operation's two slots ([`TregsOps`]): input 0 flattened, and inputs 1..
+/// flattened and concatenated. Only a loss of three or more inputs pays for a copy.
+fn slots(inputs: &[&Tensor<2>]) -> (Tensor<1>, Tensor<1>) {
+    let mut flat = inputs.iter().map(|t| {
+        let [n, d] = t.dims();
+        (*t).clone().reshape([n * d])
+    });
+    let head = flat.next().expect("a plan has at least one input");
+    let rest: Vec<Tensor<1>> = flat.collect();
+    let tail = match rest.len() {
+        0 => Tensor::<1>::empty([0], (&head.device(), head.dtype())),
+        1 => rest.into_iter().next().expect("one input"),
+        _ => Tensor::cat(rest, 0),
+    };
+    (head, tail)
 }
 
 /// Whether `device` runs [`TregsOps`] natively; elsewhere the tensor-op fallback runs.

@@ -4,7 +4,7 @@
 use crate::plan::FusedPlan;
 use crate::primitives::{mse, mst_len, sphere};
 use rayon::prelude::*;
-use tregs_kernels::{minimum_spanning_tree, Real, Tree};
+use tregs_kernels::{minimum_spanning_tree, sq_norm, Real, Tree};
 use tregs_macros_core::Primitive;
 
 /// A row-major n×d matrix in host memory.
@@ -19,12 +19,7 @@ pub struct HostMatrix<'a, T> {
 pub fn row_norms<T: Real>(x: &HostMatrix<T>) -> Vec<f64> {
     x.data[..x.n * x.d]
         .par_chunks_exact(x.d.max(1))
-        .map(|row| {
-            row.iter()
-                .map(|v| v.to_f64() * v.to_f64())
-                .sum::<f64>()
-                .sqrt()
-        })
+        .map(|row| sq_norm(row).sqrt())
         .collect()
 }
 

@@ -1,9 +1,10 @@
 //! The backend extension: a whole loss expression as one fused operation.
 //!
-//! burn's `#[backend_extension]` routes single tensors (not lists), so the inputs travel
-//! packed: every input flattened row-major and concatenated into one 1-D tensor, their
-//! shapes in the [`FusedPlan`]. The autodiff graph then has one node for the whole loss,
-//! and burn's own `cat` backward hands each input its slice of the packed gradient.
+//! burn's `#[backend_extension]` routes single tensors (not lists), so the inputs travel in
+//! two flattened slots, their shapes in the [`FusedPlan`]: the *head* is input 0, the
+//! *tail* is inputs 1.. concatenated (empty for a one-input loss; input 1 itself, with no
+//! copy, for the common two-view loss). The autodiff graph has one node for the whole
+//! loss, with the two slots as its parents.
 
 use crate::plan::FusedPlan;
 use burn::backend::{backend_extension, tensor::FloatTensor, tensor::IntTensor, Backend};
@@ -17,22 +18,26 @@ use std::sync::Arc;
 /// contribution accumulated in one pass per input.
 #[backend_extension(Flex, Cube: cfg(any(feature = "wgpu", feature = "cuda")), Autodiff)]
 pub trait TregsOps: Backend {
-    /// `packed`: the inputs of [`FusedPlan::shapes`], flattened and concatenated.
+    /// `head`: input 0 flattened; `tail`: inputs 1.. flattened and concatenated (see
+    /// [`FusedPlan::offsets`]).
     ///
     /// Returns the term values (shape `[K]`, plan order), the trees of
     /// [`FusedPlan::tree_inputs`] stacked as `[Σ (n_i − 1), 2]` edge indices, and what the
     /// backend keeps for its backward (row norms, edge lengths; possibly empty).
     fn fused_loss_forward(
-        packed: FloatTensor<Self>,
+        head: FloatTensor<Self>,
+        tail: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
     ) -> (FloatTensor<Self>, IntTensor<Self>, FloatTensor<Self>);
 
-    /// The packed gradient of `Σ_k term_grads[k] · value_k`, the trees held fixed.
+    /// The gradient of `Σ_k term_grads[k] · value_k` with respect to the head and the
+    /// tail, the trees held fixed.
     fn fused_loss_backward(
-        packed: FloatTensor<Self>,
+        head: FloatTensor<Self>,
+        tail: FloatTensor<Self>,
         trees: IntTensor<Self>,
         saved: FloatTensor<Self>,
         term_grads: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
-    ) -> FloatTensor<Self>;
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
 }

@@ -146,7 +146,10 @@ impl FusedPlan {
         })
     }
 
-    /// Where each input starts in the packed tensor, plus the total length at the end.
+    /// Where each input starts in the inputs packed end to end, plus the total length at the
+    /// end. The operation receives them in two slots: input 0 alone (the head), and inputs
+    /// 1.. packed (the tail), so that one- and two-input losses travel without a copy.
+    /// Input i ≥ 1 starts at `offsets()[i] − offsets()[1]` in the tail.
     pub fn offsets(&self) -> Vec<usize> {
         let mut offsets = vec![0];
         for [n, d] in &self.shapes {

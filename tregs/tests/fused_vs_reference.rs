@@ -130,3 +130,43 @@ fn a_tree_needs_two_points() {
         "mst_len(z): needs at least 2 points for a tree; `z` has 1 row"
     );
 }
+
+/// Three inputs of different sizes: the operation's tail slot holds inputs 1 and 2 packed, and
+/// each must get back its own slice of the gradient.
+#[test]
+fn three_inputs_of_different_sizes_each_get_their_own_gradient() {
+    let device = Device::default().autodiff();
+    let a = cloud(30, 5, 11, &device).require_grad();
+    let b = cloud(30, 5, 12, &device).require_grad();
+    let c = cloud(17, 3, 13, &device).require_grad();
+    let out = loss!(2.0 * mse(a, b) + 0.5 * mst_len(c) + 0.3 * sphere(b) + mst_len(a))
+        .expect("valid inputs");
+    let grads = out.total().backward();
+    let fused: Vec<Vec<f32>> = [&a, &b, &c]
+        .iter()
+        .map(|t| to_vec(t.grad(&grads).expect("every input is read")))
+        .collect();
+
+    let detached: Vec<Tensor<2>> = [&a, &b, &c]
+        .iter()
+        .map(|t| (*t).clone().detach().require_grad())
+        .collect();
+    let plan = tregs::LossPlan::from_static(
+        "",
+        &["a", "b", "c"],
+        &[
+            (tregs::Primitive::Mse, &[0, 1], "mse(a, b)"),
+            (tregs::Primitive::MstLen, &[2], "mst_len(c)"),
+            (tregs::Primitive::Sphere, &[1], "sphere(b)"),
+            (tregs::Primitive::MstLen, &[0], "mst_len(a)"),
+        ],
+    );
+    let values = reference_values(&plan, &[&detached[0], &detached[1], &detached[2]]);
+    let weights =
+        Tensor::<1>::from_data(TensorData::new(vec![2.0f32, 0.5, 0.3, 1.0], [4]), &device);
+    let ref_grads = (values * weights).sum().backward();
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        let reference = to_vec(detached[i].grad(&ref_grads).expect("read"));
+        assert_close(&fused[i], &reference, 1e-4, name);
+    }
+}

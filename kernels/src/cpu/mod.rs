@@ -9,6 +9,7 @@ mod gram;
 mod kruskal;
 mod prim;
 mod real;
+mod rows;
 mod scratch;
 mod tree;
 
@@ -17,8 +18,12 @@ pub use gram::{pairwise_sq_distances_peak_bytes, pairwise_sq_distances_scratch_b
 pub use kruskal::{kruskal_on_matrix, kruskal_reference_f64};
 pub use prim::prim_mst;
 pub use real::Real;
+pub use rows::{add_scaled, add_scaled_difference, sq_distance, sq_norm};
 pub use scratch::release_scratch;
-pub use tree::{accumulate_tree_gradient, edge_lengths, minimum_spanning_tree, Tree};
+pub use tree::{
+    accumulate_tree_gradient, add_tree_row_gradient, edge_lengths, minimum_spanning_tree, Tree,
+    TreeAdjacency,
+};
 
 /// Squared Euclidean distances between the rows of `x` (n x d, row-major): an n x n
 /// row-major matrix, exactly symmetric, with an exactly zero diagonal.

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{prim_mst, Real};
+use super::{prim_mst, rows, Real};
 
 /// A spanning tree of a point cloud: `edges[e] = (u, v)` with `u < v`, and
 /// `lengths[e] = ||x_u - x_v||` recomputed from the coordinates in f64.
@@ -58,22 +58,7 @@ fn row<T>(x: &[T], d: usize, i: u32) -> &[T] {
 /// `||a - b||` accumulated in f64.
 #[inline]
 fn row_distance<T: Real>(a: &[T], b: &[T]) -> f64 {
-    // Four partial sums let the compiler vectorize without reassociation concerns; the
-    // order is fixed, so the result is deterministic.
-    let mut partial = [0.0f64; 4];
-    let mut a_chunks = a.chunks_exact(4);
-    let mut b_chunks = b.chunks_exact(4);
-    for (ac, bc) in (&mut a_chunks).zip(&mut b_chunks) {
-        for l in 0..4 {
-            let diff = ac[l].to_f64() - bc[l].to_f64();
-            partial[l] += diff * diff;
-        }
-    }
-    for (&ak, &bk) in a_chunks.remainder().iter().zip(b_chunks.remainder()) {
-        let diff = ak.to_f64() - bk.to_f64();
-        partial[0] += diff * diff;
-    }
-    ((partial[0] + partial[1]) + (partial[2] + partial[3])).sqrt()
+    rows::sq_distance(a, b).sqrt()
 }
 
 /// Euclidean MST of the rows of `x` (n x d): [`pairwise_sq_distances`](super::pairwise_sq_distances), then [`prim_mst`],
@@ -91,6 +76,74 @@ pub fn minimum_spanning_tree<T: Real>(x: &[T], n: usize, d: usize) -> Tree {
     Tree { edges, lengths }
 }
 
+/// The edges incident to each vertex of a tree, in edge order, as compressed rows: what a
+/// row-parallel gradient pass reads, so that every row's update belongs to one thread and
+/// is summed in a fixed order (deterministic on any number of threads).
+#[derive(Clone, Debug)]
+pub struct TreeAdjacency {
+    /// `incident[start[v]..start[v + 1]]` are the edges at vertex v.
+    start: Vec<usize>,
+    /// (the other end, the edge's index), in edge order per vertex.
+    incident: Vec<(u32, u32)>,
+}
+
+impl TreeAdjacency {
+    /// Adjacency of `edges` over vertices `0..n`.
+    ///
+    /// # Panics
+    /// If an endpoint is `>= n`.
+    pub fn new(n: usize, edges: &[(u32, u32)]) -> TreeAdjacency {
+        let mut start = vec![0usize; n + 1];
+        for &(u, v) in edges {
+            assert!(
+                (u as usize) < n && (v as usize) < n,
+                "edge ({u}, {v}) out of 0..{n}"
+            );
+            start[u as usize + 1] += 1;
+            start[v as usize + 1] += 1;
+        }
+        for v in 0..n {
+            start[v + 1] += start[v];
+        }
+        let mut fill = start.clone();
+        let mut incident = vec![(0u32, 0u32); 2 * edges.len()];
+        for (e, &(u, v)) in edges.iter().enumerate() {
+            for (a, b) in [(u, v), (v, u)] {
+                incident[fill[a as usize]] = (b, e as u32);
+                fill[a as usize] += 1;
+            }
+        }
+        TreeAdjacency { start, incident }
+    }
+
+    /// `(other end, edge index)` of every edge at `v`, in edge order.
+    pub fn incident(&self, v: usize) -> &[(u32, u32)] {
+        &self.incident[self.start[v]..self.start[v + 1]]
+    }
+}
+
+/// Adds to `acc` (row r of a gradient, in f64) `scale * d||x_r - x_s||/dx_r` for every tree
+/// edge (r, s): `scale * (x_r - x_s) / l`, with `l = lengths[edge]`. Edges of length 0 or
+/// a non-finite length add nothing.
+#[inline]
+pub fn add_tree_row_gradient<T: Real>(
+    x: &[T],
+    d: usize,
+    r: usize,
+    adjacency: &TreeAdjacency,
+    lengths: &[f64],
+    scale: f64,
+    acc: &mut [f64],
+) {
+    let x_r = &x[r * d..(r + 1) * d];
+    for &(s, e) in adjacency.incident(r) {
+        let length = lengths[e as usize];
+        if length > 0.0 && length.is_finite() {
+            rows::add_scaled_difference(acc, scale / length, x_r, row(x, d, s));
+        }
+    }
+}
+
 /// Adds `scale * dL/dx` to `grad` (n x d, like `x`) where `L = sum_e ||x_u - x_v||` is
 /// the tree length with the tree held fixed:
 ///
@@ -102,7 +155,8 @@ pub fn minimum_spanning_tree<T: Real>(x: &[T], n: usize, d: usize) -> Tree {
 /// With `scale = -c / n` this accumulates the gradient of `c * L_E`,
 /// `L_E = -(1/n) * L`. Edges of length 0 (duplicate points) add nothing: the length is
 /// not differentiable there and 0 is a valid subgradient, so no NaN can appear.
-/// Differences and `scale * f` are formed in f64; each update is rounded once into `T`.
+/// Rows are gathered in parallel ([`TreeAdjacency`]); each row's sum is formed in f64 in
+/// edge order and rounded once into `T`.
 ///
 /// # Panics
 /// If `grad.len() != x.len()` or the tree does not match `x`.
@@ -118,18 +172,20 @@ pub fn accumulate_tree_gradient<T: Real>(
     if d == 0 {
         return;
     }
-    for (&(u, v), &length) in tree.edges.iter().zip(&tree.lengths) {
-        if length <= 0.0 || !length.is_finite() {
-            continue;
-        }
-        let coeff = scale / length;
-        let (u, v) = (u as usize, v as usize);
-        for k in 0..d {
-            let step = coeff * (x[u * d + k].to_f64() - x[v * d + k].to_f64());
-            let gu = &mut grad[u * d + k];
-            *gu = T::from_f64(gu.to_f64() + step);
-            let gv = &mut grad[v * d + k];
-            *gv = T::from_f64(gv.to_f64() - step);
-        }
-    }
+    let adjacency = TreeAdjacency::new(x.len() / d, &tree.edges);
+    grad.par_chunks_mut(d).enumerate().for_each_init(
+        || vec![0.0f64; d],
+        |acc, (r, out)| {
+            if adjacency.incident(r).is_empty() {
+                return;
+            }
+            for (slot, &g) in acc.iter_mut().zip(out.iter()) {
+                *slot = g.to_f64();
+            }
+            add_tree_row_gradient(x, d, r, &adjacency, &tree.lengths, scale, acc);
+            for (g, &slot) in out.iter_mut().zip(acc.iter()) {
+                *g = T::from_f64(slot);
+            }
+        },
+    );
 }

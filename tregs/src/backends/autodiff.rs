@@ -1,5 +1,5 @@
 //! The hand-written backward: the whole loss expression is one node of the autodiff graph.
-//! Its state keeps the packed inputs and their trees, so the backward reuses the forward's
+//! Its state keeps the two input slots and their trees, so the backward reuses the forward's
 //! trees (a tree is piecewise constant in the inputs: held fixed, as in the paper).
 
 use crate::ops::TregsOps;
@@ -14,19 +14,21 @@ use std::sync::Arc;
 
 impl<B: Backend + TregsOps, C: CheckpointStrategy> TregsOps for Autodiff<B, C> {
     fn fused_loss_forward(
-        packed: FloatTensor<Self>,
+        head: FloatTensor<Self>,
+        tail: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
     ) -> (FloatTensor<Self>, IntTensor<Self>, FloatTensor<Self>) {
-        let guard = packed.node();
-        let packed = packed.into_primitive();
-        let (values, trees, saved) = B::fused_loss_forward(packed.clone(), plan.clone());
+        let nodes = [head.node(), tail.node()];
+        let (head, tail) = (head.into_primitive(), tail.into_primitive());
+        let (values, trees, saved) =
+            B::fused_loss_forward(head.clone(), tail.clone(), plan.clone());
         let values = match FusedLossBackward
-            .prepare::<C>([guard])
+            .prepare::<C>(nodes)
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                prep.finish((packed, trees.clone(), saved.clone(), plan), values)
+                prep.finish((head, tail, trees.clone(), saved.clone(), plan), values)
             }
             OpsKind::UnTracked(prep) => prep.finish(values),
         };
@@ -36,36 +38,54 @@ impl<B: Backend + TregsOps, C: CheckpointStrategy> TregsOps for Autodiff<B, C> {
 
     /// The gradient is returned as a constant: tregs does not differentiate its backward.
     fn fused_loss_backward(
-        packed: FloatTensor<Self>,
+        head: FloatTensor<Self>,
+        tail: FloatTensor<Self>,
         trees: IntTensor<Self>,
         saved: FloatTensor<Self>,
         term_grads: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
-    ) -> FloatTensor<Self> {
-        let grad = B::fused_loss_backward(
-            packed.into_primitive(),
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let (head, tail) = B::fused_loss_backward(
+            head.into_primitive(),
+            tail.into_primitive(),
             trees,
             saved.into_primitive(),
             term_grads.into_primitive(),
             plan,
         );
-        Constant.prepare::<C>([]).compute_bound().stateless(grad)
+        let constant = |t| Constant.prepare::<C>([]).compute_bound().stateless(t);
+        (constant(head), constant(tail))
     }
 }
 
 #[derive(Debug)]
 struct FusedLossBackward;
 
-impl<B: Backend + TregsOps> Backward<B, 1> for FusedLossBackward {
-    type State = (FloatTensor<B>, IntTensor<B>, FloatTensor<B>, Arc<FusedPlan>);
+type SlotState<B> = (
+    FloatTensor<B>,
+    FloatTensor<B>,
+    IntTensor<B>,
+    FloatTensor<B>,
+    Arc<FusedPlan>,
+);
 
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+impl<B: Backend + TregsOps> Backward<B, 2> for FusedLossBackward {
+    type State = SlotState<B>;
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let term_grads = grads.consume::<B>(&ops.node);
-        let [parent] = ops.parents;
-        if let Some(node) = parent {
-            let (packed, trees, saved, plan) = ops.state;
-            let grad = B::fused_loss_backward(packed, trees, saved, term_grads, plan);
-            grads.register::<B>(node.id, grad);
+        let [head_node, tail_node] = ops.parents;
+        if head_node.is_none() && tail_node.is_none() {
+            return;
+        }
+        let (head, tail, trees, saved, plan) = ops.state;
+        let (head_grad, tail_grad) =
+            B::fused_loss_backward(head, tail, trees, saved, term_grads, plan);
+        if let Some(node) = head_node {
+            grads.register::<B>(node.id, head_grad);
+        }
+        if let Some(node) = tail_node {
+            grads.register::<B>(node.id, tail_grad);
         }
     }
 }

@@ -5,8 +5,9 @@
 
 use crate::ops::TregsOps;
 use crate::plan::FusedPlan;
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::{FloatTensor, IntTensor};
-use burn::tensor::{DType, Shape};
+use burn::tensor::{DType, Shape, Slice};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
@@ -92,10 +93,11 @@ fn f32_contiguous(t: CubeTensor, what: &str) -> CubeTensor {
 
 impl TregsOps for CubeBackend {
     fn fused_loss_forward(
-        packed: FloatTensor<Self>,
+        head: FloatTensor<Self>,
+        tail: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
     ) -> (FloatTensor<Self>, IntTensor<Self>, FloatTensor<Self>) {
-        let packed = f32_contiguous(packed, "the packed input");
+        let packed = f32_contiguous(packed(head, tail, &plan), "the packed input");
         let client = packed.client.clone();
         let device = packed.device.clone();
         let layout = SavedLayout::new(&plan);
@@ -187,13 +189,14 @@ impl TregsOps for CubeBackend {
     }
 
     fn fused_loss_backward(
-        packed: FloatTensor<Self>,
+        head: FloatTensor<Self>,
+        tail: FloatTensor<Self>,
         trees: IntTensor<Self>,
         saved: FloatTensor<Self>,
         term_grads: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
-    ) -> FloatTensor<Self> {
-        let packed = f32_contiguous(packed, "the packed input");
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let packed = f32_contiguous(packed(head, tail.clone(), &plan), "the packed input");
         let term_grads = f32_contiguous(term_grads, "the term gradient");
         let saved = into_contiguous(saved);
         let trees = into_contiguous(trees);
@@ -256,6 +259,29 @@ impl TregsOps for CubeBackend {
             };
             gpu::fused_gradient(&client, &x, &grad_buf, &inputs, &meta, &grad_plan);
         }
-        grad
+        if plan.shapes.len() == 1 {
+            return (grad, tail);
+        }
+        let offsets = plan.offsets();
+        let part = |start: usize, end: usize| {
+            CubeBackend::float_slice(
+                grad.clone(),
+                &[Slice::new(start as isize, Some(end as isize), 1)],
+            )
+        };
+        (
+            part(0, offsets[1]),
+            part(offsets[1], offsets[offsets.len() - 1]),
+        )
+    }
+}
+
+/// The kernels read every input from one buffer: the two slots end to end (a device copy
+/// only when the loss has two or more inputs).
+fn packed(head: CubeTensor, tail: CubeTensor, plan: &FusedPlan) -> CubeTensor {
+    if plan.shapes.len() == 1 {
+        head
+    } else {
+        CubeBackend::float_cat(vec![head, tail], 0)
     }
 }

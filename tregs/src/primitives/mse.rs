@@ -11,7 +11,7 @@
 
 use burn::tensor::Tensor;
 use rayon::prelude::*;
-use tregs_kernels::Real;
+use tregs_kernels::{sq_distance, Real};
 
 /// MSE of two row-major n×d matrices, accumulated in f64: fixed-size chunks on both cores,
 /// their partial sums added in order, so the result does not depend on scheduling.
@@ -20,15 +20,7 @@ pub fn value<T: Real>(a: &[T], b: &[T]) -> f64 {
     let partial: Vec<f64> = a
         .par_chunks(CHUNK)
         .zip(b.par_chunks(CHUNK))
-        .map(|(a, b)| {
-            a.iter()
-                .zip(b)
-                .map(|(&x, &y)| {
-                    let diff = x.to_f64() - y.to_f64();
-                    diff * diff
-                })
-                .sum::<f64>()
-        })
+        .map(|(a, b)| sq_distance(a, b))
         .collect();
     partial.iter().sum::<f64>() / a.len() as f64
 }
