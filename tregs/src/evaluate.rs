@@ -4,8 +4,10 @@
 use crate::error::LossError;
 use crate::ops::TregsOps;
 use crate::output::{LossOutput, TermValue};
-use crate::plan::{FusedPlan, LossPlan};
-use crate::primitives::{mse, mst_len, sphere};
+use crate::plan::{FusedPlan, LossPlan, TermPlan};
+use crate::primitives::{
+    barlow, byol, clip, cosine, mse, mst_len, nt_xent, sphere, uniformity, vicreg, w2,
+};
 use burn::backend::{Dispatch, DispatchDevice};
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use tregs_macros_core::Primitive;
@@ -18,20 +20,12 @@ pub fn evaluate(
     coefs: &[f64],
     options: &[&[f64]],
 ) -> Result<LossOutput, LossError> {
-    validate(plan, inputs, coefs)?;
+    validate(plan, inputs, coefs, options)?;
     let device = inputs[0].device();
     let values = if has_fused_op(&device) {
-        let shapes = inputs.iter().map(|t| t.dims()).collect();
-        let fused = FusedPlan::new(plan, shapes, options);
-        let (head, tail) = slots(inputs);
-        let (values, _trees, _saved) = <Dispatch as TregsOps>::fused_loss_forward(
-            head.into_dispatch(),
-            tail.into_dispatch(),
-            fused,
-        );
-        Tensor::<1>::from_dispatch(values)
+        fused_and_tensor_op_values(plan, inputs, options)
     } else {
-        reference_values(plan, inputs)
+        reference_values_with(plan, inputs, options)
     };
     let host: Vec<f64> = values
         .to_data()
@@ -65,6 +59,55 @@ pub fn evaluate(
     })
 }
 
+/// Every term's value, in plan order: the fused primitives through one fused operation
+/// (shared norms and trees, one backward node), the others with burn tensor ops.
+fn fused_and_tensor_op_values(
+    plan: &LossPlan,
+    inputs: &[&Tensor<2>],
+    options: &[&[f64]],
+) -> Tensor<1> {
+    let fused_terms: Vec<usize> = (0..plan.terms.len())
+        .filter(|&k| plan.terms[k].primitive.is_fused())
+        .collect();
+    if fused_terms.len() == plan.terms.len() {
+        return fused_values(plan, inputs, options);
+    }
+    let fused = (!fused_terms.is_empty()).then(|| {
+        let sub = LossPlan {
+            source: plan.source.clone(),
+            inputs: plan.inputs.clone(),
+            terms: fused_terms.iter().map(|&k| plan.terms[k].clone()).collect(),
+        };
+        let sub_options: Vec<&[f64]> = fused_terms.iter().map(|&k| options[k]).collect();
+        fused_values(&sub, inputs, &sub_options)
+    });
+    let parts: Vec<Tensor<1>> = plan
+        .terms
+        .iter()
+        .enumerate()
+        .map(|(k, term)| match fused_terms.iter().position(|&f| f == k) {
+            Some(slot) => fused
+                .clone()
+                .expect("fused terms have fused values")
+                .narrow(0, slot, 1),
+            None => term_reference(term, inputs, options[k]),
+        })
+        .collect();
+    Tensor::cat(parts, 0)
+}
+
+fn fused_values(plan: &LossPlan, inputs: &[&Tensor<2>], options: &[&[f64]]) -> Tensor<1> {
+    let shapes = inputs.iter().map(|t| t.dims()).collect();
+    let fused = FusedPlan::new(plan, shapes, options);
+    let (head, tail) = slots(inputs);
+    let (values, _trees, _saved) = <Dispatch as TregsOps>::fused_loss_forward(
+        head.into_dispatch(),
+        tail.into_dispatch(),
+        fused,
+    );
+    Tensor::<1>::from_dispatch(values)
+}
+
 /// The minimum spanning tree of the rows of `z`, computed by the fused operation where `z`
 /// lives (Prim's on the CPU, Borůvka's on a GPU): `(min, max)` index pairs, sorted.
 pub fn tree_edges(z: &Tensor<2>) -> Result<Vec<(u32, u32)>, LossError> {
@@ -73,7 +116,7 @@ pub fn tree_edges(z: &Tensor<2>) -> Result<Vec<(u32, u32)>, LossError> {
         &["z"],
         &[(Primitive::MstLen, &[0], "mst_len(z)")],
     );
-    validate(&plan, &[z], &[1.0])?;
+    validate(&plan, &[z], &[1.0], &[&[]])?;
     if !has_fused_op(&z.device()) {
         return Err(LossError::Expression(format!(
             "no fused operation on {:?}: the tree is computed by Flex or a GPU backend",
@@ -191,22 +234,52 @@ fn check_gpu_buffers(plan: &LossPlan, inputs: &[&Tensor<2>], limit: u64) -> Resu
     Ok(())
 }
 
-/// Every term with plain burn tensor ops: differentiable by burn's own autodiff, on any
-/// backend. Also the independent reference the tests compare the fused path against.
+/// Every term with plain burn tensor ops, with each primitive's default options:
+/// differentiable by burn's own autodiff, on any backend. Also the independent reference the
+/// tests compare the fused path against.
 pub fn reference_values(plan: &LossPlan, inputs: &[&Tensor<2>]) -> Tensor<1> {
+    let defaults: Vec<Vec<f64>> = plan
+        .terms
+        .iter()
+        .map(|t| t.primitive.options().iter().map(|o| o.default).collect())
+        .collect();
+    let options: Vec<&[f64]> = defaults.iter().map(Vec::as_slice).collect();
+    reference_values_with(plan, inputs, &options)
+}
+
+/// [`reference_values`] with the option values of each term (plan order).
+pub fn reference_values_with(
+    plan: &LossPlan,
+    inputs: &[&Tensor<2>],
+    options: &[&[f64]],
+) -> Tensor<1> {
     let terms: Vec<Tensor<1>> = plan
         .terms
         .iter()
-        .map(|term| {
-            let arg = |i: usize| inputs[term.args[i]].clone();
-            match term.primitive {
-                Primitive::MstLen => mst_len::reference(arg(0)),
-                Primitive::Sphere => sphere::reference(arg(0)),
-                Primitive::Mse => mse::reference(arg(0), arg(1)),
-            }
-        })
+        .zip(options)
+        .map(|(term, options)| term_reference(term, inputs, options))
         .collect();
     Tensor::cat(terms, 0)
+}
+
+/// One term with burn tensor ops.
+fn term_reference(term: &TermPlan, inputs: &[&Tensor<2>], options: &[f64]) -> Tensor<1> {
+    let arg = |i: usize| inputs[term.args[i]].clone();
+    let option = |i: usize| options[i];
+    match term.primitive {
+        Primitive::MstLen => mst_len::reference(arg(0)),
+        Primitive::Sphere => sphere::reference(arg(0)),
+        Primitive::Mse => mse::reference(arg(0), arg(1)),
+        Primitive::NtXent => nt_xent::reference(arg(0), arg(1), option(0)),
+        Primitive::Clip => clip::reference(arg(0), arg(1), option(0)),
+        Primitive::Barlow => barlow::reference(arg(0), arg(1), option(0)),
+        Primitive::VicregVar => vicreg::variance(arg(0), option(0)),
+        Primitive::VicregCov => vicreg::covariance(arg(0)),
+        Primitive::Byol => byol::reference(arg(0), arg(1)),
+        Primitive::Uniformity => uniformity::reference(arg(0), option(0)),
+        Primitive::W2 => w2::reference(arg(0)),
+        Primitive::Cosine => cosine::reference(arg(0), arg(1)),
+    }
 }
 
 fn shape_text(t: &Tensor<2>) -> String {
@@ -214,7 +287,12 @@ fn shape_text(t: &Tensor<2>) -> String {
     format!("{n}x{d}")
 }
 
-fn validate(plan: &LossPlan, inputs: &[&Tensor<2>], coefs: &[f64]) -> Result<(), LossError> {
+fn validate(
+    plan: &LossPlan,
+    inputs: &[&Tensor<2>],
+    coefs: &[f64],
+    options: &[&[f64]],
+) -> Result<(), LossError> {
     if inputs.len() != plan.inputs.len() {
         return Err(LossError::Expression(format!(
             "the loss reads {} inputs ({}), {} were given",
@@ -262,7 +340,7 @@ fn validate(plan: &LossPlan, inputs: &[&Tensor<2>], coefs: &[f64]) -> Result<(),
     if let Some(limit) = gpu_buffer_limit(&device) {
         check_gpu_buffers(plan, inputs, limit)?;
     }
-    for (term, coef) in plan.terms.iter().zip(coefs) {
+    for ((term, coef), options) in plan.terms.iter().zip(coefs).zip(options) {
         let term_error = |problem: String| LossError::Term {
             term: term.name.clone(),
             problem,
@@ -270,34 +348,49 @@ fn validate(plan: &LossPlan, inputs: &[&Tensor<2>], coefs: &[f64]) -> Result<(),
         if !coef.is_finite() {
             return Err(term_error(format!("its coefficient is {coef}")));
         }
-        match term.primitive {
-            Primitive::MstLen => {
-                let [n, _] = inputs[term.args[0]].dims();
-                if n < 2 {
-                    return Err(term_error(format!(
-                        "needs at least 2 points for a tree; `{}` has {n} row",
-                        plan.inputs[term.args[0]]
-                    )));
-                }
-                if on_gpu(&device) && n > tregs_kernels::gpu::MAX_ROWS {
-                    return Err(term_error(format!(
-                        "the GPU path builds trees of at most {} points; `{}` has {n} rows",
-                        tregs_kernels::gpu::MAX_ROWS,
-                        plan.inputs[term.args[0]]
-                    )));
-                }
+        let primitive = term.primitive;
+        for (k, (spec, &value)) in primitive.options().iter().zip(*options).enumerate() {
+            if !value.is_finite() || (primitive.option_must_be_positive(k) && value <= 0.0) {
+                return Err(term_error(format!(
+                    "option {} = {value}: it must be a {}number",
+                    spec.name,
+                    if primitive.option_must_be_positive(k) {
+                        "positive "
+                    } else {
+                        "finite "
+                    }
+                )));
             }
-            Primitive::Mse => {
-                let (a, b) = (inputs[term.args[0]], inputs[term.args[1]]);
-                if a.dims() != b.dims() {
-                    return Err(term_error(format!(
-                        "shape mismatch {} vs {}",
-                        shape_text(a),
-                        shape_text(b)
-                    )));
-                }
+        }
+        if primitive.paired() {
+            let (a, b) = (inputs[term.args[0]], inputs[term.args[1]]);
+            if a.dims() != b.dims() {
+                return Err(term_error(format!(
+                    "shape mismatch {} vs {}",
+                    shape_text(a),
+                    shape_text(b)
+                )));
             }
-            Primitive::Sphere => {}
+        }
+        let [n, _] = inputs[term.args[0]].dims();
+        if n < primitive.min_rows() {
+            let purpose = if primitive.needs_tree() {
+                " for a tree"
+            } else {
+                ""
+            };
+            return Err(term_error(format!(
+                "needs at least {} points{purpose}; `{}` has {n} row",
+                primitive.min_rows(),
+                plan.inputs[term.args[0]]
+            )));
+        }
+        if primitive.needs_tree() && on_gpu(&device) && n > tregs_kernels::gpu::MAX_ROWS {
+            return Err(term_error(format!(
+                "the GPU path builds trees of at most {} points; `{}` has {n} rows",
+                tregs_kernels::gpu::MAX_ROWS,
+                plan.inputs[term.args[0]]
+            )));
         }
     }
     Ok(())

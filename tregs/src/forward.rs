@@ -67,6 +67,7 @@ pub fn fused_forward<T: Real>(inputs: &[HostMatrix<T>], plan: &FusedPlan) -> (Ve
                 sphere::value(norms)
             }
             Primitive::Mse => mse::value(inputs[term.args[0]].data, inputs[term.args[1]].data),
+            other => unreachable!("{other:?} is not fused: `evaluate` runs it with tensor ops"),
         })
         .collect();
     (values, trees)

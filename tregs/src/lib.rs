@@ -32,6 +32,7 @@ mod config;
 mod error;
 mod evaluate;
 pub mod forward;
+pub mod metrics;
 pub mod ops;
 mod output;
 pub mod plan;

@@ -932,3 +932,76 @@ fn bench_reports_time_throughput_and_memory() {
     let out = tregs(&["bench", "--sizes", "1x4"]);
     assert!(!out.status.success(), "a tree needs 2 points");
 }
+
+/// `--metrics` on the three collinear points: tree length 3, alignment and the gap of the
+/// two views computed here, and the library's new terms evaluated through the same grammar.
+#[test]
+fn metrics_and_library_terms_in_eval() {
+    let files = Files::new();
+    let z = files.f32("z.npy", 3, 2, &LINE);
+    let z2 = files.f32("z2.npy", 3, 2, &LINE2);
+    let out = json(&[
+        "eval",
+        "--points",
+        p(&z),
+        "--points2",
+        p(&z2),
+        "--loss",
+        "cosine(z, z2) + nt_xent(z, z2, tau = 0.5)",
+        "--metrics",
+        "--json",
+    ]);
+    let metrics = &out["metrics"];
+    assert!(
+        (metrics["z"]["mst_length"].as_f64().unwrap() - 3.0).abs() < 1e-6,
+        "{out}"
+    );
+    // Rows of z normalized: (0,0)→(0,0) (norm clamped), (1,0), (1,0); of z2: unit vectors.
+    let unit = |x: f64, y: f64| {
+        let n = (x * x + y * y).sqrt().max(1e-12);
+        (x / n, y / n)
+    };
+    let a = [unit(0.0, 0.0), unit(1.0, 0.0), unit(3.0, 0.0)];
+    let b = [unit(0.5, 1.0), unit(1.0, -1.0), unit(2.0, 0.0)];
+    let alignment: f64 = a
+        .iter()
+        .zip(&b)
+        .map(|(p, q)| (p.0 - q.0).powi(2) + (p.1 - q.1).powi(2))
+        .sum::<f64>()
+        / 3.0;
+    assert!(
+        (metrics["alignment"].as_f64().unwrap() - alignment).abs() < 1e-6,
+        "{out}"
+    );
+    let cosine: f64 = a
+        .iter()
+        .zip(&b)
+        .map(|(p, q)| 1.0 - p.0 * q.0 - p.1 * q.1)
+        .sum::<f64>()
+        / 3.0;
+    let term = out["terms"]["cosine(z, z2)"].as_f64().unwrap();
+    assert!((term - cosine).abs() < 1e-6, "{out}");
+    assert!(
+        out["terms"]["nt_xent(z, z2, τ = 0.5)"]
+            .as_f64()
+            .unwrap()
+            .is_finite(),
+        "{out}"
+    );
+
+    let one = files.f32("one.npy", 1, 2, &LINE[..2]);
+    let failed = tregs(&[
+        "eval",
+        "--points",
+        p(&one),
+        "--loss",
+        "sphere(z)",
+        "--metrics",
+    ]);
+    assert!(!failed.status.success());
+    assert!(
+        stderr(&failed).contains("--metrics needs at least 2 points"),
+        "{}",
+        stderr(&failed)
+    );
+}

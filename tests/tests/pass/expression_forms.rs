@@ -10,6 +10,8 @@ fn objective(cfg: &Config, z: &Tensor<2>, z2: &Tensor<2>, n: usize) -> Result<()
     let _ = loss!((1.0 / n as f64) * sphere(z) + 2 * mse(z2, z))?;
     let _ = loss![(γ + 1.0) * sphere(z)]?;
     let _ = loss! { 0.5 * (mst_len(z) - sphere(z)) }?;
+    let _ = loss!(nt_xent(z, z2, τ = 0.2) + clip(z, z2, tau = (cfg.beta / 100.0)) + barlow(z, z2, λ = 0.01)
+        + 25 * (vicreg_var(z, γ = γ) + vicreg_cov(z)) + byol(z, z2) + uniformity(z, t = 2) + w2(z) + cosine(z, z2))?;
     Ok(())
 }
 

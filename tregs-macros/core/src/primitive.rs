@@ -30,11 +30,72 @@ pub enum Primitive {
     Sphere,
     /// `mse(a, b)`: mean over all n·d elements of (a − b)², as PyTorch's `mse_loss`.
     Mse,
+    /// `nt_xent(z, z2, τ = 0.1)`: SimCLR's normalized-temperature cross entropy over the 2n
+    /// views (Chen et al., ICML 2020).
+    NtXent,
+    /// `clip(a, b, τ = 0.07)`: CLIP's symmetric InfoNCE between paired rows (Radford et al.,
+    /// ICML 2021).
+    Clip,
+    /// `barlow(z, z2, λ = 5e-3)`: Barlow Twins' cross-correlation loss (Zbontar et al., ICML
+    /// 2021).
+    Barlow,
+    /// `vicreg_var(z, γ = 1)`: VICReg's variance hinge (Bardes et al., ICLR 2022).
+    VicregVar,
+    /// `vicreg_cov(z)`: VICReg's covariance penalty (Bardes et al., ICLR 2022).
+    VicregCov,
+    /// `byol(p, z)`: BYOL's normalized MSE, 2 − 2 cos (Grill et al., NeurIPS 2020).
+    Byol,
+    /// `uniformity(z, t = 2)`: Wang and Isola's L_u (ICML 2020).
+    Uniformity,
+    /// `w2(z)`: the Wasserstein-2 distance of the normalized rows to N(0, I/d) (Fang et al.,
+    /// ICLR 2024).
+    W2,
+    /// `cosine(a, b)`: mean cosine distance 1 − cos between paired rows.
+    Cosine,
 }
+
+const TAU_SIMCLR: OptionSpec = OptionSpec {
+    name: "τ",
+    ascii: "tau",
+    default: 0.1,
+};
+const TAU_CLIP: OptionSpec = OptionSpec {
+    name: "τ",
+    ascii: "tau",
+    default: 0.07,
+};
+const LAMBDA_BARLOW: OptionSpec = OptionSpec {
+    name: "λ",
+    ascii: "lambda",
+    default: 5e-3,
+};
+const GAMMA_VICREG: OptionSpec = OptionSpec {
+    name: "γ",
+    ascii: "gamma",
+    default: 1.0,
+};
+const T_UNIFORMITY: OptionSpec = OptionSpec {
+    name: "t",
+    ascii: "t",
+    default: 2.0,
+};
 
 impl Primitive {
     /// Every primitive, in the order of the reference table.
-    pub const ALL: &'static [Primitive] = &[Primitive::MstLen, Primitive::Sphere, Primitive::Mse];
+    pub const ALL: &'static [Primitive] = &[
+        Primitive::MstLen,
+        Primitive::Sphere,
+        Primitive::Mse,
+        Primitive::NtXent,
+        Primitive::Clip,
+        Primitive::Barlow,
+        Primitive::VicregVar,
+        Primitive::VicregCov,
+        Primitive::Byol,
+        Primitive::Uniformity,
+        Primitive::W2,
+        Primitive::Cosine,
+    ];
 
     /// The name used in expressions.
     pub fn name(self) -> &'static str {
@@ -42,6 +103,15 @@ impl Primitive {
             Primitive::MstLen => "mst_len",
             Primitive::Sphere => "sphere",
             Primitive::Mse => "mse",
+            Primitive::NtXent => "nt_xent",
+            Primitive::Clip => "clip",
+            Primitive::Barlow => "barlow",
+            Primitive::VicregVar => "vicreg_var",
+            Primitive::VicregCov => "vicreg_cov",
+            Primitive::Byol => "byol",
+            Primitive::Uniformity => "uniformity",
+            Primitive::W2 => "w2",
+            Primitive::Cosine => "cosine",
         }
     }
 
@@ -53,21 +123,69 @@ impl Primitive {
     /// The names of its tensor parameters (its arity is their number).
     pub fn params(self) -> &'static [&'static str] {
         match self {
-            Primitive::MstLen | Primitive::Sphere => &["z"],
-            Primitive::Mse => &["a", "b"],
+            Primitive::MstLen
+            | Primitive::Sphere
+            | Primitive::VicregVar
+            | Primitive::VicregCov
+            | Primitive::Uniformity
+            | Primitive::W2 => &["z"],
+            Primitive::Mse | Primitive::Clip | Primitive::Cosine => &["a", "b"],
+            Primitive::NtXent | Primitive::Barlow => &["z", "z2"],
+            Primitive::Byol => &["p", "z"],
         }
     }
 
     /// Its named options, in the order their values are passed to the runtime.
     pub fn options(self) -> &'static [OptionSpec] {
         match self {
-            Primitive::MstLen | Primitive::Sphere | Primitive::Mse => &[],
+            Primitive::NtXent => &[TAU_SIMCLR],
+            Primitive::Clip => &[TAU_CLIP],
+            Primitive::Barlow => &[LAMBDA_BARLOW],
+            Primitive::VicregVar => &[GAMMA_VICREG],
+            Primitive::Uniformity => &[T_UNIFORMITY],
+            _ => &[],
         }
+    }
+
+    /// Whether the option must be strictly positive (temperatures, the uniformity scale).
+    pub fn option_must_be_positive(self, option: usize) -> bool {
+        matches!(
+            (self, option),
+            (
+                Primitive::NtXent | Primitive::Clip | Primitive::Uniformity,
+                0
+            )
+        )
     }
 
     /// Whether the term couples rows through the minimum spanning tree of its input.
     pub fn needs_tree(self) -> bool {
         matches!(self, Primitive::MstLen)
+    }
+
+    /// Whether the term runs inside the fused operation (shared norms and trees, a
+    /// hand-written backward); the others are written with burn tensor ops and differentiated
+    /// by burn's autodiff, on any backend.
+    pub fn is_fused(self) -> bool {
+        matches!(self, Primitive::MstLen | Primitive::Sphere | Primitive::Mse)
+    }
+
+    /// Whether its two tensors must have the same shape (paired rows, same dimension).
+    pub fn paired(self) -> bool {
+        self.params().len() == 2
+    }
+
+    /// The fewest rows an input needs (a tree, a variance or a pair needs 2).
+    pub fn min_rows(self) -> usize {
+        match self {
+            Primitive::MstLen
+            | Primitive::Barlow
+            | Primitive::VicregVar
+            | Primitive::VicregCov
+            | Primitive::Uniformity
+            | Primitive::W2 => 2,
+            _ => 1,
+        }
     }
 
     /// The formula in one line, for help texts and the README table.
@@ -76,6 +194,39 @@ impl Primitive {
             Primitive::MstLen => "-(1/n) Σ_{(u,v) ∈ MST(z)} ‖z_u − z_v‖",
             Primitive::Sphere => "(1/n) Σ_i (‖z_i‖ − 1)²",
             Primitive::Mse => "(1/(n·d)) Σ_ij (a_ij − b_ij)²",
+            Primitive::NtXent => {
+                "u = rows of [z; z2] normalized: (1/2n) Σ_i −log(e^{u_i·u_i⁺/τ} / Σ_{j≠i} e^{u_i·u_j/τ})"
+            }
+            Primitive::Clip => {
+                "L = â b̂ᵀ/τ: ½ [(1/n) Σ_i −log softmax(L_i·)_i + (1/n) Σ_j −log softmax(L_·j)_j]"
+            }
+            Primitive::Barlow => {
+                "C = (1/n) ẑᵀ ẑ2 (batch-standardized, biased var + 1e-5): Σ_k (1 − C_kk)² + λ Σ_{k≠l} C_kl²"
+            }
+            Primitive::VicregVar => "(1/d) Σ_k max(0, γ − sqrt(Var_unbiased(z_·k) + 1e-4))",
+            Primitive::VicregCov => "C = cov(z) with 1/(n−1): (1/d) Σ_{k≠l} C_kl²",
+            Primitive::Byol => "(1/n) Σ_i (2 − 2 p̂_i·ẑ_i)",
+            Primitive::Uniformity => "log (2/(n(n−1))) Σ_{i<j} e^{−t ‖ẑ_i − ẑ_j‖²}",
+            Primitive::W2 => {
+                "ẑ normalized rows, μ, Σ (1/n): sqrt(‖μ‖² + 1 + tr Σ − (2/√d) tr Σ^{1/2})"
+            }
+            Primitive::Cosine => "(1/n) Σ_i (1 − â_i·b̂_i)",
+        }
+    }
+
+    /// Where the loss comes from, for the README table and doc comments.
+    pub fn reference(self) -> &'static str {
+        match self {
+            Primitive::MstLen | Primitive::Sphere => "T-REGS, Mordacq et al., arXiv 2510.23484",
+            Primitive::Mse => "PyTorch `F.mse_loss`",
+            Primitive::NtXent => "SimCLR, Chen et al., ICML 2020",
+            Primitive::Clip => "CLIP, Radford et al., ICML 2021",
+            Primitive::Barlow => "Barlow Twins, Zbontar et al., ICML 2021",
+            Primitive::VicregVar | Primitive::VicregCov => "VICReg, Bardes et al., ICLR 2022",
+            Primitive::Byol => "BYOL, Grill et al., NeurIPS 2020",
+            Primitive::Uniformity => "Wang & Isola, ICML 2020",
+            Primitive::W2 => "Fang et al., ICLR 2024 (arXiv 2403.00642)",
+            Primitive::Cosine => "SimSiam-style cosine distance",
         }
     }
 

@@ -183,6 +183,7 @@ impl TregsOps for CubeBackend {
                     let scale = 1.0 / (first.n as f32 * first.d as f32);
                     gpu::sum_scaled(&client, &partial, 0, first.n, scale, false, &values_buf, k);
                 }
+                other => unreachable!("{other:?} is not fused: `evaluate` runs it with tensor ops"),
             }
         }
         (values, trees, saved)

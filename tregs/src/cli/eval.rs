@@ -58,6 +58,12 @@ pub struct EvalArgs {
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
     repeat: Option<u32>,
 
+    /// Also print the batch metrics of `z` (and of `z2` with --points2, plus their alignment
+    /// and modality gap): effective rank, uniformity, MST length and dimension, pairwise
+    /// cosine mean and std (see `tregs::metrics`). Needs at least 2 points.
+    #[arg(long)]
+    metrics: bool,
+
     /// Where to compute: flex (CPU, f32 or f64 as the files) or wgpu (GPU kernels, f32:
     /// f64 files are converted; the gradient file keeps the dtype of --points).
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
@@ -155,7 +161,13 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         npy::write_matrix_atomically(path, gradient)?;
     }
 
+    let metrics = if args.metrics {
+        Some(batch_metrics(&inputs)?)
+    } else {
+        None
+    };
     let report = Report {
+        metrics,
         backend: args.backend,
         inputs: &inputs,
         out: &out,
@@ -285,6 +297,7 @@ fn time_repeats(
 }
 
 struct Report<'a> {
+    metrics: Option<serde_json::Value>,
     backend: Backend,
     inputs: &'a [Input],
     out: &'a LossOutput,
@@ -329,6 +342,9 @@ impl Report<'_> {
         }
         if let Some(path) = self.grad {
             fields.push(("grad".into(), json_string(&path.display().to_string())));
+        }
+        if let Some(metrics) = &self.metrics {
+            fields.push(("metrics".into(), metrics.to_string()));
         }
         let lines: Vec<String> = fields
             .iter()
@@ -396,8 +412,54 @@ impl Report<'_> {
                 z.elements.dtype_name()
             ));
         }
+        if let Some(serde_json::Value::Object(metrics)) = &self.metrics {
+            for (name, value) in metrics {
+                match value {
+                    serde_json::Value::Object(fields) => {
+                        let list: Vec<String> =
+                            fields.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                        text.push_str(&format!("metrics of {name}: {}\n", list.join(", ")));
+                    }
+                    other => text.push_str(&format!("{name}: {other}\n")),
+                }
+            }
+        }
         text
     }
+}
+
+/// `--metrics`: every input's batch metrics, and with two inputs of the same shape their
+/// alignment and modality gap.
+fn batch_metrics(inputs: &[Input]) -> Result<serde_json::Value, CliError> {
+    let mut out = serde_json::Map::new();
+    let host: Vec<Vec<f64>> = inputs.iter().map(|i| i.matrix.elements.to_f64()).collect();
+    for (input, data) in inputs.iter().zip(&host) {
+        let (n, d) = (input.matrix.n, input.matrix.d);
+        if n < 2 {
+            return Err(CliError::new(format!(
+                "--metrics needs at least 2 points; `{}` ({}) has {n}",
+                input.name,
+                input.path.display()
+            )));
+        }
+        let metrics = tregs::metrics::BatchMetrics::of(data, n, d);
+        out.insert(
+            input.name.to_string(),
+            serde_json::to_value(metrics).expect("metrics serialize"),
+        );
+    }
+    if let [a, b] = inputs {
+        let (n, d) = (a.matrix.n, a.matrix.d);
+        if b.matrix.d == d {
+            let gap = tregs::metrics::modality_gap(&host[0], n, &host[1], b.matrix.n, d);
+            out.insert("modality_gap".into(), serde_json::json!(gap));
+        }
+        if b.matrix.n == n && b.matrix.d == d {
+            let alignment = tregs::metrics::alignment(&host[0], &host[1], n, d, 2.0);
+            out.insert("alignment".into(), serde_json::json!(alignment));
+        }
+    }
+    Ok(serde_json::Value::Object(out))
 }
 
 #[cfg(test)]

@@ -1,7 +1,57 @@
-//! One file per primitive: the formula and its paper in the doc comment, the row-wise host
-//! math the fused CPU operation uses, and a reference written with plain burn tensor ops
-//! (the fallback on backends without a fused implementation, and an independent check).
+//! One file per primitive: the formula and its paper in the doc comment, and the math.
+//!
+//! `mst_len`, `sphere` and `mse` run inside the fused operation (host row math here, a
+//! hand-written backward) and also have a reference written with plain burn tensor ops (the
+//! fallback on backends without a fused implementation, and an independent check). The
+//! others are written with burn tensor ops only and differentiated by burn's autodiff, on
+//! whichever backend holds the tensors.
 
+pub mod barlow;
+pub mod byol;
+pub mod clip;
+pub mod cosine;
 pub mod mse;
 pub mod mst_len;
+pub mod nt_xent;
 pub mod sphere;
+pub mod uniformity;
+pub mod vicreg;
+pub mod w2;
+
+use burn::tensor::{Tensor, TensorData};
+
+/// Rows divided by their norm, as PyTorch's `F.normalize` (norm clamped at 1e-12).
+pub(crate) fn normalize_rows(z: Tensor<2>) -> Tensor<2> {
+    let norms = z.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
+    z / norms
+}
+
+/// The k×k identity, with `like`'s dtype and device.
+pub(crate) fn eye_like(k: usize, like: &Tensor<2>) -> Tensor<2> {
+    let mut data = vec![0.0f64; k * k];
+    for i in 0..k {
+        data[i * k + i] = 1.0;
+    }
+    Tensor::from_data(
+        TensorData::new(data, [k, k]),
+        (&like.device(), like.dtype()),
+    )
+}
+
+/// A k×k matrix from `f(i, j)`, with `like`'s dtype and device (masks, selections).
+pub(crate) fn matrix_like(
+    k: usize,
+    like: &Tensor<2>,
+    f: impl Fn(usize, usize) -> f64,
+) -> Tensor<2> {
+    let data: Vec<f64> = (0..k * k).map(|x| f(x / k, x % k)).collect();
+    Tensor::from_data(
+        TensorData::new(data, [k, k]),
+        (&like.device(), like.dtype()),
+    )
+}
+
+/// A scalar tensor of shape `[1]` from a `[1, 1]` or any all-reduced tensor.
+pub(crate) fn scalar<const D: usize>(t: Tensor<D>) -> Tensor<1> {
+    t.sum().reshape([1])
+}

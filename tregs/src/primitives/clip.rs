@@ -1,0 +1,26 @@
+//! `clip(a, b, τ = 0.07)`: CLIP's symmetric contrastive (InfoNCE) loss.
+//!
+//! With â, b̂ the rows divided by their norms and logits L = â b̂ᵀ / τ (n×n):
+//!
+//! L_clip = ½ [ (1/n) Σ_i −log softmax(L_{i·})_i + (1/n) Σ_j −log softmax(L_{·j})_j ]
+//!
+//! a, b: n×d, row i of a paired with row i of b (an image and its caption). Radford et al.,
+//! "Learning Transferable Visual Models From Natural Language Supervision", ICML 2021
+//! (figure 3's pseudocode: cross entropy over rows and over columns, averaged). The paper
+//! learns τ as exp(−s); here τ is a number given in the expression.
+
+use super::{eye_like, normalize_rows, scalar};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::Tensor;
+
+/// The loss with burn tensor ops (differentiated by burn's autodiff).
+pub fn reference(a: Tensor<2>, b: Tensor<2>, tau: f64) -> Tensor<1> {
+    let n = a.dims()[0] as f64;
+    let logits = normalize_rows(a)
+        .matmul(normalize_rows(b).transpose())
+        .div_scalar(tau);
+    let eye = eye_like(logits.dims()[0], &logits);
+    let rows = scalar(log_softmax(logits.clone(), 1) * eye.clone());
+    let columns = scalar(log_softmax(logits, 0) * eye);
+    (rows + columns).div_scalar(-2.0 * n)
+}

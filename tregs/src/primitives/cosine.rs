@@ -1,0 +1,15 @@
+//! `cosine(a, b)`: the mean cosine distance between paired rows.
+//!
+//! L = (1/n) Σ_i (1 − â_i·b̂_i),  â, b̂: rows divided by their norms (clamped at 1e-12)
+//!
+//! a, b: n×d. SimSiam's loss is −cos (Chen & He, "Exploring Simple Siamese Representation
+//! Learning", CVPR 2021); this is 1 − cos, the same gradient, zero at perfect alignment.
+
+use super::normalize_rows;
+use burn::tensor::Tensor;
+
+/// The loss with burn tensor ops (differentiated by burn's autodiff).
+pub fn reference(a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
+    let cos = (normalize_rows(a) * normalize_rows(b)).sum_dim(1);
+    cos.neg().add_scalar(1.0).mean().reshape([1])
+}

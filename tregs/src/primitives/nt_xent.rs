@@ -1,0 +1,31 @@
+//! `nt_xent(z, z2, τ = 0.1)`: SimCLR's normalized-temperature-scaled cross entropy.
+//!
+//! With u = the 2n rows of [z; z2] divided by their norms, and i⁺ the other view of anchor i
+//! (i ± n):
+//!
+//! L = (1/2n) Σ_{i=1}^{2n} −log( exp(u_i·u_{i⁺}/τ) / Σ_{j≠i} exp(u_i·u_j/τ) )
+//!
+//! z, z2: n×d, the two views of the same n samples (row i of each is a positive pair).
+//! Chen, Kornblith, Norouzi, Hinton, "A Simple Framework for Contrastive Learning of Visual
+//! Representations", ICML 2020 (the NT-Xent loss of its section 2.1; every one of the 2n
+//! views is an anchor, and the loss is their mean, as the authors' code).
+
+use super::{eye_like, matrix_like, normalize_rows, scalar};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::Tensor;
+
+/// What the diagonal (self-similarity) is lowered by before the softmax: exp of it is 0.
+const EXCLUDED: f64 = 1e9;
+
+/// The loss with burn tensor ops (differentiated by burn's autodiff).
+pub fn reference(z: Tensor<2>, z2: Tensor<2>, tau: f64) -> Tensor<1> {
+    let n = z.dims()[0];
+    let u = normalize_rows(Tensor::cat(vec![z, z2], 0));
+    let logits = u.clone().matmul(u.transpose()).div_scalar(tau);
+    let eye = eye_like(2 * n, &logits);
+    let logits = logits - eye.mul_scalar(EXCLUDED);
+    let positives = matrix_like(2 * n, &logits, |i, j| {
+        f64::from(u8::from(j == (i + n) % (2 * n)))
+    });
+    scalar(log_softmax(logits, 1) * positives).div_scalar(-(2.0 * n as f64))
+}

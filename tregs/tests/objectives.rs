@@ -1,0 +1,411 @@
+//! The objective library against independent references: each loss written out here in
+//! plain f64 Rust (no burn), compared with `tregs` (Flex, f64) within 1e-5 relative, and
+//! each gradient (burn's autodiff through the tensor ops) against central finite
+//! differences of that reference.
+
+// Greek option names (`γ`) next to Latin ones (`y`) are the point of the DSL.
+#![allow(mixed_script_confusables, confusable_idents)]
+
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use std::collections::BTreeMap;
+use tregs::{loss, RuntimeLoss};
+
+type Rows = Vec<Vec<f64>>;
+
+fn random_rows(n: usize, d: usize, seed: u64) -> Rows {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            (0..d)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn normalized(rows: &Rows) -> Rows {
+    rows.iter()
+        .map(|r| {
+            let norm = dot(r, r).sqrt().max(1e-12);
+            r.iter().map(|v| v / norm).collect()
+        })
+        .collect()
+}
+
+fn log_sum_exp(values: impl Iterator<Item = f64> + Clone) -> f64 {
+    let max = values.clone().fold(f64::NEG_INFINITY, f64::max);
+    max + values.map(|v| (v - max).exp()).sum::<f64>().ln()
+}
+
+fn column_means(rows: &Rows) -> Vec<f64> {
+    let n = rows.len() as f64;
+    (0..rows[0].len())
+        .map(|k| rows.iter().map(|r| r[k]).sum::<f64>() / n)
+        .collect()
+}
+
+/// Σ_ij (1/denominator) Σ_r (x_rk − mean_k)(y_rl − mean_l): a cross-covariance.
+fn cross_covariance(x: &Rows, y: &Rows, denominator: f64) -> Rows {
+    let (mx, my) = (column_means(x), column_means(y));
+    let d = x[0].len();
+    (0..d)
+        .map(|k| {
+            (0..d)
+                .map(|l| {
+                    x.iter()
+                        .zip(y)
+                        .map(|(a, b)| (a[k] - mx[k]) * (b[l] - my[l]))
+                        .sum::<f64>()
+                        / denominator
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn nt_xent(z: &Rows, z2: &Rows, tau: f64) -> f64 {
+    let n = z.len();
+    let u = normalized(&z.iter().chain(z2).cloned().collect());
+    let mut total = 0.0;
+    for i in 0..2 * n {
+        let positive = dot(&u[i], &u[(i + n) % (2 * n)]) / tau;
+        let others = (0..2 * n)
+            .filter(|&j| j != i)
+            .map(|j| dot(&u[i], &u[j]) / tau);
+        total += log_sum_exp(others) - positive;
+    }
+    total / (2 * n) as f64
+}
+
+fn clip(a: &Rows, b: &Rows, tau: f64) -> f64 {
+    let (a, b) = (normalized(a), normalized(b));
+    let n = a.len();
+    let logit = |i: usize, j: usize| dot(&a[i], &b[j]) / tau;
+    let rows: f64 = (0..n)
+        .map(|i| log_sum_exp((0..n).map(|j| logit(i, j))) - logit(i, i))
+        .sum();
+    let columns: f64 = (0..n)
+        .map(|j| log_sum_exp((0..n).map(|i| logit(i, j))) - logit(j, j))
+        .sum();
+    (rows + columns) / (2 * n) as f64
+}
+
+fn barlow(z: &Rows, z2: &Rows, lambda: f64) -> f64 {
+    let n = z.len() as f64;
+    let standardize = |x: &Rows| -> Rows {
+        let means = column_means(x);
+        let vars: Vec<f64> = (0..x[0].len())
+            .map(|k| x.iter().map(|r| (r[k] - means[k]).powi(2)).sum::<f64>() / n)
+            .collect();
+        x.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|k| (r[k] - means[k]) / (vars[k] + 1e-5).sqrt())
+                    .collect()
+            })
+            .collect()
+    };
+    let c = cross_covariance(&standardize(z), &standardize(z2), n);
+    let mut loss = 0.0;
+    for (k, row) in c.iter().enumerate() {
+        for (l, v) in row.iter().enumerate() {
+            loss += if k == l {
+                (1.0 - v).powi(2)
+            } else {
+                lambda * v * v
+            };
+        }
+    }
+    loss
+}
+
+fn vicreg_var(z: &Rows, gamma: f64) -> f64 {
+    let n = z.len() as f64;
+    let means = column_means(z);
+    let d = means.len();
+    (0..d)
+        .map(|k| {
+            let var = z.iter().map(|r| (r[k] - means[k]).powi(2)).sum::<f64>() / (n - 1.0);
+            (gamma - (var + 1e-4).sqrt()).max(0.0)
+        })
+        .sum::<f64>()
+        / d as f64
+}
+
+fn vicreg_cov(z: &Rows) -> f64 {
+    let c = cross_covariance(z, z, z.len() as f64 - 1.0);
+    let d = c.len();
+    let mut off = 0.0;
+    for (k, row) in c.iter().enumerate() {
+        for (l, v) in row.iter().enumerate() {
+            if k != l {
+                off += v * v;
+            }
+        }
+    }
+    off / d as f64
+}
+
+fn byol(p: &Rows, z: &Rows) -> f64 {
+    let (p, z) = (normalized(p), normalized(z));
+    p.iter()
+        .zip(&z)
+        .map(|(a, b)| 2.0 - 2.0 * dot(a, b))
+        .sum::<f64>()
+        / p.len() as f64
+}
+
+fn cosine(a: &Rows, b: &Rows) -> f64 {
+    let (a, b) = (normalized(a), normalized(b));
+    a.iter().zip(&b).map(|(x, y)| 1.0 - dot(x, y)).sum::<f64>() / a.len() as f64
+}
+
+fn uniformity(z: &Rows, t: f64) -> f64 {
+    let u = normalized(z);
+    let n = u.len();
+    let mut sum = 0.0;
+    for i in 0..n {
+        for j in i + 1..n {
+            let sq: f64 = u[i].iter().zip(&u[j]).map(|(a, b)| (a - b).powi(2)).sum();
+            sum += (-t * sq).exp();
+        }
+    }
+    (sum / (n * (n - 1) / 2) as f64).ln()
+}
+
+/// tr Σ^{1/2} from the eigenvalues of Σ (a symmetric eigensolver, not the SVD tregs uses).
+fn w2(z: &Rows) -> f64 {
+    let u = normalized(z);
+    let n = u.len() as f64;
+    let mean = column_means(&u);
+    let sigma = cross_covariance(&u, &u, n);
+    let d = sigma.len();
+    let matrix = nalgebra::DMatrix::from_fn(d, d, |k, l| sigma[k][l]);
+    let eigen = nalgebra::SymmetricEigen::new(matrix);
+    let sqrt_trace: f64 = eigen.eigenvalues.iter().map(|l| l.max(0.0).sqrt()).sum();
+    let trace: f64 = (0..d).map(|k| sigma[k][k]).sum();
+    (dot(&mean, &mean) + 1.0 + trace - 2.0 / (d as f64).sqrt() * sqrt_trace).sqrt()
+}
+
+/// One case: an expression over `z` (and `z2` when `pair`), and its independent reference.
+struct Case {
+    expression: &'static str,
+    reference: fn(&Rows, &Rows) -> f64,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            expression: "nt_xent(z, z2)",
+            reference: |a, b| nt_xent(a, b, 0.1),
+        },
+        Case {
+            expression: "nt_xent(z, z2, τ = 0.5)",
+            reference: |a, b| nt_xent(a, b, 0.5),
+        },
+        Case {
+            expression: "clip(z, z2)",
+            reference: |a, b| clip(a, b, 0.07),
+        },
+        Case {
+            expression: "clip(z, z2, tau = 1.0)",
+            reference: |a, b| clip(a, b, 1.0),
+        },
+        Case {
+            expression: "barlow(z, z2)",
+            reference: |a, b| barlow(a, b, 5e-3),
+        },
+        Case {
+            expression: "barlow(z, z2, λ = 0.1)",
+            reference: |a, b| barlow(a, b, 0.1),
+        },
+        Case {
+            expression: "vicreg_var(z)",
+            reference: |a, _| vicreg_var(a, 1.0),
+        },
+        Case {
+            expression: "vicreg_var(z, γ = 0.8)",
+            reference: |a, _| vicreg_var(a, 0.8),
+        },
+        Case {
+            expression: "vicreg_cov(z)",
+            reference: |a, _| vicreg_cov(a),
+        },
+        Case {
+            expression: "byol(z, z2)",
+            reference: |a, b| byol(a, b),
+        },
+        Case {
+            expression: "uniformity(z)",
+            reference: |a, _| uniformity(a, 2.0),
+        },
+        Case {
+            expression: "uniformity(z, t = 0.5)",
+            reference: |a, _| uniformity(a, 0.5),
+        },
+        Case {
+            expression: "w2(z)",
+            reference: |a, _| w2(a),
+        },
+        Case {
+            expression: "cosine(z, z2)",
+            reference: |a, b| cosine(a, b),
+        },
+    ]
+}
+
+fn tensor(rows: &Rows, device: &Device) -> Tensor<2> {
+    let (n, d) = (rows.len(), rows[0].len());
+    let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+    Tensor::from_data(TensorData::new(flat, [n, d]), (device, DType::F64))
+}
+
+fn to_vec(t: Tensor<2>) -> Vec<f64> {
+    t.into_data().convert::<f64>().try_to_vec().unwrap()
+}
+
+/// The value and the gradients with respect to z and z2, through the runtime grammar.
+fn evaluate(expression: &str, z: &Rows, z2: &Rows) -> (f64, Vec<f64>, Vec<f64>) {
+    let device = Device::default().autodiff();
+    let loss = RuntimeLoss::parse(expression, &BTreeMap::new()).expect("a valid expression");
+    let (tz, tz2) = (
+        tensor(z, &device).require_grad(),
+        tensor(z2, &device).require_grad(),
+    );
+    let out = loss
+        .evaluate(&[("z", &tz), ("z2", &tz2)])
+        .expect("valid inputs");
+    let grads = out.total().backward();
+    let grad = |t: &Tensor<2>| {
+        t.grad(&grads)
+            .map(to_vec)
+            .unwrap_or_else(|| vec![0.0; z.len() * z[0].len()])
+    };
+    (out.total_value(), grad(&tz), grad(&tz2))
+}
+
+fn assert_close(actual: f64, expected: f64, rel: f64, abs: f64, what: &str) {
+    assert!(
+        (actual - expected).abs() <= abs + rel * expected.abs(),
+        "{what}: tregs {actual} vs reference {expected}"
+    );
+}
+
+#[test]
+fn every_loss_matches_its_independent_reference() {
+    for (seed, (n, d)) in [(8, 5), (13, 3), (6, 9)].into_iter().enumerate() {
+        let z = random_rows(n, d, 2 * seed as u64 + 1);
+        let z2 = random_rows(n, d, 2 * seed as u64 + 2);
+        for case in cases() {
+            let (value, _, _) = evaluate(case.expression, &z, &z2);
+            let expected = (case.reference)(&z, &z2);
+            assert_close(
+                value,
+                expected,
+                1e-5,
+                1e-9,
+                &format!("{} at {n}x{d}", case.expression),
+            );
+        }
+    }
+}
+
+#[test]
+fn every_gradient_matches_central_finite_differences() {
+    let (n, d) = (7, 4);
+    let z = random_rows(n, d, 21);
+    let z2 = random_rows(n, d, 22);
+    let h = 1e-6;
+    for case in cases() {
+        let (_, gz, gz2) = evaluate(case.expression, &z, &z2);
+        for (which, analytic) in [(0, &gz), (1, &gz2)] {
+            for r in 0..n {
+                for k in 0..d {
+                    let shifted = |delta: f64| {
+                        let (mut a, mut b) = (z.clone(), z2.clone());
+                        if which == 0 {
+                            a[r][k] += delta
+                        } else {
+                            b[r][k] += delta
+                        }
+                        (case.reference)(&a, &b)
+                    };
+                    let numeric = (shifted(h) - shifted(-h)) / (2.0 * h);
+                    assert_close(
+                        analytic[r * d + k],
+                        numeric,
+                        1e-4,
+                        1e-6,
+                        &format!("∂ {} / ∂{}[{r}][{k}]", case.expression, ["z", "z2"][which]),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The library composes with T-REGS in one expression: the fused terms and the tensor-op
+/// terms add up, each term reported by name.
+#[test]
+fn barlow_twins_with_tregs_in_one_expression() {
+    let device = Device::default().autodiff();
+    let (zr, z2r) = (random_rows(16, 6, 5), random_rows(16, 6, 6));
+    let (z, z2) = (
+        tensor(&zr, &device).require_grad(),
+        tensor(&z2r, &device).require_grad(),
+    );
+    let (γ, λ) = (0.2, 8e-4);
+    let out = loss!(barlow(z, z2, λ = 0.01) + γ * (mst_len(z) + mst_len(z2)) + λ * sphere(z))
+        .expect("valid inputs");
+    let names: Vec<&str> = out.terms().iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "barlow(z, z2, λ = 0.01)",
+            "mst_len(z)",
+            "mst_len(z2)",
+            "sphere(z)"
+        ]
+    );
+    assert_close(
+        out.terms()[0].value,
+        barlow(&zr, &z2r, 0.01),
+        1e-9,
+        1e-12,
+        "barlow term",
+    );
+    let weighted: f64 = out.terms().iter().map(|t| t.coef * t.value).sum();
+    assert_close(out.total_value(), weighted, 1e-12, 1e-12, "total");
+    let grads = out.total().backward();
+    assert!(z.grad(&grads).is_some() && z2.grad(&grads).is_some());
+}
+
+#[test]
+fn bad_options_and_shapes_are_named_errors() {
+    let device = Device::default().autodiff();
+    let z = tensor(&random_rows(8, 4, 1), &device);
+    let z2 = tensor(&random_rows(9, 4, 2), &device);
+    let err = loss!(nt_xent(z, z2)).expect_err("8 vs 9 rows");
+    assert!(
+        err.to_string().contains("shape mismatch 8x4 vs 9x4"),
+        "{err}"
+    );
+    let one = tensor(&random_rows(1, 4, 3), &device);
+    let err = loss!(vicreg_cov(one)).expect_err("one row");
+    assert!(err.to_string().contains("at least 2 points"), "{err}");
+    let tau = 0.0;
+    let err = loss!(clip(z, z, τ = (tau))).expect_err("τ = 0");
+    assert!(
+        err.to_string().contains("τ = 0") && err.to_string().contains("positive"),
+        "{err}"
+    );
+}
