@@ -294,3 +294,51 @@ fn mse_alone_matches_the_cpu() {
         );
     }
 }
+
+/// The tensor-op terms run on the GPU through burn's own ops, beside the fused kernels, in
+/// one expression: the same values and gradients as on the CPU.
+#[test]
+fn library_terms_beside_the_fused_kernels_match_the_cpu() {
+    let (n, d) = (48, 12);
+    let a = gaussian(n, d, 61, 0.0);
+    let b = gaussian(n, d, 62, 0.0);
+    let run = |device: &Device| {
+        let z = tensor(&a, n, d, device).require_grad();
+        let z2 = tensor(&b, n, d, device).require_grad();
+        let out = loss!(
+            barlow(z, z2)
+                + nt_xent(z, z2, τ = 0.5)
+                + vicreg_var(z)
+                + vicreg_cov(z2)
+                + byol(z, z2)
+                + uniformity(z)
+                + w2(z2)
+                + cosine(z, z2)
+                + clip(z, z2)
+                + 0.2 * mst_len(z)
+                + 0.01 * sphere(z2)
+        )
+        .expect("valid inputs");
+        let grads = out.total().backward();
+        let values: Vec<f64> = out.terms().iter().map(|t| t.value).collect();
+        (values, gradient(&z, &grads), gradient(&z2, &grads))
+    };
+    let (cpu_values, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
+    let (gpu_values, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
+    for (c, g) in cpu_values.iter().zip(&gpu_values) {
+        assert!(
+            (c - g).abs() <= 1e-4 * c.abs().max(1e-2),
+            "term value {g} on wgpu vs {c}"
+        );
+    }
+    for (c, g) in cpu_gz
+        .iter()
+        .chain(&cpu_gz2)
+        .zip(gpu_gz.iter().chain(&gpu_gz2))
+    {
+        assert!(
+            (c - g).abs() <= 1e-4 * c.abs().max(1.0),
+            "gradient {g} on wgpu vs {c}"
+        );
+    }
+}

@@ -18,7 +18,7 @@ fn error(source: &str, coefs: &[(&str, f64)]) -> String {
 fn unknown_primitive_is_located_and_corrected() {
     assert_eq!(
         error("0.2*mst_lenn(z)", &[]),
-        "1:5: unknown loss primitive `mst_lenn`; did you mean `mst_len`? (known primitives: mst_len, sphere, mse, nt_xent, clip, barlow, vicreg_var, vicreg_cov, byol, uniformity, w2, cosine)\n  0.2*mst_lenn(z)\n      ^^^^^^^^"
+        "1:5: unknown loss primitive `mst_lenn`; did you mean `mst_len`? (known primitives: mst_len, sphere, mse, nt_xent, clip, clip_scaled, barlow, vicreg_var, vicreg_cov, byol, uniformity, w2, cosine)\n  0.2*mst_lenn(z)\n      ^^^^^^^^"
     );
 }
 

@@ -272,6 +272,7 @@ fn term_reference(term: &TermPlan, inputs: &[&Tensor<2>], options: &[f64]) -> Te
         Primitive::Mse => mse::reference(arg(0), arg(1)),
         Primitive::NtXent => nt_xent::reference(arg(0), arg(1), option(0)),
         Primitive::Clip => clip::reference(arg(0), arg(1), option(0)),
+        Primitive::ClipScaled => clip::reference_scaled(arg(0), arg(1), arg(2)),
         Primitive::Barlow => barlow::reference(arg(0), arg(1), option(0)),
         Primitive::VicregVar => vicreg::variance(arg(0), option(0)),
         Primitive::VicregCov => vicreg::covariance(arg(0)),
@@ -369,6 +370,16 @@ fn validate(
                     "shape mismatch {} vs {}",
                     shape_text(a),
                     shape_text(b)
+                )));
+            }
+        }
+        if primitive == Primitive::ClipScaled {
+            let scale = inputs[term.args[2]];
+            if scale.dims() != [1, 1] {
+                return Err(term_error(format!(
+                    "`{}` is the logit scale s (τ = e^(−s)): it must be 1x1, not {}",
+                    plan.inputs[term.args[2]],
+                    shape_text(scale)
                 )));
             }
         }

@@ -409,3 +409,36 @@ fn bad_options_and_shapes_are_named_errors() {
         "{err}"
     );
 }
+
+/// `clip_scaled(a, b, s)`: the learnable temperature. Its value is `clip` at τ = e^{−s}, and
+/// the gradient reaches s (checked by finite differences of the reference in τ).
+#[test]
+fn clip_with_a_learnable_logit_scale() {
+    let device = Device::default().autodiff();
+    let (ar, br) = (random_rows(9, 5, 31), random_rows(9, 5, 32));
+    let (a, b) = (
+        tensor(&ar, &device).require_grad(),
+        tensor(&br, &device).require_grad(),
+    );
+    let s0 = (1.0f64 / 0.07).ln();
+    let s = tensor(&vec![vec![s0]], &device).require_grad();
+    let out = loss!(clip_scaled(a, b, s)).expect("valid inputs");
+    assert_close(
+        out.total_value(),
+        clip(&ar, &br, 0.07),
+        1e-9,
+        1e-12,
+        "value",
+    );
+    let grads = out.total().backward();
+    let ds = to_vec(s.grad(&grads).expect("s is learnable"))[0];
+    let h = 1e-6;
+    let numeric =
+        (clip(&ar, &br, (-(s0 + h)).exp()) - clip(&ar, &br, (-(s0 - h)).exp())) / (2.0 * h);
+    assert_close(ds, numeric, 1e-5, 1e-7, "∂/∂s");
+    assert!(a.grad(&grads).is_some() && b.grad(&grads).is_some());
+
+    let wide = tensor(&vec![vec![s0, 0.0]], &device);
+    let err = loss!(clip_scaled(a, b, wide)).expect_err("1x2 scale");
+    assert!(err.to_string().contains("must be 1x1, not 1x2"), "{err}");
+}

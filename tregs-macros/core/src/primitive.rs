@@ -36,6 +36,9 @@ pub enum Primitive {
     /// `clip(a, b, τ = 0.07)`: CLIP's symmetric InfoNCE between paired rows (Radford et al.,
     /// ICML 2021).
     Clip,
+    /// `clip_scaled(a, b, s)`: `clip` with a learnable temperature: s is a 1×1 tensor holding
+    /// CLIP's logit scale, logits = e^s â b̂ᵀ (τ = e^{−s}).
+    ClipScaled,
     /// `barlow(z, z2, λ = 5e-3)`: Barlow Twins' cross-correlation loss (Zbontar et al., ICML
     /// 2021).
     Barlow,
@@ -88,6 +91,7 @@ impl Primitive {
         Primitive::Mse,
         Primitive::NtXent,
         Primitive::Clip,
+        Primitive::ClipScaled,
         Primitive::Barlow,
         Primitive::VicregVar,
         Primitive::VicregCov,
@@ -105,6 +109,7 @@ impl Primitive {
             Primitive::Mse => "mse",
             Primitive::NtXent => "nt_xent",
             Primitive::Clip => "clip",
+            Primitive::ClipScaled => "clip_scaled",
             Primitive::Barlow => "barlow",
             Primitive::VicregVar => "vicreg_var",
             Primitive::VicregCov => "vicreg_cov",
@@ -132,6 +137,7 @@ impl Primitive {
             Primitive::Mse | Primitive::Clip | Primitive::Cosine => &["a", "b"],
             Primitive::NtXent | Primitive::Barlow => &["z", "z2"],
             Primitive::Byol => &["p", "z"],
+            Primitive::ClipScaled => &["a", "b", "s"],
         }
     }
 
@@ -170,9 +176,9 @@ impl Primitive {
         matches!(self, Primitive::MstLen | Primitive::Sphere | Primitive::Mse)
     }
 
-    /// Whether its two tensors must have the same shape (paired rows, same dimension).
+    /// Whether its first two tensors must have the same shape (paired rows, same dimension).
     pub fn paired(self) -> bool {
-        self.params().len() == 2
+        self.params().len() == 2 || self == Primitive::ClipScaled
     }
 
     /// The fewest rows an input needs (a tree, a variance or a pair needs 2).
@@ -200,6 +206,7 @@ impl Primitive {
             Primitive::Clip => {
                 "L = â b̂ᵀ/τ: ½ [(1/n) Σ_i −log softmax(L_i·)_i + (1/n) Σ_j −log softmax(L_·j)_j]"
             }
+            Primitive::ClipScaled => "clip(a, b) with τ = e^{−s}, s a learnable 1×1 tensor",
             Primitive::Barlow => {
                 "C = (1/n) ẑᵀ ẑ2 (batch-standardized, biased var + 1e-5): Σ_k (1 − C_kk)² + λ Σ_{k≠l} C_kl²"
             }
@@ -220,7 +227,7 @@ impl Primitive {
             Primitive::MstLen | Primitive::Sphere => "T-REGS, Mordacq et al., arXiv 2510.23484",
             Primitive::Mse => "PyTorch `F.mse_loss`",
             Primitive::NtXent => "SimCLR, Chen et al., ICML 2020",
-            Primitive::Clip => "CLIP, Radford et al., ICML 2021",
+            Primitive::Clip | Primitive::ClipScaled => "CLIP, Radford et al., ICML 2021",
             Primitive::Barlow => "Barlow Twins, Zbontar et al., ICML 2021",
             Primitive::VicregVar | Primitive::VicregCov => "VICReg, Bardes et al., ICLR 2022",
             Primitive::Byol => "BYOL, Grill et al., NeurIPS 2020",

@@ -7,7 +7,9 @@
 //! a, b: n×d, row i of a paired with row i of b (an image and its caption). Radford et al.,
 //! "Learning Transferable Visual Models From Natural Language Supervision", ICML 2021
 //! (figure 3's pseudocode: cross entropy over rows and over columns, averaged). The paper
-//! learns τ as exp(−s); here τ is a number given in the expression.
+//! learns the temperature as a logit scale s (τ = e^{−s}, s initialized at log(1/0.07)):
+//! `clip(a, b, τ = 0.07)` takes τ as a number, `clip_scaled(a, b, s)` takes s as a 1×1
+//! tensor that the backward differentiates too.
 
 use super::{eye_like, normalize_rows, scalar};
 use burn::tensor::activation::log_softmax;
@@ -15,10 +17,20 @@ use burn::tensor::Tensor;
 
 /// The loss with burn tensor ops (differentiated by burn's autodiff).
 pub fn reference(a: Tensor<2>, b: Tensor<2>, tau: f64) -> Tensor<1> {
-    let n = a.dims()[0] as f64;
     let logits = normalize_rows(a)
         .matmul(normalize_rows(b).transpose())
         .div_scalar(tau);
+    from_logits(logits)
+}
+
+/// The loss with the logit scale `s` (1×1) as a tensor: logits = e^s â b̂ᵀ.
+pub fn reference_scaled(a: Tensor<2>, b: Tensor<2>, s: Tensor<2>) -> Tensor<1> {
+    let logits = normalize_rows(a).matmul(normalize_rows(b).transpose()) * s.exp();
+    from_logits(logits)
+}
+
+fn from_logits(logits: Tensor<2>) -> Tensor<1> {
+    let n = logits.dims()[0] as f64;
     let eye = eye_like(logits.dims()[0], &logits);
     let rows = scalar(log_softmax(logits.clone(), 1) * eye.clone());
     let columns = scalar(log_softmax(logits, 0) * eye);
