@@ -149,6 +149,38 @@ fn duplicates_give_finite_equal_gradients() {
     }
 }
 
+/// Term values and the gradients of z and z2 from one evaluation.
+type Evaluation = (Vec<f64>, Vec<f32>, Vec<f32>);
+
+/// Runs `run` on the CPU and on the GPU and compares term values (relative to
+/// max(|value|, `value_floor`)) and gradients (relative to max(|g|, `grad_floor`)).
+fn assert_gpu_matches_cpu(
+    run: impl Fn(&Device) -> Evaluation,
+    value_tol: f64,
+    value_floor: f64,
+    grad_tol: f32,
+    grad_floor: f32,
+) {
+    let (cpu_values, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
+    let (gpu_values, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
+    for (c, g) in cpu_values.iter().zip(&gpu_values) {
+        assert!(
+            (c - g).abs() <= value_tol * c.abs().max(value_floor),
+            "term value {g} on wgpu vs {c} on the CPU"
+        );
+    }
+    for (c, g) in cpu_gz
+        .iter()
+        .chain(&cpu_gz2)
+        .zip(gpu_gz.iter().chain(&gpu_gz2))
+    {
+        assert!(
+            (c - g).abs() <= grad_tol * c.abs().max(grad_floor),
+            "gradient {g} on wgpu vs {c} on the CPU"
+        );
+    }
+}
+
 /// The full two-view objective: every term value and both inputs' gradients.
 #[test]
 fn two_view_objective_values_and_gradients_match_the_cpu() {
@@ -170,24 +202,7 @@ fn two_view_objective_values_and_gradients_match_the_cpu() {
         let values: Vec<f64> = out.terms().iter().map(|t| t.value).collect();
         (values, gradient(&z, &grads), gradient(&z2, &grads))
     };
-    let (cpu_values, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
-    let (gpu_values, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
-    for (c, g) in cpu_values.iter().zip(&gpu_values) {
-        assert!(
-            (c - g).abs() <= 1e-5 * c.abs().max(1e-3),
-            "term value {g} vs {c}"
-        );
-    }
-    for (c, g) in cpu_gz
-        .iter()
-        .chain(&cpu_gz2)
-        .zip(gpu_gz.iter().chain(&gpu_gz2))
-    {
-        assert!(
-            (c - g).abs() <= 1e-4,
-            "gradient {g} on wgpu vs {c} on the CPU"
-        );
-    }
+    assert_gpu_matches_cpu(run, 1e-5, 1e-3, 1e-4, 1.0);
 }
 
 #[test]
@@ -323,22 +338,5 @@ fn library_terms_beside_the_fused_kernels_match_the_cpu() {
         let values: Vec<f64> = out.terms().iter().map(|t| t.value).collect();
         (values, gradient(&z, &grads), gradient(&z2, &grads))
     };
-    let (cpu_values, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
-    let (gpu_values, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
-    for (c, g) in cpu_values.iter().zip(&gpu_values) {
-        assert!(
-            (c - g).abs() <= 1e-4 * c.abs().max(1e-2),
-            "term value {g} on wgpu vs {c}"
-        );
-    }
-    for (c, g) in cpu_gz
-        .iter()
-        .chain(&cpu_gz2)
-        .zip(gpu_gz.iter().chain(&gpu_gz2))
-    {
-        assert!(
-            (c - g).abs() <= 1e-4 * c.abs().max(1.0),
-            "gradient {g} on wgpu vs {c}"
-        );
-    }
+    assert_gpu_matches_cpu(run, 1e-4, 1e-2, 1e-4, 1.0);
 }
