@@ -72,14 +72,33 @@ fn fused_and_tensor_op_values(
     if fused_terms.len() == plan.terms.len() {
         return fused_values(plan, inputs, options);
     }
+    // The fused node sees only the inputs its terms read, so that an input only the
+    // tensor-op terms use is neither packed into its slots nor given a zero gradient there.
     let fused = (!fused_terms.is_empty()).then(|| {
+        let mut read: Vec<usize> = fused_terms
+            .iter()
+            .flat_map(|&k| plan.terms[k].args.iter().copied())
+            .collect();
+        read.sort_unstable();
+        read.dedup();
         let sub = LossPlan {
             source: plan.source.clone(),
-            inputs: plan.inputs.clone(),
-            terms: fused_terms.iter().map(|&k| plan.terms[k].clone()).collect(),
+            inputs: read.iter().map(|&i| plan.inputs[i].clone()).collect(),
+            terms: fused_terms
+                .iter()
+                .map(|&k| TermPlan {
+                    args: plan.terms[k]
+                        .args
+                        .iter()
+                        .map(|a| read.binary_search(a).expect("read lists every argument"))
+                        .collect(),
+                    ..plan.terms[k].clone()
+                })
+                .collect(),
         };
+        let sub_inputs: Vec<&Tensor<2>> = read.iter().map(|&i| inputs[i]).collect();
         let sub_options: Vec<&[f64]> = fused_terms.iter().map(|&k| options[k]).collect();
-        fused_values(&sub, inputs, &sub_options)
+        fused_values(&sub, &sub_inputs, &sub_options)
     });
     let parts: Vec<Tensor<1>> = plan
         .terms

@@ -442,3 +442,53 @@ fn clip_with_a_learnable_logit_scale() {
     let err = loss!(clip_scaled(a, b, wide)).expect_err("1x2 scale");
     assert!(err.to_string().contains("must be 1x1, not 1x2"), "{err}");
 }
+
+/// A fused term on an input other than the first (`mst_len(b)` beside `clip_scaled(a, b, s)`):
+/// the fused node sees only `b`, and every input gets the gradient of the terms that read it.
+#[test]
+fn a_fused_term_on_a_later_input_beside_tensor_op_terms() {
+    let device = Device::default().autodiff();
+    let (ar, br) = (random_rows(10, 4, 41), random_rows(10, 4, 42));
+    let fresh = || {
+        (
+            tensor(&ar, &device).require_grad(),
+            tensor(&br, &device).require_grad(),
+            tensor(&vec![vec![2.0]], &device).require_grad(),
+        )
+    };
+    let (a, b, s) = fresh();
+    let both = loss!(clip_scaled(a, b, s) + 0.5 * mst_len(b)).expect("valid inputs");
+    let grads = both.total().backward();
+    let (a1, b1, s1) = fresh();
+    let clip_only = loss!(clip_scaled(a1, b1, s1)).expect("valid inputs");
+    let clip_grads = clip_only.total().backward();
+    let b2 = tensor(&br, &device).require_grad();
+    let tree_only = loss!(mst_len(b2)).expect("valid inputs");
+    let tree_grads = tree_only.total().backward();
+
+    let expected = clip_only.total_value() + 0.5 * tree_only.total_value();
+    assert_close(both.total_value(), expected, 1e-12, 1e-12, "total");
+    let pairs = [
+        (
+            to_vec(a.grad(&grads).unwrap()),
+            to_vec(a1.grad(&clip_grads).unwrap()),
+        ),
+        (
+            to_vec(s.grad(&grads).unwrap()),
+            to_vec(s1.grad(&clip_grads).unwrap()),
+        ),
+    ];
+    for (got, want) in &pairs {
+        for (g, w) in got.iter().zip(want) {
+            assert_close(*g, *w, 1e-12, 1e-12, "a or s gradient");
+        }
+    }
+    let gb = to_vec(b.grad(&grads).unwrap());
+    let (gb_clip, gb_tree) = (
+        to_vec(b1.grad(&clip_grads).unwrap()),
+        to_vec(b2.grad(&tree_grads).unwrap()),
+    );
+    for ((g, c), t) in gb.iter().zip(&gb_clip).zip(&gb_tree) {
+        assert_close(*g, c + 0.5 * t, 1e-12, 1e-12, "b gradient");
+    }
+}

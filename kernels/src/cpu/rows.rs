@@ -42,11 +42,8 @@ pub fn sq_norm<T: Real>(a: &[T]) -> f64 {
 }
 
 /// `‖a − b‖² = Σ_k (a_k − b_k)²`, the differences taken in f64 (exact for f32 inputs, so
-/// points far from the origin keep their precision).
-///
-/// # Panics
-/// Never; a length mismatch sums over the shorter slice's full lanes only, so callers
-/// pass rows of equal length.
+/// points far from the origin keep their precision). `a` and `b` have the same length
+/// (checked in debug builds).
 #[inline]
 pub fn sq_distance<T: Real>(a: &[T], b: &[T]) -> f64 {
     debug_assert_eq!(a.len(), b.len());

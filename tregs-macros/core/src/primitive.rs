@@ -178,7 +178,16 @@ impl Primitive {
 
     /// Whether its first two tensors must have the same shape (paired rows, same dimension).
     pub fn paired(self) -> bool {
-        self.params().len() == 2 || self == Primitive::ClipScaled
+        matches!(
+            self,
+            Primitive::Mse
+                | Primitive::NtXent
+                | Primitive::Clip
+                | Primitive::ClipScaled
+                | Primitive::Barlow
+                | Primitive::Byol
+                | Primitive::Cosine
+        )
     }
 
     /// The fewest rows an input needs (a tree, a variance or a pair needs 2).

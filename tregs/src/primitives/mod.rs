@@ -20,6 +20,10 @@ pub mod w2;
 
 use burn::tensor::{Tensor, TensorData};
 
+/// What excluded logits (a softmax's self-similarity, pairs outside i<j) are lowered by:
+/// their exponential is 0, and unlike −∞ it cannot turn a masked product into NaN.
+pub(crate) const EXCLUDED: f64 = 1e9;
+
 /// Rows divided by their norm, as PyTorch's `F.normalize` (norm clamped at 1e-12).
 pub(crate) fn normalize_rows(z: Tensor<2>) -> Tensor<2> {
     let norms = z.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);

@@ -10,12 +10,9 @@
 //! Representations", ICML 2020 (the NT-Xent loss of its section 2.1; every one of the 2n
 //! views is an anchor, and the loss is their mean, as the authors' code).
 
-use super::{eye_like, matrix_like, normalize_rows, scalar};
+use super::{eye_like, matrix_like, normalize_rows, scalar, EXCLUDED};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::Tensor;
-
-/// What the diagonal (self-similarity) is lowered by before the softmax: exp of it is 0.
-const EXCLUDED: f64 = 1e9;
 
 /// The loss with burn tensor ops (differentiated by burn's autodiff).
 pub fn reference(z: Tensor<2>, z2: Tensor<2>, tau: f64) -> Tensor<1> {

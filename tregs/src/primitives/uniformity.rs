@@ -8,11 +8,8 @@
 //! over pairs i<j, as `torch.pdist`). Computed as a log-sum-exp so that large t cannot
 //! underflow to log 0.
 
-use super::{matrix_like, normalize_rows};
+use super::{matrix_like, normalize_rows, EXCLUDED};
 use burn::tensor::Tensor;
-
-/// What pairs outside i<j are lowered by before the log-sum-exp: exp of it is 0.
-const EXCLUDED: f64 = 1e9;
 
 /// The loss with burn tensor ops (differentiated by burn's autodiff).
 pub fn reference(z: Tensor<2>, t: f64) -> Tensor<1> {
