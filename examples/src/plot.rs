@@ -72,18 +72,26 @@ const SCALE: usize = 2;
 
 struct Canvas {
     pixels: Vec<u8>,
+    width: usize,
+    height: usize,
 }
 
 impl Canvas {
     fn new() -> Self {
+        Self::sized(WIDTH, HEIGHT)
+    }
+
+    fn sized(width: usize, height: usize) -> Self {
         Self {
-            pixels: WHITE.repeat(WIDTH * HEIGHT),
+            pixels: WHITE.repeat(width * height),
+            width,
+            height,
         }
     }
 
     fn set(&mut self, x: i64, y: i64, c: Rgb) {
-        if (0..WIDTH as i64).contains(&x) && (0..HEIGHT as i64).contains(&y) {
-            let i = 3 * (y as usize * WIDTH + x as usize);
+        if (0..self.width as i64).contains(&x) && (0..self.height as i64).contains(&y) {
+            let i = 3 * (y as usize * self.width + x as usize);
             self.pixels[i..i + 3].copy_from_slice(&c);
         }
     }
@@ -127,7 +135,11 @@ impl Canvas {
 
     fn save(&self, path: &Path) -> io::Result<()> {
         let file = std::fs::File::create(path)?;
-        let mut encoder = png::Encoder::new(io::BufWriter::new(file), WIDTH as u32, HEIGHT as u32);
+        let mut encoder = png::Encoder::new(
+            io::BufWriter::new(file),
+            self.width as u32,
+            self.height as u32,
+        );
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(io::Error::other)?;
@@ -286,6 +298,175 @@ impl Histogram<'_> {
         }
         cv.save(path)
     }
+}
+
+/// A palette for line charts.
+pub const PALETTE: [Rgb; 8] = [
+    BLUE,
+    RED,
+    ORANGE,
+    [40, 150, 70],
+    [130, 70, 180],
+    [20, 160, 170],
+    [140, 90, 40],
+    GREY,
+];
+
+/// One curve of a [`LineChart`]; points with a non-finite coordinate (or y ≤ 0 on a log
+/// axis) are skipped and break the line.
+#[derive(Debug, Clone)]
+pub struct Line<'a> {
+    pub label: String,
+    pub x: &'a [f64],
+    pub y: &'a [f64],
+    pub color: Rgb,
+}
+
+/// Curves on common axes, y linear or log₁₀.
+#[derive(Debug, Clone)]
+pub struct LineChart<'a> {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_y: bool,
+    pub lines: Vec<Line<'a>>,
+}
+
+impl LineChart<'_> {
+    /// The plotted y of a point, if it can be drawn.
+    fn y_of(&self, y: f64) -> Option<f64> {
+        match (self.log_y, y.is_finite()) {
+            (_, false) => None,
+            (true, true) if y <= 0.0 => None,
+            (true, true) => Some(y.log10()),
+            (false, true) => Some(y),
+        }
+    }
+
+    /// Draws the chart in the `w` × `h` panel whose top-left corner is (ox, oy).
+    fn draw(&self, cv: &mut Canvas, ox: i64, oy: i64, w: i64, h: i64) {
+        let (x0, x1) = (ox + LEFT as i64, ox + w - RIGHT as i64);
+        let (y0, y1) = (oy + TOP as i64, oy + h - BOTTOM as i64);
+        let points: Vec<(f64, f64)> = self
+            .lines
+            .iter()
+            .flat_map(|l| l.x.iter().zip(l.y))
+            .filter_map(|(&x, &y)| Some((x, self.y_of(y)?)).filter(|(x, _)| x.is_finite()))
+            .collect();
+        let range = |v: &mut dyn Iterator<Item = f64>| {
+            let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(x), b.max(x))
+            });
+            match (lo.is_finite(), hi > lo) {
+                (false, _) => (0.0, 1.0),
+                (true, false) => (lo - 0.5, lo + 0.5),
+                (true, true) => (lo, hi),
+            }
+        };
+        let (xl, xh) = range(&mut points.iter().map(|p| p.0));
+        let (yl, yh) = range(&mut points.iter().map(|p| p.1));
+        let pad = 0.05 * (yh - yl);
+        let (yl, yh) = (yl - pad, yh + pad);
+        let px_x = |x: f64| x0 + ((x - xl) / (xh - xl) * (x1 - x0) as f64).round() as i64;
+        let px_y = |y: f64| y1 - ((y - yl) / (yh - yl) * (y1 - y0) as f64).round() as i64;
+
+        if self.log_y {
+            for e in yl.ceil() as i64..=yh.floor() as i64 {
+                let y = px_y(e as f64);
+                cv.hline(x0, x1, y, 1, LIGHT_GREY);
+                let label = format!("1e{e}");
+                cv.text(x0 - 8 - text_width(&label) as i64, y - 7, &label, BLACK);
+            }
+        } else {
+            let (yt, yd) = ticks(yl, yh, 6);
+            for v in &yt {
+                let y = px_y(*v);
+                cv.hline(x0, x1, y, 1, LIGHT_GREY);
+                let label = format_tick(*v, yd);
+                cv.text(x0 - 8 - text_width(&label) as i64, y - 7, &label, BLACK);
+            }
+        }
+        let (xt, xd) = ticks(xl, xh, 6);
+        for v in &xt {
+            let x = px_x(*v);
+            cv.vline(x, y0, y1, 1, LIGHT_GREY);
+            cv.vline(x, y1, y1 + 5, 1, BLACK);
+            cv.text_centered(x, y1 + 10, &format_tick(*v, xd), BLACK);
+        }
+        for line in &self.lines {
+            let mut prev: Option<(i64, i64)> = None;
+            for (&x, &y) in line.x.iter().zip(line.y) {
+                let Some(y) = self.y_of(y).filter(|_| x.is_finite()) else {
+                    prev = None;
+                    continue;
+                };
+                let p = (px_x(x), px_y(y));
+                if let Some(q) = prev {
+                    segment(cv, q, p, line.color);
+                }
+                cv.rect(p.0 - 2, p.1 - 2, p.0 + 2, p.1 + 2, line.color);
+                prev = Some(p);
+            }
+        }
+        cv.hline(x0, x1, y1, 2, BLACK);
+        cv.vline(x0 - 1, y0, y1, 2, BLACK);
+        cv.text_centered((x0 + x1) / 2, oy + 8, &self.title, BLACK);
+        cv.text_centered((x0 + x1) / 2, y1 + 36, &self.x_label, BLACK);
+        cv.text(ox + 8, y0 - 20, &self.y_label, BLACK);
+        let legend_w = self
+            .lines
+            .iter()
+            .map(|l| text_width(&l.label))
+            .max()
+            .unwrap_or(0) as i64
+            + 30;
+        let lx = x1 - legend_w - 10;
+        for (k, line) in self.lines.iter().enumerate() {
+            let ly = y0 + 10 + 22 * k as i64;
+            cv.rect(lx - 4, ly - 4, x1 - 6, ly + 17, WHITE);
+            cv.rect(lx, ly + 2, lx + 16, ly + 12, line.color);
+            cv.text(lx + 24, ly, &line.label, BLACK);
+        }
+    }
+
+    /// The chart alone, `WIDTH` × `HEIGHT` pixels.
+    pub fn save_png(&self, path: &Path) -> io::Result<()> {
+        save_panels_png(path, &[self], 1, WIDTH, HEIGHT)
+    }
+}
+
+/// A 2-pixel straight segment (DDA).
+fn segment(cv: &mut Canvas, (ax, ay): (i64, i64), (bx, by): (i64, i64), c: Rgb) {
+    let steps = (bx - ax).abs().max((by - ay).abs()).max(1);
+    for k in 0..=steps {
+        let x = ax + (bx - ax) * k / steps;
+        let y = ay + (by - ay) * k / steps;
+        cv.rect(x, y, x + 1, y + 1, c);
+    }
+}
+
+/// Several charts in one PNG, `columns` per row, each `panel_width` × `panel_height`.
+pub fn save_panels_png(
+    path: &Path,
+    panels: &[&LineChart],
+    columns: usize,
+    panel_width: usize,
+    panel_height: usize,
+) -> io::Result<()> {
+    let columns = columns.max(1);
+    let rows = panels.len().div_ceil(columns).max(1);
+    let mut cv = Canvas::sized(columns * panel_width, rows * panel_height);
+    for (k, chart) in panels.iter().enumerate() {
+        let (ox, oy) = ((k % columns) * panel_width, (k / columns) * panel_height);
+        chart.draw(
+            &mut cv,
+            ox as i64,
+            oy as i64,
+            panel_width as i64,
+            panel_height as i64,
+        );
+    }
+    cv.save(path)
 }
 
 /// The 5×7 glyph of a character (rows top to bottom, bit 4 = leftmost column). Lower case is

@@ -1,0 +1,565 @@
+//! The `pretrain` recipe: self-supervised pretraining with a configurable objective in
+//! burn's `Learner`, then evaluation of the frozen encoder.
+//!
+//! Data → two augmented views per image ([`crate::loader`]) → encoder + projector (+ BYOL's
+//! predictor and EMA target) → the recipe's loss ([`crate::ssl`]) → burn's `Learner`
+//! (progress display, per-epoch metrics, a checkpoint every epoch, `--resume`) → linear
+//! probe and k-NN on frozen encoder features, beside the same probes on the same encoder at
+//! its random initialization → `results.json` and `report.png`.
+
+use crate::augment::Augment;
+use crate::data::{self, ImageSet};
+use crate::loader::EpochLoader;
+use crate::models::EncoderKind;
+use crate::plot::{save_panels_png, Line, LineChart, PALETTE};
+use crate::probe::{knn_accuracy, linear_probe, singular_values};
+use crate::recipe::Recipe;
+use crate::ssl::{ScalarMetric, Shape, SslModel, EFFECTIVE_RANK, UNIFORMITY};
+use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::module::Module;
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
+use burn::tensor::{Device, Tensor, TensorData};
+use burn::train::metric::LossMetric;
+use burn::train::{Learner, SupervisedTraining};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where the images come from.
+#[derive(Debug, Clone)]
+pub enum DataSource {
+    /// The UCI digits shipped with the project (or a copy of the file).
+    Digits(Option<PathBuf>),
+    /// CIFAR-10 binary batches in a folder.
+    Cifar10(PathBuf),
+    /// CIFAR-100 binary files in a folder.
+    Cifar100(PathBuf),
+    /// One sub-folder per class, resized to the given (height, width).
+    ImageFolder(PathBuf, Option<(usize, usize)>),
+}
+
+/// The compute backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Flex,
+    Wgpu,
+}
+
+impl Backend {
+    pub fn parse(name: &str) -> Result<Backend, String> {
+        match name {
+            "flex" => Ok(Backend::Flex),
+            "wgpu" => Ok(Backend::Wgpu),
+            other => Err(format!("unknown backend `{other}`: flex or wgpu")),
+        }
+    }
+
+    /// The autodiff device of the backend.
+    pub fn device(self) -> Result<Device, RunError> {
+        match self {
+            Backend::Flex => Ok(Device::flex().autodiff()),
+            Backend::Wgpu => wgpu_device().map(|d| d.autodiff()),
+        }
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<Device, RunError> {
+    tregs::wgpu_device().map_err(|e| RunError::Setup(e.to_string()))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device() -> Result<Device, RunError> {
+    Err(RunError::Setup(
+        "--backend wgpu needs the `wgpu` feature: cargo run --release -p tregs-examples --features wgpu --bin …"
+            .to_string(),
+    ))
+}
+
+/// One pretraining run.
+#[derive(Debug, Clone)]
+pub struct PretrainArgs {
+    pub recipe: Recipe,
+    pub data: DataSource,
+    pub out: PathBuf,
+    pub seed: u64,
+    pub backend: Backend,
+    /// Continue from the last checkpoint in `out`.
+    pub resume: bool,
+    /// Use only this many training images (tiny test runs).
+    pub limit: Option<usize>,
+    /// Stop after this epoch as if interrupted (the schedule still spans `train.epochs`);
+    /// `resume` continues from there.
+    pub stop_after: Option<usize>,
+}
+
+/// Why a run could not start or finish.
+#[derive(Debug)]
+pub enum RunError {
+    Data(data::DataError),
+    Setup(String),
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Data(e) => write!(f, "{e}"),
+            RunError::Setup(problem) => write!(f, "{problem}"),
+            RunError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<data::DataError> for RunError {
+    fn from(e: data::DataError) -> Self {
+        RunError::Data(e)
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Probe accuracies of one encoder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProbeScores {
+    pub linear_probe_top1: f64,
+    pub knn_top1: f64,
+    /// RankMe of the test-set embeddings (projector output).
+    pub effective_rank: f64,
+    /// Wang–Isola uniformity (t = 2) of the test-set embeddings.
+    pub uniformity: f64,
+    /// Singular values of the centred test-set embeddings, descending.
+    pub singular_values: Vec<f64>,
+}
+
+/// Per-epoch means of the logged step values.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub total: f64,
+    pub terms: BTreeMap<String, f64>,
+    pub effective_rank: f64,
+    pub uniformity: f64,
+}
+
+/// What `results.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PretrainResults {
+    pub config: crate::recipe::RecipeConfig,
+    pub data: String,
+    pub train_images: usize,
+    pub test_images: usize,
+    pub seed: u64,
+    pub backend: Backend,
+    pub epochs: Vec<EpochLog>,
+    pub pretrained: ProbeScores,
+    pub random_init: ProbeScores,
+    /// Whether pretraining beat the random encoder on the linear probe.
+    pub beats_random_init: bool,
+    pub train_seconds: f64,
+    pub total_seconds: f64,
+}
+
+/// Train and test images of a data source (the digits are split 80/20, stratified, with a
+/// fixed seed so that every run and every recipe uses the same split).
+pub fn load_data(source: &DataSource) -> Result<(ImageSet, ImageSet, String), RunError> {
+    Ok(match source {
+        DataSource::Digits(None) => {
+            let all = data::default_digits();
+            let (train, test) = all.split(0.2, 0);
+            (train, test, "UCI digits (shipped), 80/20 split".to_string())
+        }
+        DataSource::Digits(Some(path)) => {
+            let (train, test) = data::load_digits(path)?.split(0.2, 0);
+            (train, test, format!("digits from {}", path.display()))
+        }
+        DataSource::Cifar10(dir) => {
+            let (train, test) = data::load_cifar10(dir)?;
+            (train, test, format!("CIFAR-10 from {}", dir.display()))
+        }
+        DataSource::Cifar100(dir) => {
+            let (train, test) = data::load_cifar100(dir)?;
+            (train, test, format!("CIFAR-100 from {}", dir.display()))
+        }
+        DataSource::ImageFolder(dir, size) => {
+            let (train, test) = data::load_image_folder(dir, *size)?.split(0.2, 0);
+            (train, test, format!("image folder {}", dir.display()))
+        }
+    })
+}
+
+/// The last epoch with a model checkpoint in `out/checkpoint`, if any.
+pub fn last_checkpoint(out: &Path) -> Option<usize> {
+    let entries = std::fs::read_dir(out.join("checkpoint")).ok()?;
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_prefix("model-")?
+                .strip_suffix(".bpk")?
+                .parse()
+                .ok()
+        })
+        .max()
+}
+
+/// Runs the recipe: trains, evaluates, writes `results.json`, `metrics.jsonl` and
+/// `report.png` into `args.out`.
+pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
+    let started = Instant::now();
+    let config = &args.recipe.config;
+    let (train_set, test_set, data_name) = load_data(&args.data)?;
+    let train_set = match args.limit {
+        Some(n) if n < train_set.len() => train_set.take_shuffled(n, args.seed),
+        _ => train_set,
+    };
+    let t = &config.train;
+    if train_set.len() < t.batch_size {
+        return Err(RunError::Setup(format!(
+            "{} training images, fewer than one batch of {} (train.batch_size)",
+            train_set.len(),
+            t.batch_size
+        )));
+    }
+    let shape = Shape {
+        encoder: t
+            .encoder
+            .unwrap_or(if train_set.height <= 16 && train_set.width <= 16 {
+                EncoderKind::SmallCnn
+            } else {
+                EncoderKind::Resnet18
+            }),
+        channels: train_set.channels,
+        height: train_set.height,
+        width: train_set.width,
+    };
+
+    // Checkpoints are never overwritten by a fresh run: resuming is explicit.
+    std::fs::create_dir_all(&args.out).map_err(io_error(&args.out))?;
+    let resume_from = match (args.resume, last_checkpoint(&args.out)) {
+        (true, Some(epoch)) => Some(epoch),
+        (true, None) => {
+            return Err(RunError::Setup(format!(
+                "--resume: no checkpoint in {}",
+                args.out.join("checkpoint").display()
+            )))
+        }
+        (false, Some(epoch)) => {
+            return Err(RunError::Setup(format!(
+                "{} already holds the checkpoint of epoch {epoch}: pass --resume to continue it, \
+                 or choose another --out (nothing was overwritten)",
+                args.out.display()
+            )))
+        }
+        (false, None) => None,
+    };
+    if let Some(epoch) = resume_from {
+        if epoch >= t.epochs {
+            return Err(RunError::Setup(format!(
+                "--resume: the checkpoint of epoch {epoch} already reaches train.epochs = {}",
+                t.epochs
+            )));
+        }
+    }
+    let log_path = args.out.join("metrics.jsonl");
+    keep_log_until(&log_path, resume_from.unwrap_or(0))?;
+
+    let device = args.backend.device()?;
+    device.seed(args.seed);
+    let model = SslModel::new(&args.recipe, shape, Some(&log_path), &device)
+        .map_err(io_error(&log_path))?;
+    // The same weights, kept untrained for the baseline probe.
+    let random_init = model.clone();
+
+    let augment = if shape.channels == 1 && shape.height <= 16 {
+        Augment::digits()
+    } else {
+        Augment::natural()
+    };
+    let train_set = Arc::new(train_set);
+    let test_set = Arc::new(test_set);
+    let first_epoch = resume_from.unwrap_or(0) + 1;
+    let train_loader = EpochLoader::train(
+        train_set.clone(),
+        t.batch_size,
+        args.seed,
+        augment.clone(),
+        first_epoch,
+        &device,
+    );
+    let steps_per_epoch = train_loader.batches();
+    let valid_batch = t.batch_size.min(test_set.len());
+    let valid_loader =
+        EpochLoader::fixed(test_set.clone(), valid_batch, args.seed, augment, &device);
+
+    let optim: ModuleOptimizer = if t.weight_decay > 0.0 {
+        AdamWConfig::new()
+            .with_weight_decay(t.weight_decay as f32)
+            .init()
+    } else {
+        AdamConfig::new().init()
+    };
+    let schedule = CosineAnnealingLrSchedulerConfig::new(t.lr, t.epochs * steps_per_epoch)
+        .with_min_lr(t.lr * 0.01)
+        .init()
+        .map_err(|e| RunError::Setup(format!("train.lr: {e}")))?;
+
+    let mut training =
+        SupervisedTraining::new(&args.out, Arc::new(train_loader), Arc::new(valid_loader))
+            .metric_train_numeric(LossMetric::new())
+            .metric_valid_numeric(LossMetric::new());
+    let mut names: Vec<String> = args
+        .recipe
+        .loss
+        .plan()
+        .terms
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    names.dedup();
+    for name in &names {
+        training = training
+            .metric_train_numeric(ScalarMetric::new(name, false))
+            .metric_valid_numeric(ScalarMetric::new(name, false));
+    }
+    training = training
+        .metric_train_numeric(ScalarMetric::new(EFFECTIVE_RANK, true))
+        .metric_valid_numeric(ScalarMetric::new(EFFECTIVE_RANK, true))
+        .metric_train_numeric(ScalarMetric::new(UNIFORMITY, false))
+        .metric_valid_numeric(ScalarMetric::new(UNIFORMITY, false))
+        .with_default_checkpointers()
+        .num_epochs(args.stop_after.map_or(t.epochs, |k| k.min(t.epochs)))
+        .summary();
+    if let Some(epoch) = resume_from {
+        training = training.checkpoint(epoch);
+    }
+    let train_started = Instant::now();
+    let result = training.launch(Learner::new(model, optim, schedule));
+    let train_seconds = train_started.elapsed().as_secs_f64();
+    let trained = result.model;
+
+    let pretrained = probe_scores(&trained, &train_set, &test_set, args.seed);
+    let random_init = probe_scores(&random_init.valid(), &train_set, &test_set, args.seed);
+    let results = PretrainResults {
+        config: config.clone(),
+        data: data_name,
+        train_images: train_set.len(),
+        test_images: test_set.len(),
+        seed: args.seed,
+        backend: args.backend,
+        epochs: epoch_logs(&log_path)?,
+        beats_random_init: pretrained.linear_probe_top1 > random_init.linear_probe_top1,
+        pretrained,
+        random_init,
+        train_seconds,
+        total_seconds: started.elapsed().as_secs_f64(),
+    };
+    let json_path = args.out.join("results.json");
+    let json = serde_json::to_string_pretty(&results).expect("results serialize");
+    std::fs::write(&json_path, json).map_err(io_error(&json_path))?;
+    let png_path = args.out.join("report.png");
+    report_png(&results, &png_path).map_err(io_error(&png_path))?;
+    Ok(results)
+}
+
+/// Drops the step-log lines of epochs after `epoch` (a resumed run redoes them).
+fn keep_log_until(path: &Path, epoch: usize) -> Result<(), RunError> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let kept: String = text
+        .lines()
+        .filter(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v["epoch"].as_u64())
+                .is_some_and(|e| e as usize <= epoch)
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(path, kept).map_err(io_error(path))
+}
+
+/// Per-epoch means of `metrics.jsonl`.
+pub fn epoch_logs(path: &Path) -> Result<Vec<EpochLog>, RunError> {
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    let mut epochs: BTreeMap<usize, (usize, EpochLog)> = BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| RunError::Setup(format!("{} line {}: {e}", path.display(), number + 1)))?;
+        let epoch = v["epoch"].as_u64().unwrap_or(0) as usize;
+        let (count, log) = epochs.entry(epoch).or_insert_with(|| {
+            (
+                0,
+                EpochLog {
+                    epoch,
+                    total: 0.0,
+                    terms: BTreeMap::new(),
+                    effective_rank: 0.0,
+                    uniformity: 0.0,
+                },
+            )
+        });
+        *count += 1;
+        log.total += v["total"].as_f64().unwrap_or(f64::NAN);
+        log.effective_rank += v["effective_rank"].as_f64().unwrap_or(f64::NAN);
+        log.uniformity += v["uniformity"].as_f64().unwrap_or(f64::NAN);
+        if let Some(terms) = v["terms"].as_object() {
+            for (name, value) in terms {
+                *log.terms.entry(name.clone()).or_insert(0.0) += value.as_f64().unwrap_or(f64::NAN);
+            }
+        }
+    }
+    Ok(epochs
+        .into_values()
+        .map(|(count, mut log)| {
+            let c = count as f64;
+            log.total /= c;
+            log.effective_rank /= c;
+            log.uniformity /= c;
+            log.terms.values_mut().for_each(|v| *v /= c);
+            log
+        })
+        .collect())
+}
+
+/// Runs `f` over the set in batches of un-augmented images and stacks the rows (f64).
+fn embed(set: &ImageSet, device: &Device, f: impl Fn(Tensor<4>) -> Tensor<2>) -> (Vec<f64>, usize) {
+    let mut rows = Vec::new();
+    let mut width = 0;
+    let len = set.image_len();
+    for start in (0..set.len()).step_by(512) {
+        let end = (start + 512).min(set.len());
+        let data = set.images[start * len..end * len].to_vec();
+        let images = Tensor::from_data(
+            TensorData::new(data, [end - start, set.channels, set.height, set.width]),
+            device,
+        );
+        let out = f(images);
+        width = out.dims()[1];
+        rows.extend(
+            out.into_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .expect("float data"),
+        );
+    }
+    (rows, width)
+}
+
+/// Linear probe and k-NN on encoder features, rank/uniformity/spectrum of the embeddings.
+pub fn probe_scores(model: &SslModel, train: &ImageSet, test: &ImageSet, seed: u64) -> ProbeScores {
+    let _ = seed;
+    let device = model.projector.devices()[0].clone();
+    let (train_x, d) = embed(train, &device, |x| model.features(x));
+    let (test_x, _) = embed(test, &device, |x| model.features(x));
+    let classes = train.classes.max(test.classes);
+    let probe = linear_probe(
+        &train_x,
+        &train.labels,
+        &test_x,
+        &test.labels,
+        d,
+        classes,
+        1e-4,
+        300,
+    );
+    let knn = knn_accuracy(
+        &train_x,
+        &train.labels,
+        &test_x,
+        &test.labels,
+        d,
+        classes,
+        20,
+    );
+    let (z, e) = embed(test, &device, |x| {
+        model.projector.forward(model.features(x))
+    });
+    let n = test.len();
+    ProbeScores {
+        linear_probe_top1: probe.test_accuracy,
+        knn_top1: knn,
+        effective_rank: tregs::metrics::effective_rank(&z, n, e),
+        uniformity: tregs::metrics::uniformity(&z, n, e, 2.0),
+        singular_values: singular_values(&z, n, e),
+    }
+}
+
+/// Loss curves (every term and the total, per epoch) and the singular-value spectrum of the
+/// test embeddings, pretrained against random init, in one PNG.
+pub fn report_png(results: &PretrainResults, path: &Path) -> std::io::Result<()> {
+    let epochs: Vec<f64> = results.epochs.iter().map(|e| e.epoch as f64).collect();
+    let mut curves: Vec<(String, Vec<f64>)> = vec![(
+        "total".to_string(),
+        results.epochs.iter().map(|e| e.total).collect(),
+    )];
+    if let Some(first) = results.epochs.first() {
+        for name in first.terms.keys() {
+            curves.push((
+                name.clone(),
+                results
+                    .epochs
+                    .iter()
+                    .map(|e| e.terms.get(name).copied().unwrap_or(f64::NAN))
+                    .collect(),
+            ));
+        }
+    }
+    let loss = LineChart {
+        title: format!("{}: training loss per epoch", results.config.name),
+        x_label: "epoch".to_string(),
+        y_label: "value".to_string(),
+        log_y: false,
+        lines: curves
+            .iter()
+            .enumerate()
+            .map(|(i, (name, y))| Line {
+                label: name.clone(),
+                x: &epochs,
+                y,
+                color: PALETTE[i % PALETTE.len()],
+            })
+            .collect(),
+    };
+    let index = |s: &[f64]| (1..=s.len()).map(|k| k as f64).collect::<Vec<f64>>();
+    let (k1, k2) = (
+        index(&results.pretrained.singular_values),
+        index(&results.random_init.singular_values),
+    );
+    let spectrum = LineChart {
+        title: "singular values of the test embeddings".to_string(),
+        x_label: "index".to_string(),
+        y_label: "singular value".to_string(),
+        log_y: true,
+        lines: vec![
+            Line {
+                label: "pretrained".to_string(),
+                x: &k1,
+                y: &results.pretrained.singular_values,
+                color: PALETTE[0],
+            },
+            Line {
+                label: "random init".to_string(),
+                x: &k2,
+                y: &results.random_init.singular_values,
+                color: PALETTE[1],
+            },
+        ],
+    };
+    save_panels_png(path, &[&loss, &spectrum], 2, 640, 420)
+}

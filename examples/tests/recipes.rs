@@ -1,0 +1,281 @@
+//! The recipes end to end on tiny data: `pretrain` (through the library and the binary),
+//! `compare` and `clip` run a few steps and write outputs that parse; a resumed run takes
+//! the same next step as an uninterrupted one; bad configs fail before training starts.
+//!
+//! The runs share burn's seeded device RNG, so they hold one lock: run concurrently, one
+//! test's weight initialization would draw from another test's seed.
+
+use npyz::WriterBuilder;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use tregs_examples::pretrain::{pretrain, Backend, DataSource, PretrainArgs, PretrainResults};
+use tregs_examples::recipe::{Recipe, RecipeConfig};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tregs-recipes-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// `mse_tregs` shrunk to run in seconds: 96 images, batches of 32, a narrow projector.
+fn tiny(epochs: usize) -> Recipe {
+    let mut config: RecipeConfig = Recipe::shipped("mse_tregs").unwrap().config;
+    config.train.epochs = epochs;
+    config.train.batch_size = 32;
+    config.train.projector_hidden = 32;
+    config.train.embedding_dim = 16;
+    Recipe::check(config, "tiny").unwrap()
+}
+
+fn args(recipe: Recipe, out: &Path, resume: bool, stop_after: Option<usize>) -> PretrainArgs {
+    PretrainArgs {
+        recipe,
+        data: DataSource::Digits(None),
+        out: out.to_path_buf(),
+        seed: 7,
+        backend: Backend::Flex,
+        resume,
+        limit: Some(96),
+        stop_after,
+    }
+}
+
+/// (epoch, step, total) of every line of `metrics.jsonl`.
+fn steps(out: &Path) -> Vec<(u64, u64, f64)> {
+    std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["epoch"].as_u64().unwrap(),
+                v["step"].as_u64().unwrap(),
+                v["total"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn pretrain_writes_parsable_outputs_and_resumes_exactly() {
+    let _guard = lock();
+    // Uninterrupted: two epochs.
+    let straight = scratch("straight");
+    let r = pretrain(&args(tiny(2), &straight, false, None)).expect("pretraining runs");
+    let parsed: PretrainResults =
+        serde_json::from_str(&std::fs::read_to_string(straight.join("results.json")).unwrap())
+            .expect("results.json parses");
+    assert_eq!(parsed.epochs.len(), 2);
+    assert_eq!(parsed.train_images, 96);
+    for scores in [&r.pretrained, &r.random_init] {
+        assert!((0.0..=1.0).contains(&scores.linear_probe_top1));
+        assert!((0.0..=1.0).contains(&scores.knn_top1));
+        assert!(scores.effective_rank >= 1.0 && scores.effective_rank.is_finite());
+        assert_eq!(scores.singular_values.len(), 16);
+    }
+    let png = std::fs::read(straight.join("report.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    assert!(straight.join("checkpoint/model-2.bpk").exists());
+    let uninterrupted = steps(&straight);
+    assert_eq!(uninterrupted.len(), 2 * 3, "3 batches of 32 per epoch");
+
+    // Interrupted after epoch 1 (same schedule), then resumed to epoch 2.
+    let stopped = scratch("stopped");
+    pretrain(&args(tiny(2), &stopped, false, Some(1))).expect("first epoch");
+    assert_eq!(steps(&stopped), uninterrupted[..3].to_vec());
+    // Starting again without --resume must not touch the checkpoint.
+    let refused = pretrain(&args(tiny(2), &stopped, false, None))
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("--resume"), "{refused}");
+    pretrain(&args(tiny(2), &stopped, true, None)).expect("resumed run");
+    let resumed = steps(&stopped);
+    assert_eq!(resumed.len(), uninterrupted.len());
+    for (a, b) in resumed.iter().zip(&uninterrupted) {
+        assert_eq!((a.0, a.1), (b.0, b.1));
+        let rel = (a.2 - b.2).abs() / b.2.abs().max(1e-12);
+        assert!(
+            rel < 1e-6,
+            "epoch {} step {}: resumed {} vs uninterrupted {}",
+            a.0,
+            a.1,
+            a.2,
+            b.2
+        );
+    }
+    let _ = std::fs::remove_dir_all(&straight);
+    let _ = std::fs::remove_dir_all(&stopped);
+}
+
+#[test]
+fn bad_configs_fail_before_training() {
+    let dir = scratch("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            "unknown_term.toml",
+            "name = \"x\"\n[loss]\nexpression = \"mse(z, z2) + γ*mst_length(z)\"\ncoefficients = { gamma = 0.2 }\n",
+            "mst_length",
+        ),
+        (
+            "missing_coefficient.toml",
+            "name = \"x\"\n[loss]\nexpression = \"β*mse(z, z2) + γ*mst_len(z)\"\ncoefficients = { beta = 10.0 }\n",
+            "unknown coefficient `γ`",
+        ),
+        (
+            "unknown_input.toml",
+            "name = \"x\"\n[loss]\nexpression = \"mse(z, q)\"\n",
+            "reads `q`",
+        ),
+        (
+            "bad_setting.toml",
+            "name = \"x\"\n[loss]\nexpression = \"mse(z, z2)\"\n[train]\nepoch = 3\n",
+            "unknown field `epoch`",
+        ),
+    ];
+    for (file, text, expected) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, text).unwrap();
+        let err = Recipe::load(&path).unwrap_err().to_string();
+        assert!(err.contains(expected), "{file}: {err}");
+        assert!(
+            err.contains(file),
+            "{file}: the error names the file: {err}"
+        );
+        // The binary stops with that message and creates nothing.
+        let out = dir.join(format!("out-{file}"));
+        let run = Command::new(env!("CARGO_BIN_EXE_pretrain"))
+            .args([
+                "--config",
+                path.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(!run.status.success());
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains(expected), "{file}: {stderr}");
+        assert!(
+            !out.exists(),
+            "{file}: nothing is written before the config is valid"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn compare_writes_a_table() {
+    let _guard = lock();
+    let out = scratch("compare");
+    let run = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args([
+            "--configs",
+            "mse_tregs,mse_tregs_no_lambda",
+            "--seeds",
+            "2",
+            "--epochs",
+            "1",
+        ])
+        .args([
+            "--batch-size",
+            "32",
+            "--limit",
+            "64",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    assert!(table.contains("| mse_tregs |"), "{table}");
+    assert!(table.contains("| mse_tregs_no_lambda |"), "{table}");
+    assert!(table.contains(" ± "), "{table}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn clip_reports_retrieval_before_and_after() {
+    let _guard = lock();
+    let out = scratch("clip");
+    let run = Command::new(env!("CARGO_BIN_EXE_clip"))
+        .args([
+            "--epochs",
+            "2",
+            "--batch-size",
+            "128",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let runs = results.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for r in runs {
+        for when in ["before", "after"] {
+            for key in ["a_to_b_r1", "a_to_b_r5", "b_to_a_r1", "b_to_a_r5"] {
+                let v = r[when][key].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&v), "{when} {key} = {v}");
+            }
+            assert!(r[when]["modality_gap"].as_f64().unwrap().is_finite());
+        }
+        // Two epochs of contrastive training already beat random heads on R@5.
+        assert!(
+            r["after"]["a_to_b_r5"].as_f64() > r["before"]["a_to_b_r5"].as_f64(),
+            "{r}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn clip_reads_paired_npy_files_and_names_a_bad_one() {
+    let dir = scratch("npy");
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, rows: usize, cols: usize, value: f32| {
+        let path = dir.join(name);
+        let data: Vec<f32> = (0..rows * cols)
+            .map(|k| value * ((k * 37 % 11) as f32 - 5.0))
+            .collect();
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&[rows as u64, cols as u64])
+            .writer(std::io::BufWriter::new(
+                std::fs::File::create(&path).unwrap(),
+            ))
+            .begin_nd()
+            .unwrap();
+        writer.extend(data).unwrap();
+        writer.finish().unwrap();
+        path
+    };
+    let a = write("a.npy", 40, 6, 0.1);
+    let b = write("b.npy", 40, 4, 0.2);
+    let short = write("short.npy", 30, 4, 0.2);
+    let pairs = tregs_examples::clip::npy_pairs(&a, &b).expect("paired files");
+    assert_eq!((pairs.n, pairs.da, pairs.db), (40, 6, 4));
+    let err = tregs_examples::clip::npy_pairs(&a, &short).unwrap_err();
+    assert!(err.contains("short.npy") && err.contains("30"), "{err}");
+    let err = tregs_examples::clip::npy_pairs(&a, &dir.join("missing.npy")).unwrap_err();
+    assert!(err.contains("missing.npy"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
