@@ -1,4 +1,4 @@
-//! Histograms as PNG files, drawn pixel by pixel with a built-in 5×7 bitmap font.
+//! Histograms and line charts as PNG files, drawn pixel by pixel with a built-in 5×7 bitmap font.
 //!
 //! Why not plotters: its bitmap backend draws text only through the `ttf` feature (font-kit,
 //! which loads *system* fonts through fontconfig/freetype) or `ab_glyph` (which needs a font
@@ -12,11 +12,17 @@ use std::path::Path;
 /// An RGB colour.
 pub type Rgb = [u8; 3];
 
+/// Axes and text.
 pub const BLACK: Rgb = [0, 0, 0];
+/// A neutral series colour.
 pub const GREY: Rgb = [150, 150, 150];
+/// Grid lines.
 pub const LIGHT_GREY: Rgb = [225, 225, 225];
+/// First series colour.
 pub const BLUE: Rgb = [45, 105, 190];
+/// Second series colour (and reference lines).
 pub const RED: Rgb = [210, 40, 40];
+/// Third series colour.
 pub const ORANGE: Rgb = [235, 140, 20];
 const WHITE: Rgb = [255, 255, 255];
 
@@ -32,29 +38,43 @@ pub enum Style {
 /// One sample to histogram.
 #[derive(Debug, Clone)]
 pub struct Series<'a> {
+    /// Legend text.
     pub label: String,
+    /// The sample; values outside the histogram's [lo, hi] are not counted.
     pub values: &'a [f64],
+    /// Fill or outline colour.
     pub color: Rgb,
+    /// Bars or outline.
     pub style: Style,
 }
 
 /// A vertical line at `x`.
 #[derive(Debug, Clone)]
 pub struct Marker {
+    /// Legend text.
     pub label: String,
+    /// Position on the x axis (not drawn outside [lo, hi]).
     pub x: f64,
+    /// Line colour.
     pub color: Rgb,
 }
 
 /// A density histogram of one or more samples on a common x range.
 #[derive(Debug, Clone)]
 pub struct Histogram<'a> {
+    /// Centred above the plot.
     pub title: String,
+    /// Centred below the x axis.
     pub x_label: String,
+    /// Left end of the x range (and of the first bin).
     pub lo: f64,
+    /// Right end of the x range (and of the last bin).
     pub hi: f64,
+    /// Number of equal-width bins on [lo, hi].
     pub bins: usize,
+    /// The samples, each as density `count / (N · bin width)`.
     pub series: Vec<Series<'a>>,
+    /// Dashed vertical lines.
     pub markers: Vec<Marker>,
     /// A constant reference density drawn as a horizontal dashed line (e.g. 1/2 for the
     /// cosine of two uniform points on S²).
@@ -70,13 +90,47 @@ const BOTTOM: usize = 70;
 /// Pixel scale of the 5×7 font.
 const SCALE: usize = 2;
 
-struct Canvas {
+/// A rendered RGB image (8 bits per channel, row-major, top row first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canvas {
     pixels: Vec<u8>,
     width: usize,
     height: usize,
 }
 
 impl Canvas {
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// `width · height · 3` bytes: R, G, B of each pixel, rows top to bottom.
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+
+    /// The colour at column `x`, row `y` (panics outside the image).
+    pub fn pixel(&self, x: usize, y: usize) -> Rgb {
+        assert!(
+            x < self.width && y < self.height,
+            "pixel ({x}, {y}) outside a {} × {} canvas",
+            self.width,
+            self.height
+        );
+        let i = 3 * (y * self.width + x);
+        [self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]]
+    }
+
+    /// Encodes the image as an 8-bit RGB PNG file (an error for a zero-sized canvas).
+    pub fn save_png(&self, path: &Path) -> io::Result<()> {
+        self.save(path)
+    }
+
     fn new() -> Self {
         Self::sized(WIDTH, HEIGHT)
     }
@@ -154,9 +208,14 @@ fn text_width(s: &str) -> usize {
     s.chars().count() * 6 * SCALE
 }
 
-/// Tick positions covering [lo, hi] with a 1-2-5 step, and the number of decimals to print.
+/// Tick positions covering [lo, hi] with a 1-2-5 step, and the number of decimals to print;
+/// none (or just `lo`) for a degenerate range rather than a runaway loop.
 fn ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, usize) {
     let raw = (hi - lo) / target as f64;
+    if !(raw.is_finite() && raw > 0.0 && lo.is_finite()) {
+        // Empty, reversed or overflowing range: one tick rather than NaN steps.
+        return (vec![lo].into_iter().filter(|v| v.is_finite()).collect(), 0);
+    }
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]
         .iter()
@@ -164,8 +223,12 @@ fn ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, usize) {
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * mag);
     let decimals = (-step.log10().floor()).max(0.0) as usize;
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
+    let (first, last) = ((lo / step).ceil(), (hi / step).floor());
+    if !(first.abs() < 1e15 && last.abs() < 1e15) {
+        // The range is tiny next to its magnitude: the tick index would not fit an i64.
+        return (Vec::new(), 0);
+    }
+    let (first, last) = (first as i64, last as i64);
     let values = (first..=last).map(|k| k as f64 * step).collect();
     (values, decimals)
 }
@@ -300,7 +363,7 @@ impl Histogram<'_> {
     }
 }
 
-/// A palette for line charts.
+/// Eight distinguishable line colours; pick `PALETTE[i % PALETTE.len()]` for the i-th curve.
 pub const PALETTE: [Rgb; 8] = [
     BLUE,
     RED,
@@ -312,24 +375,88 @@ pub const PALETTE: [Rgb; 8] = [
     GREY,
 ];
 
-/// One curve of a [`LineChart`]; points with a non-finite coordinate (or y ≤ 0 on a log
-/// axis) are skipped and break the line.
+/// One curve of a [`LineChart`]: the points `(x[i], y[i])` joined in order, each marked by a
+/// small square. Only the first `min(x.len(), y.len())` points are used. A point with a
+/// non-finite coordinate (or `y ≤ 0` on a log axis) is skipped and breaks the line there.
 #[derive(Debug, Clone)]
 pub struct Line<'a> {
+    /// Legend text.
     pub label: String,
+    /// Abscissae.
     pub x: &'a [f64],
+    /// Ordinates (plotted as `log₁₀ y` when the chart has `log_y`).
     pub y: &'a [f64],
+    /// Line, marker and legend-swatch colour.
     pub color: Rgb,
 }
 
-/// Curves on common axes, y linear or log₁₀.
+/// Curves on common axes, y linear or log₁₀. The axes span the drawable points of all lines
+/// (y padded by 5 %); with no drawable point they span [0, 1], and a single x or y value `v`
+/// spans [v − ½, v + ½] (in decades on a log axis).
 #[derive(Debug, Clone)]
 pub struct LineChart<'a> {
+    /// Centred above the plot.
     pub title: String,
+    /// Centred below the x axis.
     pub x_label: String,
+    /// Above the y axis.
     pub y_label: String,
+    /// Plot `log₁₀ y`, with ticks at powers of ten (or at round values when fewer than two
+    /// powers of ten are in view); points with `y ≤ 0` are skipped.
     pub log_y: bool,
+    /// The curves, drawn in order (later ones on top) and listed in the legend.
     pub lines: Vec<Line<'a>>,
+}
+
+/// Axis ranges of a chart in plotted units (y in decades when `log_y`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Bounds {
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+/// The range of `values`, widened to a unit interval around a single value and [0, 1] for
+/// none, so that the pixel mapping never divides by zero.
+fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !lo.is_finite() {
+        (0.0, 1.0)
+    } else if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    }
+}
+
+/// Tick positions and labels for a log₁₀ axis spanning [lo, hi] decades: powers of ten
+/// (every k-th one when more than 8 are in view), or, when fewer than two powers of ten are
+/// in view, round linear values so that the axis is never unlabelled.
+fn log_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
+    let (first, last) = (lo.ceil(), hi.floor());
+    if last - first >= 1.0 {
+        let every = ((last - first + 1.0) / 8.0).ceil().max(1.0) as i64;
+        (first as i64..=last as i64)
+            .filter(|e| e.rem_euclid(every) == 0)
+            .map(|e| (e as f64, format!("1e{e}")))
+            .collect()
+    } else {
+        let (vlo, vhi) = (10f64.powf(lo), 10f64.powf(hi));
+        let (values, decimals) = ticks(vlo, vhi, 4);
+        values
+            .into_iter()
+            .filter(|v| *v > 0.0)
+            .map(|v| {
+                let label = if (1e-3..1e5).contains(&v) {
+                    format_tick(v, decimals.min(6))
+                } else {
+                    format!("{v:.1e}")
+                };
+                (v.log10(), label)
+            })
+            .collect()
+    }
 }
 
 impl LineChart<'_> {
@@ -343,48 +470,57 @@ impl LineChart<'_> {
         }
     }
 
+    /// The drawable points of a line in plotted units, `None` where the line breaks.
+    fn points<'s>(&'s self, line: &'s Line) -> impl Iterator<Item = Option<(f64, f64)>> + 's {
+        line.x
+            .iter()
+            .zip(line.y)
+            .map(|(&x, &y)| Some((x, self.y_of(y)?)).filter(|_| x.is_finite()))
+    }
+
+    /// Axis ranges covering every drawable point.
+    fn bounds(&self) -> Bounds {
+        let points: Vec<(f64, f64)> = self
+            .lines
+            .iter()
+            .flat_map(|l| self.points(l))
+            .flatten()
+            .collect();
+        let x = span(points.iter().map(|p| p.0));
+        let (yl, yh) = span(points.iter().map(|p| p.1));
+        // Halved operands keep the width finite for values near ±f64::MAX.
+        let pad = 0.1 * (yh / 2.0 - yl / 2.0);
+        Bounds {
+            x,
+            y: ((yl - pad).max(f64::MIN), (yh + pad).min(f64::MAX)),
+        }
+    }
+
     /// Draws the chart in the `w` × `h` panel whose top-left corner is (ox, oy).
     fn draw(&self, cv: &mut Canvas, ox: i64, oy: i64, w: i64, h: i64) {
         let (x0, x1) = (ox + LEFT as i64, ox + w - RIGHT as i64);
         let (y0, y1) = (oy + TOP as i64, oy + h - BOTTOM as i64);
-        let points: Vec<(f64, f64)> = self
-            .lines
-            .iter()
-            .flat_map(|l| l.x.iter().zip(l.y))
-            .filter_map(|(&x, &y)| Some((x, self.y_of(y)?)).filter(|(x, _)| x.is_finite()))
-            .collect();
-        let range = |v: &mut dyn Iterator<Item = f64>| {
-            let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-                (a.min(x), b.max(x))
-            });
-            match (lo.is_finite(), hi > lo) {
-                (false, _) => (0.0, 1.0),
-                (true, false) => (lo - 0.5, lo + 0.5),
-                (true, true) => (lo, hi),
-            }
-        };
-        let (xl, xh) = range(&mut points.iter().map(|p| p.0));
-        let (yl, yh) = range(&mut points.iter().map(|p| p.1));
-        let pad = 0.05 * (yh - yl);
-        let (yl, yh) = (yl - pad, yh + pad);
-        let px_x = |x: f64| x0 + ((x - xl) / (xh - xl) * (x1 - x0) as f64).round() as i64;
-        let px_y = |y: f64| y1 - ((y - yl) / (yh - yl) * (y1 - y0) as f64).round() as i64;
+        let Bounds {
+            x: (xl, xh),
+            y: (yl, yh),
+        } = self.bounds();
+        // Fractions along each axis from halved operands: exact, and finite even when the
+        // range spans most of f64.
+        let frac = |v: f64, lo: f64, hi: f64| (v / 2.0 - lo / 2.0) / (hi / 2.0 - lo / 2.0);
+        let px_x = |x: f64| x0 + (frac(x, xl, xh) * (x1 - x0) as f64).round() as i64;
+        let px_y = |y: f64| y1 - (frac(y, yl, yh) * (y1 - y0) as f64).round() as i64;
 
-        if self.log_y {
-            for e in yl.ceil() as i64..=yh.floor() as i64 {
-                let y = px_y(e as f64);
-                cv.hline(x0, x1, y, 1, LIGHT_GREY);
-                let label = format!("1e{e}");
-                cv.text(x0 - 8 - text_width(&label) as i64, y - 7, &label, BLACK);
-            }
+        let y_ticks: Vec<(f64, String)> = if self.log_y {
+            log_ticks(yl, yh)
         } else {
             let (yt, yd) = ticks(yl, yh, 6);
-            for v in &yt {
-                let y = px_y(*v);
-                cv.hline(x0, x1, y, 1, LIGHT_GREY);
-                let label = format_tick(*v, yd);
-                cv.text(x0 - 8 - text_width(&label) as i64, y - 7, &label, BLACK);
-            }
+            yt.into_iter().map(|v| (v, format_tick(v, yd))).collect()
+        };
+        for (v, label) in &y_ticks {
+            let y = px_y(*v);
+            cv.hline(x0, x1, y, 1, LIGHT_GREY);
+            cv.hline(x0 - 5, x0, y, 1, BLACK);
+            cv.text(x0 - 8 - text_width(label) as i64, y - 7, label, BLACK);
         }
         let (xt, xd) = ticks(xl, xh, 6);
         for v in &xt {
@@ -395,8 +531,8 @@ impl LineChart<'_> {
         }
         for line in &self.lines {
             let mut prev: Option<(i64, i64)> = None;
-            for (&x, &y) in line.x.iter().zip(line.y) {
-                let Some(y) = self.y_of(y).filter(|_| x.is_finite()) else {
+            for point in self.points(line) {
+                let Some((x, y)) = point else {
                     prev = None;
                     continue;
                 };
@@ -429,9 +565,17 @@ impl LineChart<'_> {
         }
     }
 
-    /// The chart alone, `WIDTH` × `HEIGHT` pixels.
+    /// The chart alone on a white `width` × `height` canvas (the plot area leaves fixed
+    /// margins for labels, so below about 250 × 200 pixels it is cramped).
+    pub fn render(&self, width: usize, height: usize) -> Canvas {
+        let mut cv = Canvas::sized(width, height);
+        self.draw(&mut cv, 0, 0, width as i64, height as i64);
+        cv
+    }
+
+    /// The chart alone as a 900 × 560 PNG.
     pub fn save_png(&self, path: &Path) -> io::Result<()> {
-        save_panels_png(path, &[self], 1, WIDTH, HEIGHT)
+        self.render(WIDTH, HEIGHT).save(path)
     }
 }
 
@@ -445,7 +589,9 @@ fn segment(cv: &mut Canvas, (ax, ay): (i64, i64), (bx, by): (i64, i64), c: Rgb) 
     }
 }
 
-/// Several charts in one PNG, `columns` per row, each `panel_width` × `panel_height`.
+/// Several charts in one PNG: a grid of `panel_width` × `panel_height` panels, `columns` per
+/// row (at least 1), filled row by row; the image is `columns · panel_width` wide and
+/// `⌈panels / columns⌉ · panel_height` high (one blank row for no panels).
 pub fn save_panels_png(
     path: &Path,
     panels: &[&LineChart],
@@ -538,5 +684,215 @@ mod tests {
         assert_eq!(t.first().copied(), Some(-1.0));
         assert_eq!(t, [-1.0, -0.5, 0.0, 0.5, 1.0]);
         assert_eq!(format_tick(-0.0, 2), "0.00");
+    }
+
+    /// A per-process file name in the temp directory, removed by the caller.
+    fn temp_png(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("plot_test_{}_{name}.png", std::process::id()))
+    }
+
+    /// Decodes a PNG file: (width, height, RGB bytes).
+    fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
+        let file = io::BufReader::new(std::fs::File::open(path).expect("png written"));
+        let mut reader = png::Decoder::new(file).read_info().expect("png header");
+        let mut buf = vec![0; reader.output_buffer_size().expect("buffer size")];
+        let info = reader.next_frame(&mut buf).expect("png frame");
+        assert_eq!(info.color_type, png::ColorType::Rgb);
+        assert_eq!(info.bit_depth, png::BitDepth::Eight);
+        buf.truncate(info.buffer_size());
+        (info.width, info.height, buf)
+    }
+
+    fn count(canvas: &Canvas, c: Rgb) -> usize {
+        canvas.pixels().chunks_exact(3).filter(|p| *p == c).count()
+    }
+
+    fn chart<'a>(log_y: bool, lines: Vec<Line<'a>>) -> LineChart<'a> {
+        LineChart {
+            title: "loss per epoch".to_string(),
+            x_label: "epoch".to_string(),
+            y_label: "value".to_string(),
+            log_y,
+            lines,
+        }
+    }
+
+    fn line<'a>(label: &str, x: &'a [f64], y: &'a [f64], k: usize) -> Line<'a> {
+        Line {
+            label: label.to_string(),
+            x,
+            y,
+            color: PALETTE[k],
+        }
+    }
+
+    #[test]
+    fn line_chart_png_decodes_to_its_size() {
+        let x: Vec<f64> = (0..50).map(f64::from).collect();
+        let a: Vec<f64> = x.iter().map(|e| 2.0 * (-e / 10.0).exp()).collect();
+        let b: Vec<f64> = x.iter().map(|e| 1.0 / (1.0 + e)).collect();
+        let c = chart(
+            false,
+            vec![line("total", &x, &a, 0), line("mst", &x, &b, 1)],
+        );
+        let path = temp_png("single");
+        c.save_png(&path).unwrap();
+        let (w, h, pixels) = decode(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!((w, h), (WIDTH as u32, HEIGHT as u32));
+        // What was written is exactly what render draws, and both curves are visible.
+        let canvas = c.render(WIDTH, HEIGHT);
+        assert_eq!(pixels, canvas.pixels());
+        assert!(count(&canvas, PALETTE[0]) > 200 && count(&canvas, PALETTE[1]) > 200);
+    }
+
+    #[test]
+    fn panels_png_has_grid_size() {
+        let x = [1.0, 2.0, 3.0, 4.0];
+        let y = [10.0, 1.0, 0.1, 0.01];
+        let lin = chart(false, vec![line("a", &x, &y, 0)]);
+        let log = chart(true, vec![line("b", &x, &y, 2)]);
+        let path = temp_png("panels");
+        save_panels_png(&path, &[&lin, &log, &lin], 2, 320, 240).unwrap();
+        let (w, h, pixels) = decode(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!((w, h), (640, 480));
+        // The empty fourth cell (bottom right) stays white.
+        let row = |y: usize| &pixels[3 * (y * 640 + 330)..3 * (y * 640 + 630)];
+        assert!((250..470).all(|y| row(y).iter().all(|&v| v == 255)));
+        // Each drawn panel has its own curve colour.
+        let left_top = &pixels[..3 * 640 * 240];
+        assert!(left_top.chunks_exact(3).any(|p| p == PALETTE[2]));
+    }
+
+    #[test]
+    fn nan_points_are_skipped_without_poisoning_the_range() {
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0];
+        let clean = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let dirty = [1.0, f64::NAN, 3.0, f64::INFINITY, 5.0];
+        let xs_nan = [0.0, f64::NAN, 2.0, 3.0, 4.0];
+        let a = chart(false, vec![line("clean", &x, &clean, 0)]);
+        let b = chart(
+            false,
+            vec![
+                line("clean", &x, &clean, 0),
+                line("dirty", &x, &dirty, 1),
+                line("bad x", &xs_nan, &clean, 2),
+            ],
+        );
+        assert_eq!(a.bounds(), b.bounds());
+        let bounds = b.bounds();
+        assert!(bounds.y.0.is_finite() && bounds.y.1.is_finite());
+        let canvas = b.render(600, 400);
+        // The dirty line keeps its finite points (1, 3, 5), isolated squares with no segments.
+        assert!(count(&canvas, PALETTE[1]) > 0);
+        // A line of nothing but NaN still renders (default axes).
+        let nan = [f64::NAN; 3];
+        let c = chart(false, vec![line("nan", &x[..3], &nan, 0)]);
+        assert_eq!(
+            c.bounds(),
+            Bounds {
+                x: (0.0, 1.0),
+                y: (-0.05, 1.05)
+            }
+        );
+        assert_eq!(count(&c.render(400, 300), PALETTE[0]), 17 * 11); // legend swatch only
+    }
+
+    #[test]
+    fn log_axis_skips_non_positive_values() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let y = [0.0, -3.0, 1e-3, 1.0, 100.0];
+        let only_positive = chart(true, vec![line("s", &x[2..], &y[2..], 0)]);
+        let with_bad = chart(true, vec![line("s", &x, &y, 0)]);
+        // x spans the drawable points only, so both charts have identical axes.
+        assert_eq!(only_positive.bounds(), with_bad.bounds());
+        let b = with_bad.bounds();
+        assert!((b.y.0 - (-3.25)).abs() < 1e-12 && (b.y.1 - 2.25).abs() < 1e-12);
+        assert_eq!(
+            with_bad.render(500, 300).pixels(),
+            only_positive.render(500, 300).pixels()
+        );
+        // Powers of ten as ticks.
+        let labels: Vec<String> = log_ticks(b.y.0, b.y.1).into_iter().map(|t| t.1).collect();
+        assert_eq!(labels, ["1e-3", "1e-2", "1e-1", "1e0", "1e1", "1e2"]);
+    }
+
+    #[test]
+    fn log_ticks_never_leave_the_axis_bare() {
+        // Inside one decade: round linear values instead of powers of ten.
+        let t = log_ticks(2f64.log10(), 8f64.log10());
+        assert!(t.len() >= 2, "{t:?}");
+        assert!(t
+            .iter()
+            .all(|(v, _)| (2f64.log10()..=8f64.log10()).contains(v)));
+        // Many decades: thinned to at most about eight labels.
+        let t = log_ticks(-300.0, 300.0);
+        assert!((2..=9).contains(&t.len()), "{t:?}");
+    }
+
+    #[test]
+    fn single_point_and_constant_lines_render() {
+        let x = [3.0];
+        let y = [7.0];
+        let c = chart(false, vec![line("one", &x, &y, 3)]);
+        assert_eq!(
+            c.bounds(),
+            Bounds {
+                x: (2.5, 3.5),
+                y: (6.45, 7.55)
+            }
+        );
+        let canvas = c.render(400, 300);
+        assert_eq!((canvas.width(), canvas.height()), (400, 300));
+        assert!(count(&canvas, PALETTE[3]) > 17 * 11); // swatch plus the point's square
+        let xs = [0.0, 1.0, 2.0];
+        let flat = [0.5; 3];
+        for log_y in [false, true] {
+            let c = chart(log_y, vec![line("flat", &xs, &flat, 4)]);
+            let canvas = c.render(400, 300);
+            assert!(count(&canvas, PALETTE[4]) > 17 * 11 + 100, "log_y {log_y}");
+        }
+        // Extreme magnitudes neither overflow nor hang.
+        let huge = [-f64::MAX, f64::MAX];
+        let c = chart(false, vec![line("huge", &xs[..2], &huge, 5)]);
+        assert!(count(&c.render(300, 200), PALETTE[5]) > 17 * 11);
+        let c = chart(false, vec![line("offset", &huge, &xs[..2], 5)]);
+        assert!(count(&c.render(300, 200), PALETTE[5]) > 17 * 11);
+        // Tiny panels and no panels at all are not errors.
+        c.render(10, 10);
+        let path = temp_png("empty_panels");
+        save_panels_png(&path, &[], 3, 100, 80).unwrap();
+        assert_eq!(decode(&path).0, 300);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn histogram_still_renders() {
+        let values: Vec<f64> = (0..1000).map(|k| (k as f64 * 0.618).fract()).collect();
+        let h = Histogram {
+            title: "uniform".to_string(),
+            x_label: "x".to_string(),
+            lo: 0.0,
+            hi: 1.0,
+            bins: 20,
+            series: vec![Series {
+                label: "sample".to_string(),
+                values: &values,
+                color: BLUE,
+                style: Style::Bars,
+            }],
+            markers: vec![Marker {
+                label: "half".to_string(),
+                x: 0.5,
+                color: RED,
+            }],
+            reference_density: Some(("one".to_string(), 1.0, ORANGE)),
+        };
+        let path = temp_png("histogram");
+        h.save_png(&path).unwrap();
+        let (w, h, _) = decode(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!((w, h), (WIDTH as u32, HEIGHT as u32));
     }
 }
