@@ -24,7 +24,7 @@ if ! has_vulkan_driver; then
     has_vulkan_driver || { echo "test.sh: still no Vulkan driver after installing lavapipe" >&2; exit 1; }
 fi
 
-GPU_FEATURES="tregs/wgpu,tregs-tests/wgpu"
+GPU_FEATURES="tregs/wgpu,tregs-tests/wgpu,tregs-examples/wgpu"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --features "$GPU_FEATURES" -- -D warnings
 # The default build (CPU only, nothing to install) must stay warning-free too.
@@ -34,3 +34,5 @@ cargo test --workspace
 # ...then the GPU path itself. Kept apart so that trybuild's own builds of the UI tests
 # do not have to compile the wgpu stack a second time.
 cargo test -p tregs-tests --features wgpu --test gpu_path --test gpu_launches
+# The recipes with --backend wgpu (pretrain and clip, a few steps).
+cargo test -p tregs-examples --features wgpu --test recipes_gpu

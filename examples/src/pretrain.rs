@@ -142,6 +142,9 @@ pub struct ProbeScores {
     pub effective_rank: f64,
     /// Wang–Isola uniformity (t = 2) of the test-set embeddings.
     pub uniformity: f64,
+    /// Mean ‖z‖ of the test-set embeddings: the sphere term holds it near 1; without it the
+    /// tree term pushes it up without bound.
+    pub mean_norm: f64,
     /// Singular values of the centred test-set embeddings, descending.
     pub singular_values: Vec<f64>,
 }
@@ -233,6 +236,13 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
             "{} training images, fewer than one batch of {} (train.batch_size)",
             train_set.len(),
             t.batch_size
+        )));
+    }
+    if test_set.len() < 2 {
+        return Err(RunError::Setup(format!(
+            "{}: {} held-out images; the validation loss needs at least 2",
+            data_name,
+            test_set.len()
         )));
     }
     let shape = Shape {
@@ -496,6 +506,11 @@ pub fn probe_scores(model: &SslModel, train: &ImageSet, test: &ImageSet, seed: u
         knn_top1: knn,
         effective_rank: tregs::metrics::effective_rank(&z, n, e),
         uniformity: tregs::metrics::uniformity(&z, n, e, 2.0),
+        mean_norm: z
+            .chunks_exact(e)
+            .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .sum::<f64>()
+            / n as f64,
         singular_values: singular_values(&z, n, e),
     }
 }

@@ -279,3 +279,78 @@ fn clip_reads_paired_npy_files_and_names_a_bad_one() {
     assert!(err.contains("missing.npy"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// CIFAR-10's binary format (ResNet-18 on 32×32×3) and an image folder (small CNN), each
+/// trained for one short epoch from files written here; a truncated file is named.
+#[test]
+fn cifar_and_image_folder_data_train_end_to_end() {
+    let _guard = lock();
+    let dir = scratch("formats");
+    let cifar = dir.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&cifar).unwrap();
+    let record = |k: usize| -> Vec<u8> {
+        let mut r = vec![(k % 10) as u8];
+        r.extend((0..3072).map(|p| ((p * 7 + k * 13) % 256) as u8));
+        r
+    };
+    for (file, count) in [
+        ("data_batch_1.bin", 8),
+        ("data_batch_2.bin", 8),
+        ("data_batch_3.bin", 8),
+        ("data_batch_4.bin", 8),
+        ("data_batch_5.bin", 8),
+        ("test_batch.bin", 6),
+    ] {
+        let bytes: Vec<u8> = (0..count).flat_map(record).collect();
+        std::fs::write(cifar.join(file), bytes).unwrap();
+    }
+    let mut config = Recipe::shipped("mse_tregs").unwrap().config;
+    config.train.epochs = 1;
+    config.train.batch_size = 16;
+    config.train.projector_hidden = 32;
+    config.train.embedding_dim = 8;
+    let recipe = Recipe::check(config, "tiny-cifar").unwrap();
+    let mut run = args(recipe.clone(), &dir.join("out-cifar"), false, None);
+    run.data = DataSource::Cifar10(dir.clone());
+    run.limit = None;
+    let r = pretrain(&run).expect("CIFAR-10 pretraining runs");
+    assert_eq!((r.train_images, r.test_images), (40, 6));
+    assert!(r.data.contains("CIFAR-10"), "{}", r.data);
+
+    // One truncated batch file: the error names it and its size.
+    let truncated = cifar.join("data_batch_3.bin");
+    std::fs::write(&truncated, vec![0u8; 3073 + 100]).unwrap();
+    let mut bad = args(recipe.clone(), &dir.join("out-bad"), false, None);
+    bad.data = DataSource::Cifar10(dir.clone());
+    let err = pretrain(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("data_batch_3.bin") && err.contains("3173"),
+        "{err}"
+    );
+
+    // An image folder: two classes of 12 grey 8×8 PNGs.
+    let folder = dir.join("folder");
+    for (class, shade) in [("circles", 40u8), ("squares", 200u8)] {
+        std::fs::create_dir_all(folder.join(class)).unwrap();
+        for k in 0..12u8 {
+            let img = image::GrayImage::from_fn(8, 8, |x, y| {
+                image::Luma([shade.wrapping_add(k * 3).wrapping_add((x * y) as u8)])
+            });
+            img.save(folder.join(class).join(format!("{k}.png")))
+                .unwrap();
+        }
+    }
+    let mut config = recipe.config.clone();
+    config.train.batch_size = 8;
+    let mut run = args(
+        Recipe::check(config, "tiny-folder").unwrap(),
+        &dir.join("out-folder"),
+        false,
+        None,
+    );
+    run.data = DataSource::ImageFolder(folder, None);
+    run.limit = None;
+    let r = pretrain(&run).expect("image-folder pretraining runs");
+    assert_eq!(r.train_images + r.test_images, 24);
+    let _ = std::fs::remove_dir_all(&dir);
+}

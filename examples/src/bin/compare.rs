@@ -57,6 +57,17 @@ fn recipe(name: &str, epochs: Option<usize>, batch_size: Option<usize>) -> Resul
     Recipe::check(config, name).map_err(|e| e.to_string())
 }
 
+/// The expression and its coefficients, e.g. `` `mse(z, z2) + γ*…` (gamma=0.2, lambda=0) ``.
+fn objective(recipe: &Recipe) -> String {
+    let coefs = &recipe.config.loss.coefficients;
+    if coefs.is_empty() {
+        format!("`{}`", recipe.config.loss.expression)
+    } else {
+        let list: Vec<String> = coefs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("`{}` ({})", recipe.config.loss.expression, list.join(", "))
+    }
+}
+
 fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
@@ -84,8 +95,8 @@ fn run(cli: Cli) -> Result<(), String> {
         .map(|n| recipe(n, cli.epochs, cli.batch_size))
         .collect::<Result<_, _>>()?;
     let mut table = String::new();
-    writeln!(table, "| config | objective | linear probe top-1 (%) | k-NN top-1 (%) | effective rank | uniformity | wall time (s) |").unwrap();
-    writeln!(table, "|---|---|---:|---:|---:|---:|---:|").unwrap();
+    writeln!(table, "| config | objective | linear probe top-1 (%) | k-NN top-1 (%) | effective rank | uniformity | mean ‖z‖ | wall time (s) |").unwrap();
+    writeln!(table, "|---|---|---:|---:|---:|---:|---:|---:|").unwrap();
     let mut random_probe = Vec::new();
     for recipe in &recipes {
         let mut runs: Vec<PretrainResults> = Vec::new();
@@ -126,11 +137,13 @@ fn run(cli: Cli) -> Result<(), String> {
         let (k, ks) = stat(&|r| 100.0 * r.pretrained.knn_top1);
         let (er, ers) = stat(&|r| r.pretrained.effective_rank);
         let (u, us) = stat(&|r| r.pretrained.uniformity);
+        let (norm, norms) = stat(&|r| r.pretrained.mean_norm);
         let (w, _) = stat(&|r| r.total_seconds);
         writeln!(
             table,
-            "| {} | `{}` | {p:.2} ± {ps:.2} | {k:.2} ± {ks:.2} | {er:.2} ± {ers:.2} | {u:.3} ± {us:.3} | {w:.0} |",
-            recipe.config.name, recipe.config.loss.expression
+            "| {} | {} | {p:.2} ± {ps:.2} | {k:.2} ± {ks:.2} | {er:.2} ± {ers:.2} | {u:.3} ± {us:.3} | {norm:.2} ± {norms:.2} | {w:.0} |",
+            recipe.config.name,
+            objective(recipe)
         )
         .unwrap();
     }
