@@ -250,7 +250,9 @@ impl ModuleMapper for EmaUpdate {
     }
 }
 
-fn ema<M: Module>(target: M, online: &M, momentum: f64) -> M {
+/// The EMA step of BYOL's target network: every float parameter of `target` becomes
+/// `momentum·target + (1 − momentum)·online`.
+pub fn ema<M: Module>(target: M, online: &M, momentum: f64) -> M {
     let mut collect = Collect(Vec::new());
     online.visit(&mut collect);
     target.map(&mut EmaUpdate {
@@ -406,5 +408,50 @@ impl Numeric for ScalarMetric {
 
     fn final_value(&self) -> NumericEntry {
         self.state.final_value()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values<M: Module>(m: &M) -> Vec<f32> {
+        let mut c = Collect(Vec::new());
+        m.visit(&mut c);
+        c.0.into_iter()
+            .flat_map(|t| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_target_moves_toward_the_online_network_by_one_minus_momentum() {
+        let device = Device::flex();
+        device.seed(1);
+        let online = Mlp::new(4, 8, 3, &device);
+        let target = fresh_copy(Mlp::new(4, 8, 3, &device));
+        let (o, t) = (values(&online), values(&target));
+        assert_ne!(o, t);
+        let moved = values(&ema(target, &online, 0.9));
+        for ((m, t), o) in moved.iter().zip(&t).zip(&o) {
+            assert!((m - (0.9 * t + 0.1 * o)).abs() < 1e-6, "{m} vs {t}, {o}");
+        }
+    }
+
+    #[test]
+    fn a_fresh_copy_has_new_parameter_ids_and_the_same_values() {
+        let device = Device::flex();
+        let online = Mlp::new(4, 8, 3, &device);
+        let copy = fresh_copy(online.clone());
+        assert_eq!(values(&online), values(&copy));
+        struct Ids(Vec<ParamId>);
+        impl ModuleVisitor for Ids {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                self.0.push(param.id);
+            }
+        }
+        let (mut a, mut b) = (Ids(Vec::new()), Ids(Vec::new()));
+        online.visit(&mut a);
+        copy.visit(&mut b);
+        assert!(a.0.iter().all(|id| !b.0.contains(id)));
     }
 }
