@@ -60,11 +60,7 @@ impl Pairs {
 }
 
 fn shuffle(order: &mut [usize], seed: u64) {
-    let mut rng = SplitMix64::new(seed);
-    for i in (1..order.len()).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-        order.swap(i, j);
-    }
+    SplitMix64::new(seed).shuffle(order);
 }
 
 /// The default pairs: each digit image (A) with a rotated, blurred, noisy rendering (B).

@@ -92,7 +92,7 @@ impl ImageSet {
         let mut train = Vec::new();
         let mut test = Vec::new();
         for idx in by_class.values_mut() {
-            shuffle(idx, &mut rng);
+            rng.shuffle(idx);
             let n_test = (test_fraction * idx.len() as f64).round() as usize;
             test.extend_from_slice(&idx[..n_test]);
             train.extend_from_slice(&idx[n_test..]);
@@ -110,17 +110,9 @@ impl ImageSet {
     /// The first `n` images (all if `n >= len()`) of a seeded shuffle, in shuffled order.
     pub fn take_shuffled(&self, n: usize, seed: u64) -> ImageSet {
         let mut idx: Vec<usize> = (0..self.len()).collect();
-        shuffle(&mut idx, &mut SplitMix64::new(seed));
+        SplitMix64::new(seed).shuffle(&mut idx);
         idx.truncate(n);
         self.subset(&idx)
-    }
-}
-
-/// Fisher–Yates; the modulo bias is below 2^-40 for any realistic dataset size.
-fn shuffle(v: &mut [usize], rng: &mut SplitMix64) {
-    for i in (1..v.len()).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
     }
 }
 

@@ -86,12 +86,8 @@ impl EpochLoader {
     pub fn order(&self, epoch: usize) -> Vec<usize> {
         let mut order = self.indices.as_ref().clone();
         if self.next_epoch.is_some() {
-            // Fisher–Yates with a generator seeded by (seed, epoch).
-            let mut rng = SplitMix64::new(view_seed(self.seed, epoch as u64, u64::MAX, 7));
-            for i in (1..order.len()).rev() {
-                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-                order.swap(i, j);
-            }
+            // A generator seeded by (seed, epoch).
+            SplitMix64::new(view_seed(self.seed, epoch as u64, u64::MAX, 7)).shuffle(&mut order);
         }
         order
     }

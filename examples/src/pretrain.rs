@@ -362,8 +362,8 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
     let train_seconds = train_started.elapsed().as_secs_f64();
     let trained = result.model;
 
-    let pretrained = probe_scores(&trained, &train_set, &test_set, args.seed);
-    let random_init = probe_scores(&random_init.valid(), &train_set, &test_set, args.seed);
+    let pretrained = probe_scores(&trained, &train_set, &test_set);
+    let random_init = probe_scores(&random_init.valid(), &train_set, &test_set);
     let results = PretrainResults {
         config: config.clone(),
         data: data_name,
@@ -472,8 +472,7 @@ fn embed(set: &ImageSet, device: &Device, f: impl Fn(Tensor<4>) -> Tensor<2>) ->
 }
 
 /// Linear probe and k-NN on encoder features, rank/uniformity/spectrum of the embeddings.
-pub fn probe_scores(model: &SslModel, train: &ImageSet, test: &ImageSet, seed: u64) -> ProbeScores {
-    let _ = seed;
+pub fn probe_scores(model: &SslModel, train: &ImageSet, test: &ImageSet) -> ProbeScores {
     let device = model.projector.devices()[0].clone();
     let (train_x, d) = embed(train, &device, |x| model.features(x));
     let (test_x, _) = embed(test, &device, |x| model.features(x));
