@@ -24,9 +24,26 @@ if ! has_vulkan_driver; then
     has_vulkan_driver || { echo "test.sh: still no Vulkan driver after installing lavapipe" >&2; exit 1; }
 fi
 
+# MPI (OpenMPI, and libclang for the bindings of the `mpi` crate) for the data-parallel
+# tests; the default build needs none of it.
+has_mpi() {
+    local libs
+    libs=$(ldconfig -p 2>/dev/null || true)
+    command -v mpirun >/dev/null && command -v mpicc >/dev/null && [[ "$libs" == *libclang* ]]
+}
+if ! has_mpi; then
+    echo "test.sh: no MPI found; installing OpenMPI (libopenmpi-dev openmpi-bin libclang-dev)" >&2
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenmpi-dev openmpi-bin libclang-dev >/dev/null
+    has_mpi || { echo "test.sh: still no MPI after installing OpenMPI" >&2; exit 1; }
+fi
+
 GPU_FEATURES="tregs/wgpu,tregs-tests/wgpu,tregs-examples/wgpu"
+MPI_FEATURES="tregs/mpi,tregs-tests/mpi,tregs-examples/mpi"
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --features "$GPU_FEATURES" -- -D warnings
+cargo clippy --workspace --all-targets --features "$GPU_FEATURES,$MPI_FEATURES" -- -D warnings
 # The default build (CPU only, nothing to install) must stay warning-free too.
 cargo clippy -p tregs --all-targets -- -D warnings
 # Everything, on the default features (the kernel-source snapshots need no device)...
@@ -36,3 +53,7 @@ cargo test --workspace
 cargo test -p tregs-tests --features wgpu --test gpu_path --test gpu_launches
 # The recipes with --backend wgpu (pretrain and clip, a few steps).
 cargo test -p tregs-examples --features wgpu --test recipes_gpu
+# Data-parallel: the global-batch terms and sharded Borůvka under `mpirun -np 2` and
+# `-np 3`, then `pretrain --steps` with 2 processes against 1, and a dead or hung process.
+cargo test -p tregs-tests --features mpi --test mpi
+cargo test -p tregs-examples --features mpi --test data_parallel

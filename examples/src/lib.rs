@@ -14,6 +14,7 @@
 pub mod augment;
 pub mod clip;
 pub mod data;
+pub mod data_parallel;
 pub mod experiments;
 pub mod loader;
 pub mod metrics;

@@ -95,6 +95,27 @@ impl EpochLoader {
     /// Batch `step` of epoch `epoch`.
     pub fn batch(&self, epoch: usize, step: usize, order: &[usize]) -> SslBatch {
         let rows = &order[step * self.batch_size..(step + 1) * self.batch_size];
+        self.batch_of(epoch, step, rows)
+    }
+
+    /// The part `part` of `parts` equal parts of batch `step` of epoch `epoch`: what one of
+    /// `parts` data-parallel processes trains on. Every sample's views are seeded by
+    /// (seed, epoch, sample), so the parts together are exactly [`EpochLoader::batch`].
+    pub fn batch_part(
+        &self,
+        epoch: usize,
+        step: usize,
+        order: &[usize],
+        part: usize,
+        parts: usize,
+    ) -> SslBatch {
+        let rows = &order[step * self.batch_size..(step + 1) * self.batch_size];
+        let share = self.batch_size / parts;
+        self.batch_of(epoch, step, &rows[part * share..(part + 1) * share])
+    }
+
+    /// The two views of the samples `rows` (indices into the set) in epoch `epoch`.
+    fn batch_of(&self, epoch: usize, step: usize, rows: &[usize]) -> SslBatch {
         let (c, h, w) = (self.set.channels, self.set.height, self.set.width);
         let mut views = [
             Vec::with_capacity(rows.len() * c * h * w),

@@ -16,6 +16,7 @@ use crate::probe::{knn_accuracy, linear_probe, singular_values};
 use crate::recipe::Recipe;
 use crate::ssl::{ScalarMetric, Shape, SslModel, EFFECTIVE_RANK, UNIFORMITY};
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::module::Module;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -245,18 +246,7 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
             test_set.len()
         )));
     }
-    let shape = Shape {
-        encoder: t
-            .encoder
-            .unwrap_or(if train_set.height <= 16 && train_set.width <= 16 {
-                EncoderKind::SmallCnn
-            } else {
-                EncoderKind::Resnet18
-            }),
-        channels: train_set.channels,
-        height: train_set.height,
-        width: train_set.width,
-    };
+    let shape = model_shape(&train_set, t);
 
     // Checkpoints are never overwritten by a fresh run: resuming is explicit.
     std::fs::create_dir_all(&args.out).map_err(io_error(&args.out))?;
@@ -295,11 +285,7 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
     // The same weights, kept untrained for the baseline probe.
     let random_init = model.clone();
 
-    let augment = if shape.channels == 1 && shape.height <= 16 {
-        Augment::digits()
-    } else {
-        Augment::natural()
-    };
+    let augment = augment_for(shape);
     let train_set = Arc::new(train_set);
     let test_set = Arc::new(test_set);
     let first_epoch = resume_from.unwrap_or(0) + 1;
@@ -316,17 +302,7 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
     let valid_loader =
         EpochLoader::fixed(test_set.clone(), valid_batch, args.seed, augment, &device);
 
-    let optim: ModuleOptimizer = if t.weight_decay > 0.0 {
-        AdamWConfig::new()
-            .with_weight_decay(t.weight_decay as f32)
-            .init()
-    } else {
-        AdamConfig::new().init()
-    };
-    let schedule = CosineAnnealingLrSchedulerConfig::new(t.lr, t.epochs * steps_per_epoch)
-        .with_min_lr(t.lr * 0.01)
-        .init()
-        .map_err(|e| RunError::Setup(format!("train.lr: {e}")))?;
+    let (optim, schedule) = optimizer(t, steps_per_epoch)?;
 
     let mut training =
         SupervisedTraining::new(&args.out, Arc::new(train_loader), Arc::new(valid_loader))
@@ -384,6 +360,49 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
     let png_path = args.out.join("report.png");
     report_png(&results, &png_path).map_err(io_error(&png_path))?;
     Ok(results)
+}
+
+/// The encoder for the set's image size (a small CNN up to 16×16, ResNet-18 above) unless
+/// the config names one.
+pub fn model_shape(set: &ImageSet, t: &crate::recipe::TrainConfig) -> Shape {
+    Shape {
+        encoder: t.encoder.unwrap_or(if set.height <= 16 && set.width <= 16 {
+            EncoderKind::SmallCnn
+        } else {
+            EncoderKind::Resnet18
+        }),
+        channels: set.channels,
+        height: set.height,
+        width: set.width,
+    }
+}
+
+/// Digit-style augmentations (no flip) for small grey images, natural-image ones otherwise.
+pub fn augment_for(shape: Shape) -> Augment {
+    if shape.channels == 1 && shape.height <= 16 {
+        Augment::digits()
+    } else {
+        Augment::natural()
+    }
+}
+
+/// Adam (AdamW with weight decay) and the cosine schedule over every step of the run.
+pub fn optimizer(
+    t: &crate::recipe::TrainConfig,
+    steps_per_epoch: usize,
+) -> Result<(ModuleOptimizer, ModuleLrScheduler), RunError> {
+    let optim: ModuleOptimizer = if t.weight_decay > 0.0 {
+        AdamWConfig::new()
+            .with_weight_decay(t.weight_decay as f32)
+            .init()
+    } else {
+        AdamConfig::new().init()
+    };
+    let schedule = CosineAnnealingLrSchedulerConfig::new(t.lr, t.epochs * steps_per_epoch)
+        .with_min_lr(t.lr * 0.01)
+        .init()
+        .map_err(|e| RunError::Setup(format!("train.lr: {e}")))?;
+    Ok((optim, schedule))
 }
 
 /// Drops the step-log lines of epochs after `epoch` (a resumed run redoes them).

@@ -13,6 +13,9 @@
 //!   through a symmetric Gram matrix (one triangle only, SIMD micro-kernels, both cores);
 //! * [`prim_mst`]: the exact MST of that matrix under one strict total order on edges;
 //! * [`edge_lengths`] / [`minimum_spanning_tree`]: the tree with lengths recomputed in f64;
+//! * [`pairwise_sq_distances_rows`] / [`ShardedBoruvka`]: the same tree when the rows are
+//!   sharded over processes (each computes its rows of the matrix, bit-identical to the
+//!   full one; Borůvka rounds with the communication left to the caller);
 //! * [`accumulate_tree_gradient`]: the gradient of the tree length with the tree held fixed,
 //!   gathered per row through [`TreeAdjacency`] ([`add_tree_row_gradient`] for one row);
 //! * [`sq_norm`], [`sq_distance`], [`add_scaled`], [`add_scaled_difference`]: vectorizing f64 row passes;

@@ -78,3 +78,52 @@ fn unbalanced_parentheses_are_located() {
         "{message}"
     );
 }
+
+#[test]
+fn scope_is_parsed_named_and_promoted() {
+    let mut loss = RuntimeLoss::parse(
+        "mse(z, z2) + 0.2*mst_len(z, scope = global) + 0.2*mst_len(z2) + 0.1*nt_xent(z, z2, scope = rank)",
+        &coefficients(&[]),
+    )
+    .unwrap();
+    let scopes = |loss: &RuntimeLoss| -> Vec<Option<tregs::Scope>> {
+        loss.plan().terms.iter().map(|t| t.written_scope).collect()
+    };
+    assert_eq!(
+        loss.plan().term_names(),
+        [
+            "mse(z, z2)",
+            "mst_len(z, scope = global)",
+            "mst_len(z2)",
+            "nt_xent(z, z2, scope = rank)"
+        ]
+    );
+    use tregs::Scope::{Global, Rank};
+    assert_eq!(scopes(&loss), [None, Some(Global), None, Some(Rank)]);
+    // A data-parallel recipe promotes the row-coupling terms left unscoped, and only them.
+    loss.promote_to_global();
+    assert_eq!(
+        scopes(&loss),
+        [None, Some(Global), Some(Global), Some(Rank)]
+    );
+    assert_eq!(loss.plan().terms[2].name, "mst_len(z2)");
+}
+
+#[test]
+fn scope_mistakes_are_located() {
+    assert_eq!(
+        error("sphere(z, scope = global)", &[]),
+        "1:11: `sphere` is a mean over rows: its global value is already the mean of the processes' values, so it takes no `scope`; `scope` applies to terms that couple rows (mst_len, nt_xent, clip, clip_scaled, barlow, vicreg_var, vicreg_cov, uniformity, w2)\n  sphere(z, scope = global)\n            ^^^^^"
+    );
+    assert_eq!(
+        error("uniformity(z, scope = sharded)", &[]),
+        "1:23: `scope = sharded` (distributed Borůvka) is for `mst_len` only; use `scope = global` for `uniformity`\n  uniformity(z, scope = sharded)\n                        ^^^^^^^"
+    );
+    assert_eq!(
+        error("mst_len(z, scope = everywhere)", &[]),
+        "1:20: unknown scope `everywhere`; valid scopes: `rank`, `global`, `sharded`\n  mst_len(z, scope = everywhere)\n                     ^^^^^^^^^^"
+    );
+    assert!(error("mst_len(z, scope = global, scope = rank)", &[])
+        .contains("option `scope` is given twice"));
+    assert!(error("mst_len(scope = global, z)", &[]).contains("come before its named options"));
+}

@@ -1,6 +1,7 @@
 //! One evaluation of a loss plan: check the inputs, run the fused operation (or the
 //! tensor-op fallback on backends without one), weight the terms.
 
+use crate::distributed;
 use crate::error::LossError;
 use crate::ops::TregsOps;
 use crate::output::{LossOutput, TermValue};
@@ -14,18 +15,81 @@ use tregs_macros_core::Primitive;
 
 /// Evaluates `plan` on `inputs` (one per `plan.inputs`, same order) with one coefficient per
 /// term and each term's option values.
+///
+/// Terms with `scope = global | sharded` read the batch of every process when a
+/// [`crate::distributed::Communicator`] with more than one process is installed; with
+/// none, they read `inputs` as given (one process holds the whole batch).
 pub fn evaluate(
     plan: &LossPlan,
     inputs: &[&Tensor<2>],
     coefs: &[f64],
     options: &[&[f64]],
 ) -> Result<LossOutput, LossError> {
+    if inputs.len() == plan.inputs.len() && plan.is_distributed() {
+        if let Some(comm) = distributed::active() {
+            let global = distributed::distribute(plan, inputs, comm.as_ref())?;
+            let refs: Vec<&Tensor<2>> = global.inputs.iter().collect();
+            return evaluate_with(&global.plan, &refs, coefs, options, &global.sharded, &*comm);
+        }
+    }
+    evaluate_with(
+        plan,
+        inputs,
+        coefs,
+        options,
+        &[],
+        &distributed::SingleProcess,
+    )
+}
+
+/// [`evaluate`] once the inputs are in place; `sharded` lists the terms whose tree is found
+/// by distributed Borůvka (term, gathered input, this process's rows).
+fn evaluate_with(
+    plan: &LossPlan,
+    inputs: &[&Tensor<2>],
+    coefs: &[f64],
+    options: &[&[f64]],
+    sharded: &[(usize, usize, std::ops::Range<usize>)],
+    comm: &dyn distributed::Communicator,
+) -> Result<LossOutput, LossError> {
     validate(plan, inputs, coefs, options)?;
     let device = inputs[0].device();
-    let values = if has_fused_op(&device) {
-        fused_and_tensor_op_values(plan, inputs, options)
+    let local_values = |plan: &LossPlan, options: &[&[f64]]| {
+        if has_fused_op(&device) {
+            fused_and_tensor_op_values(plan, inputs, options)
+        } else {
+            reference_values_with(plan, inputs, options)
+        }
+    };
+    let values = if sharded.is_empty() {
+        local_values(plan, options)
     } else {
-        reference_values_with(plan, inputs, options)
+        let rest: Vec<usize> = (0..plan.terms.len())
+            .filter(|k| !sharded.iter().any(|(s, _, _)| s == k))
+            .collect();
+        let rest_values = (!rest.is_empty()).then(|| {
+            let sub = LossPlan {
+                terms: rest.iter().map(|&k| plan.terms[k].clone()).collect(),
+                ..plan.clone()
+            };
+            let sub_options: Vec<&[f64]> = rest.iter().map(|&k| options[k]).collect();
+            local_values(&sub, &sub_options)
+        });
+        let parts: Vec<Tensor<1>> = (0..plan.terms.len())
+            .map(|k| match sharded.iter().find(|(s, _, _)| *s == k) {
+                Some((_, input, rows)) => {
+                    distributed::sharded::mst_len(inputs[*input], rows.clone(), comm)
+                }
+                None => {
+                    let slot = rest.iter().position(|&r| r == k).expect("not sharded");
+                    rest_values
+                        .clone()
+                        .expect("a term is left")
+                        .narrow(0, slot, 1)
+                }
+            })
+            .collect();
+        Tensor::cat(parts, 0)
     };
     let host: Vec<f64> = values
         .to_data()
@@ -69,18 +133,19 @@ fn fused_and_tensor_op_values(
     let fused_terms: Vec<usize> = (0..plan.terms.len())
         .filter(|&k| plan.terms[k].primitive.is_fused())
         .collect();
-    if fused_terms.len() == plan.terms.len() {
+    let mut read: Vec<usize> = fused_terms
+        .iter()
+        .flat_map(|&k| plan.terms[k].args.iter().copied())
+        .collect();
+    read.sort_unstable();
+    read.dedup();
+    if fused_terms.len() == plan.terms.len() && read.len() == inputs.len() {
         return fused_values(plan, inputs, options);
     }
     // The fused node sees only the inputs its terms read, so that an input only the
-    // tensor-op terms use is neither packed into its slots nor given a zero gradient there.
+    // tensor-op terms use (or, on several processes, a local input only gathered terms
+    // read) is neither packed into its slots nor given a zero gradient there.
     let fused = (!fused_terms.is_empty()).then(|| {
-        let mut read: Vec<usize> = fused_terms
-            .iter()
-            .flat_map(|&k| plan.terms[k].args.iter().copied())
-            .collect();
-        read.sort_unstable();
-        read.dedup();
         let sub = LossPlan {
             source: plan.source.clone(),
             inputs: read.iter().map(|&i| plan.inputs[i].clone()).collect(),

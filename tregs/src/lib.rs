@@ -25,10 +25,14 @@
 //! spanning tree, computed once) → [`ops::TregsOps::fused_loss_backward`] (per input: one pass).
 //!
 //! Primitives (see [`primitives`]): `mst_len(z)` = L_E, `sphere(z)` = L_S, `mse(a, b)`.
+//!
+//! Data-parallel training: a term written `mst_len(z, scope = global)` sees the batch of
+//! every process (see [`distributed`]).
 
 mod backends;
 pub mod backward;
 mod config;
+pub mod distributed;
 mod error;
 mod evaluate;
 pub mod forward;
@@ -48,7 +52,7 @@ pub use plan::{FusedPlan, FusedTerm, LossPlan, TermPlan};
 pub use runtime::RuntimeLoss;
 pub use tregs_kernels::Tree;
 pub use tregs_macros::loss;
-pub use tregs_macros_core::Primitive;
+pub use tregs_macros_core::{Primitive, Scope};
 
 /// The exact Euclidean minimum spanning tree of the rows of `z` (read to the host), with
 /// edge lengths recomputed in f64.

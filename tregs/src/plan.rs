@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use tregs_kernels::gpu::GradientPlan;
-use tregs_macros_core::Primitive;
+use tregs_macros_core::{Primitive, Scope};
 
 /// One term of a [`LossPlan`].
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +13,15 @@ pub struct TermPlan {
     pub args: Vec<usize>,
     /// Canonical text, e.g. `mst_len(z)`: the term's name in outputs and logs.
     pub name: String,
+    /// `scope = …` as written; `None` when not written (see [`TermPlan::scope`]).
+    pub written_scope: Option<Scope>,
+}
+
+impl TermPlan {
+    /// The rows the term sees: as written, this process's rows by default.
+    pub fn scope(&self) -> Scope {
+        self.written_scope.unwrap_or(Scope::Rank)
+    }
 }
 
 /// The static part of a loss: inputs and terms, without coefficient values.
@@ -44,6 +53,7 @@ impl LossPlan {
                     primitive: *primitive,
                     args: args.to_vec(),
                     name: name.to_string(),
+                    written_scope: None,
                 })
                 .collect(),
         }
@@ -60,9 +70,35 @@ impl LossPlan {
                     primitive: t.primitive,
                     args: t.args.clone(),
                     name: t.name.clone(),
+                    written_scope: t.scope,
                 })
                 .collect(),
         }
+    }
+
+    /// Sets each term's written scope (`loss!` calls it when the expression writes one).
+    pub fn with_scopes(mut self, scopes: &[Option<Scope>]) -> LossPlan {
+        assert_eq!(scopes.len(), self.terms.len(), "one scope per term");
+        for (term, scope) in self.terms.iter_mut().zip(scopes) {
+            term.written_scope = *scope;
+        }
+        self
+    }
+
+    /// Gives every term that couples rows and has no written scope the global scope: what a
+    /// data-parallel recipe does so that its objective is that of the global batch. Term
+    /// names do not change, so logs read the same with one process or several.
+    pub fn promote_to_global(&mut self) {
+        for term in &mut self.terms {
+            if term.written_scope.is_none() && term.primitive.couples_rows() {
+                term.written_scope = Some(Scope::Global);
+            }
+        }
+    }
+
+    /// Whether some term reads rows of other processes.
+    pub fn is_distributed(&self) -> bool {
+        self.terms.iter().any(|t| t.scope() != Scope::Rank)
     }
 
     /// Term names, in order.

@@ -74,6 +74,11 @@ impl RuntimeLoss {
         &self.plan
     }
 
+    /// See [`LossPlan::promote_to_global`].
+    pub fn promote_to_global(&mut self) {
+        self.plan.promote_to_global();
+    }
+
     /// The coefficient of each term.
     pub fn coefficients(&self) -> &[f64] {
         &self.coefs

@@ -4,7 +4,10 @@
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tregs_examples::pretrain::{pretrain, Backend, DataSource, PretrainArgs};
+use std::sync::Arc;
+use tregs::distributed::{Communicator, SingleProcess};
+use tregs_examples::data_parallel::{train_data_parallel, DataParallelArgs, Fault};
+use tregs_examples::pretrain::{load_data, pretrain, Backend, DataSource, PretrainArgs};
 use tregs_examples::recipe::{Recipe, RecipeError};
 
 #[derive(Parser, Debug)]
@@ -47,6 +50,14 @@ struct Cli {
     /// epoch); --resume continues from there.
     #[arg(long)]
     stop_after: Option<usize>,
+    /// Data-parallel training loop: stop after K optimizer steps, writing one line per step
+    /// to OUT/metrics.jsonl (process 0). Under `mpirun -np P` (feature `mpi`) each process
+    /// takes 1/P of every batch and the T-REGS terms see the global batch.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Test hook: exit:RANK:STEP or hang:RANK:STEP makes one process fail before STEP.
+    #[arg(long, hide = true)]
+    inject_fault: Option<String>,
 }
 
 fn recipe(cli: &Cli) -> Result<Recipe, RecipeError> {
@@ -66,6 +77,18 @@ fn recipe(cli: &Cli) -> Result<Recipe, RecipeError> {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    // MPI (when built in) is initialized first and finalized last (when `_world` drops).
+    #[cfg(feature = "mpi")]
+    let _world = tregs::distributed::mpi::MpiWorld::init()?;
+    let comm: Arc<dyn Communicator> =
+        tregs::distributed::communicator().unwrap_or_else(|| Arc::new(SingleProcess));
+    if cli.steps.is_none() && comm.size() > 1 {
+        return Err(format!(
+            "{} processes: pass --steps K to train data-parallel (the epoch-based Learner path \
+             runs in one process)",
+            comm.size()
+        ));
+    }
     let recipe = recipe(&cli).map_err(|e| e.to_string())?;
     let backend = Backend::parse(&cli.backend)?;
     let need_dir = || {
@@ -88,6 +111,9 @@ fn run(cli: Cli) -> Result<(), String> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("target/pretrain").join(&recipe.config.name));
+    if let Some(steps) = cli.steps {
+        return data_parallel(&cli, recipe, data, out, backend, steps, comm.as_ref());
+    }
     let args = PretrainArgs {
         recipe,
         data,
@@ -127,6 +153,63 @@ fn run(cli: Cli) -> Result<(), String> {
         "wrote {}/results.json, report.png, metrics.jsonl, checkpoint/",
         out.display()
     );
+    Ok(())
+}
+
+fn data_parallel(
+    cli: &Cli,
+    recipe: Recipe,
+    data: DataSource,
+    out: PathBuf,
+    backend: Backend,
+    steps: usize,
+    comm: &dyn Communicator,
+) -> Result<(), String> {
+    if cli.resume || cli.stop_after.is_some() {
+        return Err(
+            "--steps runs a fresh data-parallel run: --resume and --stop-after are for \
+                    the epoch-based run"
+                .to_string(),
+        );
+    }
+    let fault = cli.inject_fault.as_deref().map(Fault::parse).transpose()?;
+    let (train_set, _test, data_name) = load_data(&data).map_err(|e| e.to_string())?;
+    let train_set = match cli.limit {
+        Some(n) if n < train_set.len() => train_set.take_shuffled(n, cli.seed),
+        _ => train_set,
+    };
+    let args = DataParallelArgs {
+        recipe,
+        train_set: Arc::new(train_set),
+        data_name,
+        out: out.clone(),
+        seed: cli.seed,
+        backend,
+        steps,
+        fault,
+    };
+    let summary = train_data_parallel(&args, comm)
+        .map_err(|e| format!("process {} of {}: {e}", comm.rank(), comm.size()))?;
+    if comm.rank() == 0 {
+        if let Some(last) = &summary.last {
+            println!(
+                "{} on {}: {} steps on {} process(es), global batch {}, {:.1} s; last loss {:.6}",
+                args.recipe.config.name,
+                args.data_name,
+                summary.steps,
+                summary.processes,
+                last.batch_size,
+                summary.seconds,
+                last.total
+            );
+        }
+        println!(
+            "wrote {}/metrics.jsonl and {} checkpoint(s) in {}/checkpoint",
+            out.display(),
+            summary.checkpoints.len(),
+            out.display()
+        );
+    }
     Ok(())
 }
 

@@ -33,11 +33,16 @@
 //! Every output entry is produced by exactly one strip whose arithmetic does not depend on
 //! scheduling, so results are bit-identical across runs and thread counts.
 //!
+//! [`sq_distance_rows_with`] computes a range of rows of the same matrix, bit for bit,
+//! without the n x n output (the rows a process owns in a sharded MST); its docs say why
+//! pairing row `i` with every column gives exactly the full routine's values.
+//!
 //! Panels are handed to the rayon threads through an atomic counter, largest strip first.
 //! Memory: the n x n output plus the packed copy of `Y` (`n_pad * d`), the norm and shift
 //! vectors, per-chunk column statistics and one `n x P` strip per thread
 //! ([`pairwise_sq_distances_scratch_bytes`]).
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
@@ -479,6 +484,40 @@ pub(crate) fn sq_distances_into_f64(
     }
 }
 
+pub(crate) fn sq_distance_rows_into_f32(
+    x: &[f32],
+    n: usize,
+    d: usize,
+    rows: Range<usize>,
+    kernel: GramKernel,
+    out: &mut [f32],
+) {
+    match kernel.resolve() {
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx512 => sq_distance_rows_with::<f32, Avx512F32>(x, n, d, rows, out),
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx2Fma => sq_distance_rows_with::<f32, Avx2F32>(x, n, d, rows, out),
+        _ => sq_distance_rows_with::<f32, PortableF32>(x, n, d, rows, out),
+    }
+}
+
+pub(crate) fn sq_distance_rows_into_f64(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    rows: Range<usize>,
+    kernel: GramKernel,
+    out: &mut [f64],
+) {
+    match kernel.resolve() {
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx512 => sq_distance_rows_with::<f64, Avx512F64>(x, n, d, rows, out),
+        #[cfg(target_arch = "x86_64")]
+        GramKernel::Avx2Fma => sq_distance_rows_with::<f64, Avx2F64>(x, n, d, rows, out),
+        _ => sq_distance_rows_with::<f64, PortableF64>(x, n, d, rows, out),
+    }
+}
+
 pub(crate) fn panel_width_f32(kernel: GramKernel) -> usize {
     match kernel.resolve() {
         #[cfg(target_arch = "x86_64")]
@@ -733,6 +772,14 @@ unsafe impl<T: Send> Send for SharedOut<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for SharedOut<T> {}
 
+impl<T> SharedOut<T> {
+    /// The pointer (a method, so closures capture the whole `Sync` wrapper).
+    #[inline(always)]
+    fn ptr(self) -> *mut T {
+        self.0
+    }
+}
+
 /// The whole pipeline for one micro-kernel `K`; `out` receives n x n squared distances.
 pub(crate) fn sq_distances_with<T: Real, K: TileKernel<T>>(
     x: &[T],
@@ -751,22 +798,8 @@ pub(crate) fn sq_distances_with<T: Real, K: TileKernel<T>>(
     let panels = n.div_ceil(p);
     let panel_len = p * d;
 
-    // 1. Shift and pack: panel q holds rows q*P .. q*P+P, element (r, k) at k*P + r.
-    let shift = centering_shift(x, n, d);
-    let mut packed = AlignedBuf::<T>::zeroed(panels * panel_len);
-    // Squared norms of the shifted rows, rounded exactly like the tile diagonals.
-    let mut norms = vec![T::ZERO; panels * p];
-    if d > 0 {
-        packed
-            .as_mut_slice()
-            .par_chunks_mut(panel_len)
-            .zip(norms.par_chunks_mut(p))
-            .enumerate()
-            .for_each(|(q, (panel, norms_q))| {
-                // SAFETY: the dispatcher checked CPU support.
-                unsafe { K::pack_panel_with_norms(x, n, d, &shift, q * p, panel, norms_q) }
-            });
-    }
+    // 1. Shift and pack.
+    let (packed, norms) = shift_and_pack::<T, K>(x, n, d);
     let packed = packed.as_slice();
     let norms = &norms[..n];
 
@@ -804,6 +837,174 @@ pub(crate) fn sq_distances_with<T: Real, K: TileKernel<T>>(
             }
             // SAFETY: the strip of panel jq is written by this worker only.
             unsafe { write_strip::<T, K>(out_ptr, n, j0, &strip, norms) };
+        }
+    });
+}
+
+/// Step 1 of the pipeline for micro-kernel `K`: the centering shift of all `n` rows, the
+/// packed panels of `Y = X - c` (panel q holds rows `q*P .. q*P+P`, element `(r, k)` at
+/// `k*P + r`, padding rows zero) and the squared norms of the shifted rows, rounded
+/// exactly like the tile diagonals (`n.div_ceil(P) * P` of them, padding zero).
+///
+/// Shared by [`sq_distances_with`] and [`sq_distance_rows_with`]: both must see the very
+/// same packed data and norms for their outputs to agree bit for bit.
+fn shift_and_pack<T: Real, K: TileKernel<T>>(
+    x: &[T],
+    n: usize,
+    d: usize,
+) -> (AlignedBuf<T>, Vec<T>) {
+    let p = K::PANEL;
+    let panels = n.div_ceil(p);
+    let panel_len = p * d;
+    let shift = centering_shift(x, n, d);
+    let mut packed = AlignedBuf::<T>::zeroed(panels * panel_len);
+    let mut norms = vec![T::ZERO; panels * p];
+    if d > 0 {
+        packed
+            .as_mut_slice()
+            .par_chunks_mut(panel_len)
+            .zip(norms.par_chunks_mut(p))
+            .enumerate()
+            .for_each(|(q, (panel, norms_q))| {
+                // SAFETY: the dispatcher checked CPU support.
+                unsafe { K::pack_panel_with_norms(x, n, d, &shift, q * p, panel, norms_q) }
+            });
+    }
+    (packed, norms)
+}
+
+/// Rows of the output handled by one work item of [`sq_distance_rows_with`] (a multiple
+/// of every `ROWS`): the item's Gram strip, `ROW_CHUNK x P`, stays in L2.
+const ROW_CHUNK: usize = 256;
+
+/// Rows `rows` of the n x n squared-distance matrix of [`sq_distances_with`] for the same
+/// micro-kernel `K`, bit for bit, into `out` (`rows.len() x n`, row-major), without
+/// forming the n x n matrix: a sharded MST gives each process a range of rows, and all
+/// processes must see exactly the matrix a single process would build.
+///
+/// Work items are (chunk of [`ROW_CHUNK`] rows, column panel) pairs, handed to the rayon
+/// threads through an atomic counter; each computes the `ROWS x P` tiles of its rows
+/// against its panel with the same k blocking as the full routine and stores the
+/// distances of its `rows x P` block (every entry has exactly one writer).
+///
+/// # Why the entries equal the full matrix's bit for bit
+///
+/// In [`sq_distances_with`] the unordered pair `{i, j}`, `i > j`, is computed once, in the
+/// strip of the panel holding `j`: lane `(i, j)` of a tile with `a` = the packed row `i`
+/// and `b` = the panel of `j`. That lane is the chain
+/// `g <- 0; for k in 0..d: g <- fma(y_i[k], y_j[k], g)` (portable: `g + y_i[k] * y_j[k]`,
+/// two roundings), and the entry is `sq_distance(|y_i|^2, |y_j|^2, g)`, stored at `(i, j)`
+/// and mirrored to `(j, i)`. Here, row `i` is paired with every column `j` as the lane
+/// `(i, j)` of a tile with `a` = row `i` and `b` = the panel of `j`, whether `j < i` or
+/// `j > i`. For `j < i` this is the same computation. For `j > i` the operands swap roles,
+/// and the result is still the same bits:
+///
+/// * the lane's product is exact inside an FMA (rounded once with the addend) and a
+///   correctly rounded product in the portable kernel, and `y_i[k] * y_j[k]` and
+///   `y_j[k] * y_i[k]` are the same real number, so each step rounds the same value;
+/// * the accumulation order over k is fixed by the kernel (k blocks of `KC`, in order;
+///   spilling the accumulator between blocks and reloading it is exact), the same in both
+///   routines, and independent of where the lane sits in the tile (every lane of a tile
+///   runs the same instruction sequence; no reassociation, no contraction);
+/// * the packed `y` and the norms come from [`shift_and_pack`] over all `n` rows (same
+///   shift, same panels, same norm rounding) whatever range is asked for;
+/// * `sq_distance` adds the norms first, and `|y_i|^2 + |y_j|^2` is commutative; the SIMD
+///   store blocks of the full routine compute `max(0, (n_i + n_j) - (g + g))` with the
+///   same IEEE operations as `sq_distance`;
+/// * the diagonal is written as exact zero, as in the full routine.
+///
+/// So both routines evaluate the same rounded expression for every entry; only NaN
+/// payloads (NaN inputs) could in principle differ between scalar and vector paths.
+pub(crate) fn sq_distance_rows_with<T: Real, K: TileKernel<T>>(
+    x: &[T],
+    n: usize,
+    d: usize,
+    rows: Range<usize>,
+    out: &mut [T],
+) {
+    assert_eq!(x.len(), n * d, "x must hold n * d elements");
+    assert!(
+        rows.start <= rows.end && rows.end <= n,
+        "rows {rows:?} out of range for n = {n}"
+    );
+    assert_eq!(
+        out.len(),
+        rows.len() * n,
+        "out must hold rows.len() * n elements"
+    );
+    if rows.is_empty() {
+        return;
+    }
+    let p = K::PANEL;
+    let tile_rows = K::ROWS;
+    debug_assert!(p % tile_rows == 0 && p <= MAX_PANEL && ROW_CHUNK.is_multiple_of(tile_rows));
+    let panels = n.div_ceil(p);
+    let panel_len = p * d;
+
+    let (packed, norms) = shift_and_pack::<T, K>(x, n, d);
+    let packed = packed.as_slice();
+    let norms = &norms[..n];
+
+    // Tiles start at multiples of ROWS (so each lies inside one packed panel); rows of a
+    // tile outside `rows` (or past n, in the zero padding) are computed and dropped.
+    let first = rows.start / ROW_CHUNK * ROW_CHUNK;
+    let chunks = (rows.end - first).div_ceil(ROW_CHUNK);
+    let items = chunks * panels;
+    let next_item = AtomicUsize::new(0);
+    let out_ptr = SharedOut(out.as_mut_ptr());
+    let workers = rayon::current_num_threads().clamp(1, items);
+    (0..workers).into_par_iter().for_each(|_| {
+        let mut strip: Vec<T> = Vec::new();
+        loop {
+            let item = next_item.fetch_add(1, Ordering::Relaxed);
+            if item >= items {
+                break;
+            }
+            // Consecutive items share a row chunk: its packed rows stay in cache.
+            let (chunk, jq) = (item / panels, item % panels);
+            let c0 = first + chunk * ROW_CHUNK;
+            let (r0, r1) = (c0.max(rows.start), (c0 + ROW_CHUNK).min(rows.end));
+            let t0 = r0 / tile_rows * tile_rows;
+            let t1 = r1.div_ceil(tile_rows) * tile_rows;
+            strip.clear();
+            strip.resize((t1 - t0) * p, T::ZERO);
+            let j0 = jq * p;
+            // SAFETY: panel jq exists.
+            let b = unsafe { packed.as_ptr().add(jq * panel_len) };
+            for k0 in (0..d).step_by(K::KC) {
+                let kc = K::KC.min(d - k0);
+                for (t, tile) in strip.chunks_exact_mut(tile_rows * p).enumerate() {
+                    let i0 = t0 + t * tile_rows;
+                    let (iq, i_off) = (i0 / p, i0 % p);
+                    // SAFETY: i0 < r1 <= n so panel iq exists; i0 is a multiple of ROWS,
+                    // which divides P, so i_off + ROWS <= P; the tile holds ROWS * P
+                    // elements; CPU support checked by the dispatcher.
+                    unsafe {
+                        let a = packed.as_ptr().add(iq * panel_len + k0 * p + i_off);
+                        K::gram_tile(a, b.add(k0 * p), kc, tile.as_mut_ptr(), k0 > 0);
+                    }
+                }
+            }
+            let j_end = (j0 + p).min(n);
+            let norms_j = &norms[j0..j_end];
+            for i in r0..r1 {
+                // SAFETY: row i - rows.start, columns j0 .. j_end of out are in range and
+                // written by this item only.
+                let dst = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        out_ptr.ptr().add((i - rows.start) * n + j0),
+                        j_end - j0,
+                    )
+                };
+                let g_row = &strip[(i - t0) * p..(i - t0) * p + (j_end - j0)];
+                let n_i = norms[i];
+                for ((o, &g), &n_j) in dst.iter_mut().zip(g_row).zip(norms_j) {
+                    *o = sq_distance(n_i, n_j, g);
+                }
+                if (j0..j_end).contains(&i) {
+                    dst[i - j0] = T::ZERO;
+                }
+            }
         }
     });
 }
@@ -1050,4 +1251,157 @@ fn transpose_16x16_f32(r: [std::arch::x86_64::__m512; 16]) -> [std::arch::x86_64
         out[8 + k] = _mm512_shuffle_f32x4::<0xdd>(w[k], w[8 + k]);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{pairwise_sq_distances_rows_with, pairwise_sq_distances_with};
+
+    /// Every kernel this CPU runs (`Auto` included: it is what callers use).
+    fn kernels() -> Vec<GramKernel> {
+        [
+            GramKernel::Auto,
+            GramKernel::Portable,
+            GramKernel::Avx2Fma,
+            GramKernel::Avx512,
+        ]
+        .into_iter()
+        .filter(|k| k.is_available())
+        .collect()
+    }
+
+    /// Deterministic Gaussian-ish values (sum of uniforms, no transcendental calls).
+    fn noise(len: usize, seed: u64) -> Vec<f64> {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..len)
+            .map(|_| {
+                (0..4)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+                    })
+                    .sum::<f64>()
+            })
+            .collect()
+    }
+
+    /// The clouds: Gaussian-like, duplicated rows, offset by 1e4, small integers.
+    fn clouds(n: usize, d: usize) -> Vec<(&'static str, Vec<f64>)> {
+        let base = noise(n * d, (n * 1000 + d) as u64);
+        let distinct = n / 3 + 1;
+        let dup: Vec<f64> = (0..n)
+            .flat_map(|r| {
+                let b = (r * 7) % distinct;
+                base[b * d..(b + 1) * d].to_vec()
+            })
+            .collect();
+        let offset = base.iter().map(|v| v + 1e4).collect();
+        let integer = base.iter().map(|v| (v * 4.0).round()).collect();
+        vec![
+            ("gaussian", base),
+            ("duplicates", dup),
+            ("offset 1e4", offset),
+            ("integer", integer),
+        ]
+    }
+
+    /// Ranges of rows: whole, single rows, empty, starting and ending mid-panel and
+    /// mid-tile, across panel boundaries and across the row chunks of the work items.
+    fn ranges(n: usize, panel: usize) -> Vec<Range<usize>> {
+        let candidates = [
+            (0, n),
+            (0, 1),
+            (n.saturating_sub(1), n),
+            (n / 2, n / 2 + 1),
+            (1, n.saturating_sub(1)),
+            (3, n.min(37)),
+            (panel - 1, panel + 1),
+            (panel / 2, panel + panel / 2 + 3),
+            (5, 5),
+            (n * 2 / 3, n),
+            (0, n / 3 + 1),
+            (ROW_CHUNK - 6, ROW_CHUNK + 5),
+            (ROW_CHUNK + 1, n),
+        ];
+        candidates
+            .into_iter()
+            .filter(|&(a, b)| a <= b && b <= n)
+            .map(|(a, b)| a..b)
+            .collect()
+    }
+
+    fn check_rows_bit_identical<T: Real>() {
+        // n around the panel widths (48 / 24 / 12 / 8 / 4) and the row chunk, d around
+        // the k blocks (128 / 256); d = 0 is the degenerate all-zero matrix.
+        let sizes = [
+            (1, 1),
+            (2, 1),
+            (3, 2),
+            (7, 1),
+            (17, 3),
+            (47, 5),
+            (49, 16),
+            (97, 300),
+            (130, 17),
+            (301, 3),
+            (5, 0),
+        ];
+        for kernel in kernels() {
+            let panel = T::panel_width(kernel);
+            for (n, d) in sizes {
+                for (what, x64) in clouds(n, d) {
+                    let x: Vec<T> = x64.iter().map(|&v| T::from_f64(v)).collect();
+                    let full = pairwise_sq_distances_with(&x, n, d, kernel);
+                    for rows in ranges(n, panel) {
+                        let block = pairwise_sq_distances_rows_with(&x, n, d, rows.clone(), kernel);
+                        assert_eq!(block.len(), rows.len() * n);
+                        for (r, i) in rows.clone().enumerate() {
+                            assert_eq!(block[r * n + i].to_f64().to_bits(), 0, "diagonal");
+                            for j in 0..n {
+                                let (a, b) = (block[r * n + j], full[i * n + j]);
+                                // f32 -> f64 is exact and injective: comparing the
+                                // widened bits compares the bits.
+                                assert_eq!(
+                                    a.to_f64().to_bits(),
+                                    b.to_f64().to_bits(),
+                                    "{kernel:?} {what} n={n} d={d} rows {rows:?} at ({i}, {j}): \
+                                     {a:?} vs {b:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_are_bit_identical_to_the_full_matrix_f32() {
+        check_rows_bit_identical::<f32>();
+    }
+
+    #[test]
+    fn rows_are_bit_identical_to_the_full_matrix_f64() {
+        check_rows_bit_identical::<f64>();
+    }
+
+    #[test]
+    fn rows_of_an_empty_cloud_and_empty_ranges() {
+        assert!(crate::pairwise_sq_distances_rows::<f32>(&[], 0, 3, 0..0).is_empty());
+        let x = [1.0f64, 2.0, 3.0];
+        assert!(crate::pairwise_sq_distances_rows(&x, 3, 1, 2..2).is_empty());
+        assert_eq!(
+            crate::pairwise_sq_distances_rows(&x, 3, 1, 0..3),
+            crate::pairwise_sq_distances(&x, 3, 1)
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "out of range")]
+    fn rows_past_n_panic() {
+        crate::pairwise_sq_distances_rows(&[1.0f32, 2.0], 2, 1, 1..3);
+    }
 }

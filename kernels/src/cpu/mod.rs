@@ -4,6 +4,7 @@
 //! [`pairwise_sq_distances`] → [`prim_mst`] → [`edge_lengths`] (all three:
 //! [`minimum_spanning_tree`]), then [`accumulate_tree_gradient`] with `scale = -c/n`.
 
+mod boruvka;
 mod calibrate;
 mod gram;
 mod kruskal;
@@ -13,6 +14,7 @@ mod rows;
 mod scratch;
 mod tree;
 
+pub use boruvka::ShardedBoruvka;
 pub use calibrate::fma_peak_gflops;
 pub use gram::{pairwise_sq_distances_peak_bytes, pairwise_sq_distances_scratch_bytes, GramKernel};
 pub use kruskal::{kruskal_on_matrix, kruskal_reference_f64};
@@ -71,4 +73,51 @@ pub fn pairwise_sq_distances_into<T: Real>(
     assert_eq!(x.len(), n * d, "x must hold n * d elements");
     assert_eq!(out.len(), n * n, "out must hold n * n elements");
     T::sq_distances_into(x, n, d, kernel, out);
+}
+
+/// Rows `rows` of [`pairwise_sq_distances`]`(x, n, d)`, as a `rows.len() x n` row-major
+/// block, without forming the n x n matrix: what one process of a sharded MST
+/// ([`ShardedBoruvka`]) needs for the rows it owns.
+///
+/// Bit-identical to the same rows of the full matrix (same shift from all `n` rows, same
+/// packing, micro-kernel, k blocking and final formula; the entry `(i, j)` with `j > i`
+/// swaps the roles of the two rows in the Gram lane, which changes no rounding), so the
+/// processes agree exactly on every edge weight and the diagonal is exactly zero. Work
+/// `O(rows.len() * n * d)`, memory the block plus `O(n * d)` scratch, on all rayon threads.
+///
+/// Kernels round differently, and `Auto` picks the kernel from the CPU: processes running
+/// on different CPUs should all call [`pairwise_sq_distances_rows_with`] with one explicit
+/// kernel that every one of them supports (e.g. `Portable` or `Avx2Fma`).
+///
+/// # Panics
+/// If `x.len() != n * d` or `rows` is not inside `0..n`.
+pub fn pairwise_sq_distances_rows<T: Real>(
+    x: &[T],
+    n: usize,
+    d: usize,
+    rows: std::ops::Range<usize>,
+) -> Vec<T> {
+    pairwise_sq_distances_rows_with(x, n, d, rows, GramKernel::Auto)
+}
+
+/// [`pairwise_sq_distances_rows`] with an explicit micro-kernel: bit-identical to the
+/// same rows of [`pairwise_sq_distances_with`] for that kernel.
+///
+/// # Panics
+/// If `x.len() != n * d`, `rows` is not inside `0..n` or `kernel` is not available.
+pub fn pairwise_sq_distances_rows_with<T: Real>(
+    x: &[T],
+    n: usize,
+    d: usize,
+    rows: std::ops::Range<usize>,
+    kernel: GramKernel,
+) -> Vec<T> {
+    assert_eq!(x.len(), n * d, "x must hold n * d elements");
+    assert!(
+        rows.start <= rows.end && rows.end <= n,
+        "rows {rows:?} out of range for n = {n}"
+    );
+    let mut out = vec![T::ZERO; rows.len() * n];
+    T::sq_distance_rows_into(x, n, d, rows, kernel, &mut out);
+    out
 }

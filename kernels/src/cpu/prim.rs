@@ -26,14 +26,14 @@ const LANES: usize = 16;
 /// Packs an edge's endpoints as `(min << 32) | max`: comparing packed pairs as integers is
 /// comparing `(min, max)` lexicographically.
 #[inline(always)]
-fn packed_pair(u: usize, v: usize) -> u64 {
+pub(crate) fn packed_pair(u: usize, v: usize) -> u64 {
     let (lo, hi) = if u < v { (u, v) } else { (v, u) };
     ((lo as u64) << 32) | hi as u64
 }
 
 /// Strict "key a < key b" in the total order `(d2, min, max)`.
 #[inline(always)]
-fn key_less<T: Real>(a_d: T, a_pair: u64, b_d: T, b_pair: u64) -> bool {
+pub(crate) fn key_less<T: Real>(a_d: T, a_pair: u64, b_d: T, b_pair: u64) -> bool {
     (a_d < b_d) | ((a_d == b_d) & (a_pair < b_pair))
 }
 

@@ -1,7 +1,7 @@
 //! The floating-point element types the kernels accept.
 
 use std::fmt::Debug;
-use std::ops::{Add, Mul, Sub};
+use std::ops::{Add, Mul, Range, Sub};
 
 use super::gram::GramKernel;
 
@@ -47,6 +47,19 @@ pub trait Real:
     #[doc(hidden)]
     fn sq_distances_into(x: &[Self], n: usize, d: usize, kernel: GramKernel, out: &mut [Self]);
 
+    /// Fills `out` (`rows.len() x n`) with the rows `rows` of the squared-distance
+    /// matrix, bit-identical to [`Real::sq_distances_into`] with the same `kernel`.
+    /// Implementation detail of [`crate::pairwise_sq_distances_rows`].
+    #[doc(hidden)]
+    fn sq_distance_rows_into(
+        x: &[Self],
+        n: usize,
+        d: usize,
+        rows: Range<usize>,
+        kernel: GramKernel,
+        out: &mut [Self],
+    );
+
     /// Rows per packed panel (the vector width of one micro-tile) of `kernel` for this type.
     #[doc(hidden)]
     fn panel_width(kernel: GramKernel) -> usize;
@@ -68,6 +81,16 @@ impl Real for f32 {
     fn sq_distances_into(x: &[Self], n: usize, d: usize, kernel: GramKernel, out: &mut [Self]) {
         super::gram::sq_distances_into_f32(x, n, d, kernel, out)
     }
+    fn sq_distance_rows_into(
+        x: &[Self],
+        n: usize,
+        d: usize,
+        rows: Range<usize>,
+        kernel: GramKernel,
+        out: &mut [Self],
+    ) {
+        super::gram::sq_distance_rows_into_f32(x, n, d, rows, kernel, out)
+    }
     fn panel_width(kernel: GramKernel) -> usize {
         super::gram::panel_width_f32(kernel)
     }
@@ -88,6 +111,16 @@ impl Real for f64 {
     }
     fn sq_distances_into(x: &[Self], n: usize, d: usize, kernel: GramKernel, out: &mut [Self]) {
         super::gram::sq_distances_into_f64(x, n, d, kernel, out)
+    }
+    fn sq_distance_rows_into(
+        x: &[Self],
+        n: usize,
+        d: usize,
+        rows: Range<usize>,
+        kernel: GramKernel,
+        out: &mut [Self],
+    ) {
+        super::gram::sq_distance_rows_into_f64(x, n, d, rows, kernel, out)
     }
     fn panel_width(kernel: GramKernel) -> usize {
         super::gram::panel_width_f64(kernel)

@@ -55,6 +55,17 @@ fn evaluation(plan: &Plan, source: &str, coef: &dyn Fn(&Coef) -> TokenStream) ->
         quote_spanned! {ident.span()=> ::tregs::__private::input(&#ident) }
     });
     let coefs = plan.terms.iter().map(|t| coef(&t.coef));
+    // Only a plan that writes a scope says so: the expansion of every other loss is unchanged.
+    let with_scopes = plan.terms.iter().any(|t| t.scope.is_some()).then(|| {
+        let scopes = plan.terms.iter().map(|t| match t.scope {
+            Some(scope) => {
+                let variant = format_ident!("{}", format!("{scope:?}"));
+                quote! { ::core::option::Option::Some(::tregs::Scope::#variant) }
+            }
+            None => quote! { ::core::option::Option::None },
+        });
+        quote! { .with_scopes(&[#(#scopes),*]) }
+    });
     let options = plan.terms.iter().map(|t| {
         let values = t.options.iter().map(coef);
         quote! { &[#(#values),*] }
@@ -64,6 +75,7 @@ fn evaluation(plan: &Plan, source: &str, coef: &dyn Fn(&Coef) -> TokenStream) ->
             static __TREGS_PLAN: ::std::sync::LazyLock<::tregs::LossPlan> =
                 ::std::sync::LazyLock::new(|| {
                     ::tregs::LossPlan::from_static(#source, &[#(#input_names),*], &[#(#term_specs),*])
+                    #with_scopes
                 });
             ::tregs::__private::evaluate(
                 &__TREGS_PLAN,

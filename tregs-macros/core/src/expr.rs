@@ -45,6 +45,8 @@ pub struct Call {
     pub args: Vec<Ident>,
     /// Named options given in the call, already checked against the primitive's table.
     pub options: Vec<(Ident, Expr)>,
+    /// `scope = …` when given: the value as written and what it names.
+    pub scope: Option<(Ident, crate::Scope)>,
 }
 
 impl Expr {

@@ -14,7 +14,7 @@ pub use expand::expand_loss;
 pub use expr::{BinOp, Call, Expr};
 pub use parse::{parse_expr, Mode};
 pub use plan::{Coef, Plan, Term};
-pub use primitive::{ascii_name, closest, OptionSpec, Primitive};
+pub use primitive::{ascii_name, closest, OptionSpec, Primitive, Scope};
 
 /// Parses a loss expression read at run time (CLI, configs).
 ///

@@ -11,7 +11,7 @@
 //! ```
 
 use crate::expr::{BinOp, Call, Expr};
-use crate::primitive::{closest, Primitive};
+use crate::primitive::{closest, Primitive, Scope};
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser as _};
 use syn::spanned::Spanned;
@@ -231,12 +231,27 @@ fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> 
     let paren = syn::parenthesized!(content in input);
     let mut args: Vec<Ident> = Vec::new();
     let mut options: Vec<(Ident, Expr)> = Vec::new();
+    let mut scope: Option<(Ident, Scope)> = None;
     let mut position = 0usize;
     while !content.is_empty() {
         position += 1;
         if content.peek(Ident) && content.peek2(Token![=]) && !content.peek2(Token![==]) {
             let option: Ident = content.parse()?;
             content.parse::<Token![=]>()?;
+            if option == "scope" {
+                if scope.is_some() {
+                    return Err(syn::Error::new(
+                        option.span(),
+                        format!("option `scope` is given twice in `{name_text}(…)`"),
+                    ));
+                }
+                scope = Some(parse_scope(primitive, &option, &content)?);
+                if content.is_empty() {
+                    break;
+                }
+                content.parse::<Token![,]>()?;
+                continue;
+            }
             check_option(primitive, &option)?;
             if options
                 .iter()
@@ -250,7 +265,7 @@ fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> 
             let value = parse_sum(&content, mode)?;
             options.push((option, value));
         } else if content.peek(Ident) && (content.peek2(Token![,]) || peek_last(&content)) {
-            if !options.is_empty() {
+            if !options.is_empty() || scope.is_some() {
                 return Err(content.error(format!(
                     "tensor arguments of `{name_text}` come before its named options"
                 )));
@@ -298,7 +313,64 @@ fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> 
         name,
         args,
         options,
+        scope,
     })
+}
+
+/// The value of `scope = …`: `rank`, `global`, or `sharded` (`mst_len` only), on a term
+/// that couples rows.
+fn parse_scope(
+    primitive: Primitive,
+    option: &Ident,
+    content: ParseStream,
+) -> syn::Result<(Ident, Scope)> {
+    let names: Vec<String> = Scope::ALL
+        .iter()
+        .map(|s| format!("`{}`", s.name()))
+        .collect();
+    let value: Ident = content.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("`scope` takes a name: {}", names.join(", ")),
+        )
+    })?;
+    let Some(scope) = Scope::from_name(&value.to_string()) else {
+        return Err(syn::Error::new(
+            value.span(),
+            format!(
+                "unknown scope `{value}`; valid scopes: {}",
+                names.join(", ")
+            ),
+        ));
+    };
+    if !primitive.couples_rows() {
+        let coupled: Vec<&str> = Primitive::ALL
+            .iter()
+            .filter(|p| p.couples_rows())
+            .map(|p| p.name())
+            .collect();
+        return Err(syn::Error::new(
+            option.span(),
+            format!(
+                "`{}` is a mean over rows: its global value is already the mean of the \
+                 processes' values, so it takes no `scope`; `scope` applies to terms that \
+                 couple rows ({})",
+                primitive.name(),
+                coupled.join(", ")
+            ),
+        ));
+    }
+    if scope == Scope::Sharded && primitive != Primitive::MstLen {
+        return Err(syn::Error::new(
+            value.span(),
+            format!(
+                "`scope = sharded` (distributed Borůvka) is for `mst_len` only; use \
+                 `scope = global` for `{}`",
+                primitive.name()
+            ),
+        ));
+    }
+    Ok((value, scope))
 }
 
 fn peek_last(content: ParseStream) -> bool {

@@ -3,7 +3,7 @@
 
 use crate::expr::{BinOp, Call, Expr};
 use crate::parse::{parse_expr, Mode};
-use crate::primitive::Primitive;
+use crate::primitive::{Primitive, Scope};
 use proc_macro2::{Span, TokenStream};
 use std::fmt;
 use syn::Ident;
@@ -127,6 +127,9 @@ pub struct Term {
     pub args: Vec<usize>,
     /// One value per entry of `primitive.options()`, defaults filled in.
     pub options: Vec<Coef>,
+    /// `scope = …` as written; `None`: not written (this process's rows, unless a
+    /// data-parallel recipe promotes the term to the global batch).
+    pub scope: Option<Scope>,
     /// Canonical text, e.g. `mse(z, z2)`: the term's name in logs and outputs.
     pub name: String,
     pub span: Span,
@@ -179,6 +182,7 @@ impl Plan {
                 primitive: call.primitive,
                 args,
                 options,
+                scope: call.scope.as_ref().map(|(_, scope)| *scope),
                 name,
                 span: call.name.span(),
             });
@@ -316,6 +320,9 @@ fn term_name(call: &Call, options: &[Coef]) -> String {
         {
             parts.push(format!("{} = {value}", spec.name));
         }
+    }
+    if let Some((_, scope)) = &call.scope {
+        parts.push(format!("scope = {}", scope.name()));
     }
     format!("{}({})", call.primitive.name(), parts.join(", "))
 }

@@ -21,6 +21,40 @@ impl OptionSpec {
     }
 }
 
+/// Which rows a term sees when a batch is spread over several processes (data-parallel
+/// training): written `scope = rank | global | sharded` in a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// This process's rows only (the default).
+    Rank,
+    /// The global batch: the other processes' rows are gathered (as constants) and the term
+    /// is computed on the concatenation, exactly as one process holding the whole batch
+    /// would; the gradient flows to this process's rows.
+    Global,
+    /// `mst_len` only: the global batch's tree by distributed Borůvka, each process computing
+    /// the distances of its own rows only (no n × n matrix anywhere).
+    Sharded,
+}
+
+impl Scope {
+    /// Every scope, as written in expressions.
+    pub const ALL: &'static [Scope] = &[Scope::Rank, Scope::Global, Scope::Sharded];
+
+    /// The name used in expressions.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Rank => "rank",
+            Scope::Global => "global",
+            Scope::Sharded => "sharded",
+        }
+    }
+
+    /// Looks a scope up by its expression name.
+    pub fn from_name(name: &str) -> Option<Scope> {
+        Self::ALL.iter().copied().find(|s| s.name() == name)
+    }
+}
+
 /// A loss primitive of the DSL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Primitive {
@@ -100,6 +134,27 @@ impl Primitive {
         Primitive::W2,
         Primitive::Cosine,
     ];
+
+    /// Whether the term's value couples the rows of a batch (a tree, pairwise similarities,
+    /// batch statistics), so that the value on a global batch differs from the mean of the
+    /// values on its parts: only these terms take a `scope`. Row-wise terms (`sphere`,
+    /// `mse`, `byol`, `cosine`) are means over rows, whose global value is already the
+    /// mean of the processes' values.
+    pub fn couples_rows(self) -> bool {
+        !matches!(
+            self,
+            Primitive::Sphere | Primitive::Mse | Primitive::Byol | Primitive::Cosine
+        )
+    }
+
+    /// Its tensor parameters that hold batch rows (gathered under `scope = global`): all of
+    /// them but `clip_scaled`'s logit scale.
+    pub fn row_params(self) -> usize {
+        match self {
+            Primitive::ClipScaled => 2,
+            other => other.params().len(),
+        }
+    }
 
     /// The name used in expressions.
     pub fn name(self) -> &'static str {

@@ -1,0 +1,171 @@
+//! `pretrain --steps K` under `mpirun`: two processes train on the same global batches as
+//! one, a dead or hung process stops the run with a clear error, and the checkpoints
+//! written before stay intact. Needs OpenMPI; run with
+//! `cargo test -p tregs-examples --features mpi --test data_parallel`.
+
+use burn::module::Module;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use tregs_examples::data::default_digits;
+use tregs_examples::pretrain::model_shape;
+use tregs_examples::recipe::Recipe;
+use tregs_examples::ssl::SslModel;
+
+const PRETRAIN: &str = env!("CARGO_BIN_EXE_pretrain");
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tregs-dp-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn mpirun(processes: usize) -> Command {
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["--oversubscribe", "--bind-to", "none", "-np"])
+        .arg(processes.to_string())
+        .arg(PRETRAIN)
+        // mpirun refuses to start as root without these (CI containers run as root).
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    cmd
+}
+
+/// Runs `cmd` to completion, or kills it after `limit` and fails the test.
+fn run_within(mut cmd: Command, limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mpirun starts (install openmpi-bin)");
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return (child.wait_with_output().expect("output"), started.elapsed());
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the run did not stop within {limit:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn totals(out: &Path) -> Vec<f64> {
+    std::fs::read_to_string(out.join("metrics.jsonl"))
+        .expect("metrics.jsonl")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            assert!(
+                v["terms"]["mst_len(z)"].is_f64(),
+                "every term is logged: {l}"
+            );
+            v["total"].as_f64().expect("total")
+        })
+        .collect()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn two_processes_train_like_one_on_the_global_batch() {
+    let (one, two) = (scratch("one"), scratch("two"));
+    let common = ["--steps", "5", "--seed", "3", "--config", "mse_tregs"];
+    let single = Command::new(PRETRAIN)
+        .args(common)
+        .arg("--out")
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert!(single.status.success(), "{}", text(&single));
+    let mut cmd = mpirun(2);
+    cmd.args(common).arg("--out").arg(&two);
+    let (double, _) = run_within(cmd, Duration::from_secs(300));
+    assert!(double.status.success(), "{}", text(&double));
+    let (a, b) = (totals(&one), totals(&two));
+    assert_eq!(a.len(), 5);
+    assert_eq!(b.len(), 5);
+    for (step, (x, y)) in a.iter().zip(&b).enumerate() {
+        let rel = (x - y).abs() / x.abs().max(1e-12);
+        assert!(rel < 1e-4, "step {}: one process {x}, two {y}", step + 1);
+    }
+    let _ = std::fs::remove_dir_all(&one);
+    let _ = std::fs::remove_dir_all(&two);
+}
+
+/// 512 images in batches of 128: 4 steps an epoch, checkpoints after steps 4 and 8.
+fn faulty_run(out: &Path, fault: &str, timeout_s: &str) -> (Output, Duration) {
+    let mut cmd = mpirun(2);
+    cmd.args(["--steps", "30", "--limit", "512", "--batch-size", "128"])
+        .args(["--inject-fault", fault])
+        .arg("--out")
+        .arg(out)
+        .env("TREGS_COLLECTIVE_TIMEOUT", timeout_s);
+    run_within(cmd, Duration::from_secs(120))
+}
+
+fn assert_checkpoint_intact(out: &Path) {
+    let path = out.join("checkpoint/model-step-8.bpk");
+    let recipe = Recipe::shipped("mse_tregs").unwrap();
+    let set = default_digits();
+    let device = burn::tensor::Device::flex();
+    let model = SslModel::new(
+        &recipe,
+        model_shape(&set, &recipe.config.train),
+        None,
+        &device,
+    )
+    .unwrap();
+    model
+        .try_load_file(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let leftovers: Vec<_> = std::fs::read_dir(out.join("checkpoint"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "partial checkpoint left: {leftovers:?}"
+    );
+    assert_eq!(
+        totals(out).len(),
+        9,
+        "the steps before the fault are logged"
+    );
+}
+
+#[test]
+fn a_dead_process_stops_the_run_and_keeps_the_checkpoint() {
+    let out = scratch("dead");
+    let (result, took) = faulty_run(&out, "exit:1:10", "60");
+    let log = text(&result);
+    assert!(!result.status.success(), "{log}");
+    assert!(log.contains("injected fault"), "{log}");
+    println!("stopped after {took:?}:\n{log}");
+    assert_checkpoint_intact(&out);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_hung_process_stops_the_run_after_the_timeout() {
+    let out = scratch("hung");
+    let (result, took) = faulty_run(&out, "hang:1:10", "5");
+    let log = text(&result);
+    assert!(!result.status.success(), "{log}");
+    assert!(log.contains("died or hangs"), "{log}");
+    assert!(
+        took >= Duration::from_secs(5),
+        "stopped before the timeout: {took:?}"
+    );
+    println!("stopped after {took:?}:\n{log}");
+    assert_checkpoint_intact(&out);
+    let _ = std::fs::remove_dir_all(&out);
+}

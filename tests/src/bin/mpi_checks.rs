@@ -1,0 +1,241 @@
+//! Checks of tregs' global-batch terms across MPI processes; run by `tests/mpi.rs` as
+//! `mpirun -np P mpi_checks`. Every process holds the same deterministic full batch, takes
+//! its contiguous share of rows, and compares what the processes compute together with
+//! what one process computes on the whole batch. Any mismatch panics, so the process
+//! exits non-zero and mpirun fails.
+
+use std::sync::Arc;
+use tregs::burn::tensor::{Device, Tensor, TensorData};
+use tregs::distributed::mpi::{MpiCommunicator, MpiWorld};
+use tregs::distributed::{gather_rows, set_communicator, sharded, Communicator};
+use tregs::loss;
+
+/// A reproducible cloud: `n` × `d` values from a SplitMix64 stream.
+fn cloud(n: usize, d: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    (0..n * d)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            (z >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Rows of process `rank` when `n` rows are split over `size` as evenly as possible.
+fn share(n: usize, rank: usize, size: usize) -> std::ops::Range<usize> {
+    let start = rank * n / size;
+    start..(rank + 1) * n / size
+}
+
+fn tensor(data: &[f32], rows: std::ops::Range<usize>, d: usize, device: &Device) -> Tensor<2> {
+    let values = data[rows.start * d..rows.end * d].to_vec();
+    Tensor::from_data(TensorData::new(values, [rows.len(), d]), device)
+}
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec().expect("floats")
+}
+
+fn sorted(mut edges: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
+    for e in &mut edges {
+        *e = (e.0.min(e.1), e.0.max(e.1));
+    }
+    edges.sort_unstable();
+    edges
+}
+
+fn max_rel_diff(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs() as f64))
+        .max(1e-30);
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).abs())
+        .fold(0.0, f64::max)
+        / scale
+}
+
+/// Runs `f` as one process holding everything (no communicator installed), then puts the
+/// MPI communicator back.
+fn single_process<R>(comm: &Arc<MpiCommunicator>, f: impl FnOnce() -> R) -> R {
+    set_communicator(None);
+    let out = f();
+    set_communicator(Some(comm.clone()));
+    out
+}
+
+fn check_all_gather(comm: &dyn Communicator, device: &Device) {
+    let (rank, size) = (comm.rank(), comm.size());
+    // Process r holds r + 1 rows whose values are their global row indices.
+    let d = 3;
+    let start: usize = (0..rank).map(|r| r + 1).sum();
+    let local: Vec<f32> = (start..start + rank + 1)
+        .flat_map(|i| std::iter::repeat_n(i as f32, d))
+        .collect();
+    let z = Tensor::<2>::from_data(TensorData::new(local, [rank + 1, d]), device);
+    let (all, rows) = gather_rows("z", &z, comm).expect("gather");
+    let total: usize = (1..=size).sum();
+    assert_eq!(all.dims(), [total, d], "gathered shape");
+    assert_eq!(rows, start..start + rank + 1, "this process's rows");
+    let expected: Vec<f32> = (0..total)
+        .flat_map(|i| std::iter::repeat_n(i as f32, d))
+        .collect();
+    assert_eq!(to_vec(all), expected, "rows in rank order");
+    println!("process {rank}: all-gather returns every process's rows in rank order");
+}
+
+fn check_global_tree(comm: &Arc<MpiCommunicator>, device: &Device, n: usize, d: usize) {
+    let (rank, size) = (comm.rank(), comm.size());
+    let data = cloud(n, d, 7 + n as u64);
+    let rows = share(n, rank, size);
+    let z = tensor(&data, rows.clone(), d, device).require_grad();
+    let out = loss!(mst_len(z, scope = global)).expect("global loss");
+    let value = out.term("mst_len(z, scope = global)").expect("term").value;
+    let (all, _) = gather_rows("z", &z, comm.as_ref()).expect("gather");
+    let edges = sorted(tregs::tree_edges(&all).expect("tree"));
+    let full = tregs::minimum_spanning_tree(&tensor(&data, 0..n, d, device));
+    assert_eq!(
+        edges,
+        sorted(full.edges.clone()),
+        "global tree = single-process tree"
+    );
+    let expected = -full.total_length() / n as f64;
+    assert!(
+        ((value - expected) / expected).abs() < 1e-6,
+        "length {value} vs {expected}"
+    );
+    // Bit for bit the same tree on every process.
+    let flat: Vec<u64> = edges
+        .iter()
+        .map(|&(u, v)| ((u as u64) << 32) | v as u64)
+        .collect();
+    let everyone = comm.all_gather_u64(&flat);
+    for r in 0..size {
+        assert_eq!(
+            &everyone[r * flat.len()..(r + 1) * flat.len()],
+            &flat[..],
+            "process {r} built another tree"
+        );
+    }
+    println!(
+        "process {rank}: global tree of {n}x{d} on {size} processes = single-process tree \
+         ({} edges, length within 1e-6)",
+        edges.len()
+    );
+}
+
+/// One data-parallel step of a linear model under the T-REGS objective: the averaged
+/// parameter gradient equals the single-process gradient on the concatenated batch.
+fn check_parameter_gradients(comm: &Arc<MpiCommunicator>, device: &Device) {
+    let (rank, size) = (comm.rank(), comm.size());
+    let (n, d_in, d) = (60 * size, 12, 8);
+    let x1 = cloud(n, d_in, 11);
+    let x2: Vec<f32> = x1
+        .iter()
+        .zip(cloud(n, d_in, 12))
+        .map(|(a, b)| a + 0.1 * b)
+        .collect();
+    let weights = cloud(d_in, d, 13);
+    let (beta, gamma, lambda) = (10.0, 0.2, 8e-4);
+    let step = |rows: std::ops::Range<usize>| {
+        let theta = Tensor::<2>::from_data(TensorData::new(weights.clone(), [d_in, d]), device)
+            .require_grad();
+        let z = tensor(&x1, rows.clone(), d_in, device).matmul(theta.clone());
+        let z2 = tensor(&x2, rows, d_in, device).matmul(theta.clone());
+        let out = loss!(
+            beta * mse(z, z2)
+                + gamma * (mst_len(z, scope = global) + mst_len(z2, scope = global))
+                + lambda * (sphere(z) + sphere(z2))
+        )
+        .expect("loss");
+        let grads = out.backward();
+        (
+            out.total_value(),
+            to_vec(theta.grad(&grads).expect("θ has a gradient")),
+        )
+    };
+    let (_, mut local) = step(share(n, rank, size));
+    comm.all_reduce_sum_f32(&mut local);
+    let averaged: Vec<f32> = local.iter().map(|g| g / size as f32).collect();
+    let (_, reference) = single_process(comm, || step(0..n));
+    let diff = max_rel_diff(&averaged, &reference);
+    assert!(
+        diff < 1e-5,
+        "parameter gradients differ by {diff:e} (relative)"
+    );
+    println!(
+        "process {rank}: averaged parameter gradient = single-process gradient \
+         (max relative difference {diff:.1e})"
+    );
+}
+
+/// `scope = sharded` finds Prim's tree, and its loss and gradient equal the global ones.
+fn check_sharded(comm: &Arc<MpiCommunicator>, device: &Device, name: &str, data: &[f32], d: usize) {
+    let (rank, size) = (comm.rank(), comm.size());
+    let n = data.len() / d;
+    let rows = share(n, rank, size);
+    let full = tregs::minimum_spanning_tree(&tensor(data, 0..n, d, device));
+    let edges = sharded::tree(data, n, d, rows.clone(), comm.as_ref());
+    assert_eq!(
+        edges,
+        sorted(full.edges.clone()),
+        "{name}: sharded Borůvka = Prim"
+    );
+    let z = tensor(data, rows.clone(), d, device).require_grad();
+    let sharded_out = loss!(mst_len(z, scope = sharded)).expect("sharded loss");
+    let grad_sharded = to_vec(z.grad(&sharded_out.backward()).expect("grad"));
+    let z = tensor(data, rows, d, device).require_grad();
+    let global_out = loss!(mst_len(z, scope = global)).expect("global loss");
+    let grad_global = to_vec(z.grad(&global_out.backward()).expect("grad"));
+    let (a, b) = (sharded_out.total_value(), global_out.total_value());
+    assert!(
+        (a - b).abs() <= 1e-6 * b.abs().max(1e-12),
+        "{name}: sharded {a} vs global {b}"
+    );
+    let diff = max_rel_diff(&grad_sharded, &grad_global);
+    assert!(diff < 1e-5, "{name}: gradients differ by {diff:e}");
+    println!(
+        "process {rank}: {name}: sharded Borůvka = Prim ({n} points), loss and gradient = global"
+    );
+}
+
+fn main() {
+    let world = MpiWorld::init().expect("MPI");
+    let comm = world.communicator();
+    let device = Device::flex().autodiff();
+    check_all_gather(comm.as_ref(), &device);
+    for (n, d) in [(301, 16), (64, 1), (500, 64)] {
+        check_global_tree(&comm, &device, n, d);
+    }
+    check_parameter_gradients(&comm, &device);
+    let size = comm.size();
+    let gaussian = cloud(257, 10, 3);
+    let duplicates: Vec<f32> = cloud(12, 4, 5)
+        .chunks(4)
+        .flat_map(|row| row.repeat(4))
+        .collect();
+    let grid: Vec<f32> = (0..36)
+        .flat_map(|i| [(i % 6) as f32, (i / 6) as f32])
+        .collect();
+    let offset: Vec<f32> = cloud(120, 3, 9).iter().map(|v| v + 1e4).collect();
+    let smallest: Vec<f32> = cloud(size, 2, 17);
+    for (name, data, d) in [
+        ("gaussian", gaussian, 10),
+        ("duplicates", duplicates, 4),
+        ("grid ties", grid, 2),
+        ("offset 1e4", offset, 3),
+        ("one point per process", smallest, 2),
+    ] {
+        check_sharded(&comm, &device, name, &data, d);
+    }
+    comm.barrier();
+    if comm.rank() == 0 {
+        println!("all checks passed on {} processes", comm.size());
+    }
+}
