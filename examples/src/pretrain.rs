@@ -515,10 +515,26 @@ pub fn probe_scores(model: &SslModel, train: &ImageSet, test: &ImageSet) -> Prob
         classes,
         20,
     );
-    let (z, e) = embed(test, &device, |x| {
-        model.projector.forward(model.features(x))
-    });
+    // The embeddings z from the test features already computed: the encoder runs once.
     let n = test.len();
+    let mut z = Vec::with_capacity(n * model.spec.recipe.config.train.embedding_dim);
+    let mut e = 0;
+    for chunk in test_x.chunks(512 * d) {
+        let rows = chunk.len() / d;
+        let features: Vec<f32> = chunk.iter().map(|&v| v as f32).collect();
+        let projected = model.projector.forward(Tensor::from_data(
+            TensorData::new(features, [rows, d]),
+            &device,
+        ));
+        e = projected.dims()[1];
+        z.extend(
+            projected
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .expect("float data"),
+        );
+    }
     ProbeScores {
         linear_probe_top1: probe.test_accuracy,
         knn_top1: knn,
