@@ -80,6 +80,14 @@ fn run(cli: Cli) -> Result<(), String> {
     // MPI (when built in) is initialized first and finalized last (when `_world` drops).
     #[cfg(feature = "mpi")]
     let _world = tregs::distributed::mpi::MpiWorld::init()?;
+    #[cfg(not(feature = "mpi"))]
+    if let Some(size) = launched_by_mpirun() {
+        return Err(format!(
+            "started by mpirun as one of {size} processes, but this binary is built without \
+             the `mpi` feature: each process would train alone on the whole batch. Rebuild \
+             with `--features mpi`"
+        ));
+    }
     let comm: Arc<dyn Communicator> =
         tregs::distributed::communicator().unwrap_or_else(|| Arc::new(SingleProcess));
     if cli.steps.is_none() && comm.size() > 1 {
@@ -154,6 +162,15 @@ fn run(cli: Cli) -> Result<(), String> {
         out.display()
     );
     Ok(())
+}
+
+/// The process count mpirun (OpenMPI, MPICH/PMI) announces to the processes it starts.
+#[cfg(not(feature = "mpi"))]
+fn launched_by_mpirun() -> Option<usize> {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok()?.parse::<usize>().ok())
+        .filter(|&size| size > 1)
 }
 
 fn data_parallel(

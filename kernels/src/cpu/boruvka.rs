@@ -5,7 +5,8 @@
 //! ([`pairwise_sq_distances_rows`](super::pairwise_sq_distances_rows), bit-identical to
 //! the rows of the full matrix). The processes then run Borůvka in lockstep on one
 //! replicated [`ShardedBoruvka`] state; the caller does the communication, this module
-//! only the pure steps of a round.
+//! only the steps of a round (pure functions of the replicated state, apart from each
+//! process's cache of its rows' lightest edges, which only saves rescans).
 
 use std::ops::Range;
 
@@ -27,8 +28,10 @@ use super::Real;
 ///    tree, components are merged and relabelled.
 ///
 /// Every component merges with at least one other per round, so the number of components
-/// at least halves and `ceil(log2 n)` rounds finish; a round costs `O(rows.len() * n)` per
-/// shard and `O(n)` communicated values.
+/// at least halves and `ceil(log2 n)` rounds finish. The first round scans the shard's
+/// whole block, `O(rows.len() * n)`; later rounds rescan only the rows whose cached
+/// lightest edge was swallowed by a merge (see [`propose`](Self::propose)), `O(rows.len()
+/// + rescanned * n)`. Each round communicates `O(n)` values.
 ///
 /// Edges are compared by the strict total order of [`prim_mst`](super::prim_mst),
 /// lexicographic on `(d2(u, v), min(u, v), max(u, v))`, with the pair packed as
@@ -44,7 +47,13 @@ use super::Real;
 /// the combined proposals, which are the same on every process: `merge` processes the
 /// slots in order, and the labels are canonical (the smallest vertex of each component),
 /// independent of the order in which unions happen.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Besides that replicated state, each value holds a per-process row cache (the lightest
+/// outgoing edge of every row this process owns, see [`propose`](Self::propose)). It
+/// depends on which rows the process owns, so it is not replicated: equality (`==`)
+/// compares the replicated state only and ignores the cache and its counter
+/// ([`rows_scanned`](Self::rows_scanned)).
+#[derive(Clone, Debug)]
 pub struct ShardedBoruvka {
     n: usize,
     /// Component of each vertex, named by its smallest vertex.
@@ -55,7 +64,63 @@ pub struct ShardedBoruvka {
     roots: Vec<u32>,
     /// Tree edges `(u, v)`, `u < v`, in the order they were added.
     edges: Vec<(u32, u32)>,
+    /// This process's cache of each owned row's lightest outgoing edge (not replicated,
+    /// not compared).
+    cache: RowCache,
 }
+
+/// Equality of the replicated state (`n`, labels, slots, roots, edges in insertion
+/// order); the per-process row cache is left out.
+impl PartialEq for ShardedBoruvka {
+    fn eq(&self, other: &Self) -> bool {
+        self.n == other.n
+            && self.labels == other.labels
+            && self.slots == other.slots
+            && self.roots == other.roots
+            && self.edges == other.edges
+    }
+}
+
+impl Eq for ShardedBoruvka {}
+
+/// Per-process cache of [`ShardedBoruvka::propose`]: for each owned row `u`, its lightest
+/// edge `(u, v)` with `v` outside the component of `u`, in the order
+/// `(d2, packed_pair(u, v))`, as found by the last scan of the row.
+///
+/// Components only grow, so the candidates of `u` (the vertices outside its component)
+/// only shrink: while the cached `v` is still outside the component of `u` it is still the
+/// minimum, and only the rows whose `v` has joined their component need a rescan. A row
+/// with no candidate (`v == NO_VERTEX`: every entry outside its component is NaN) keeps
+/// none.
+#[derive(Clone, Debug, Default)]
+struct RowCache {
+    /// What the entries were computed for: the rows, and the block's address and length
+    /// in bytes; `None` before the first scan. A different key refills the cache.
+    key: Option<(Range<usize>, usize, usize)>,
+    /// One entry per owned row, in row order.
+    best: Vec<Candidate>,
+    /// Rows scanned against all n columns since the state was created.
+    rows_scanned: u64,
+}
+
+/// A row's lightest outgoing edge: weight (widened exactly to f64), packed pair and the
+/// other end (`NO_VERTEX` and `(INFINITY, u64::MAX)` when the row has none).
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    weight: f64,
+    pair: u64,
+    other: u32,
+}
+
+/// The other end of a row with no outgoing edge.
+const NO_VERTEX: u32 = u32::MAX;
+
+/// The entry of a row with no outgoing edge (also the placeholder before a scan).
+const NO_CANDIDATE: Candidate = Candidate {
+    weight: f64::INFINITY,
+    pair: u64::MAX,
+    other: NO_VERTEX,
+};
 
 /// Lanes of the running minimum in a row scan (one AVX-512 register of f32, as in Prim).
 const LANES: usize = 16;
@@ -77,6 +142,7 @@ impl ShardedBoruvka {
             slots: ids.clone(),
             roots: ids,
             edges: Vec::with_capacity(n.saturating_sub(1)),
+            cache: RowCache::default(),
         }
     }
 
@@ -101,14 +167,23 @@ impl ShardedBoruvka {
     /// `block` is the `rows.len() x n` block of
     /// [`pairwise_sq_distances_rows`](super::pairwise_sq_distances_rows) for `rows`.
     ///
-    /// Only the shard's rows are scanned: the lightest edge leaving a component has an
+    /// Only the shard's rows are considered: the lightest edge leaving a component has an
     /// endpoint in it, so it is found by the shard owning that endpoint's row. The weight
-    /// is widened exactly to f64, which preserves the order. Rows are scanned in parallel;
-    /// the result is the minimum of a strict total order, hence deterministic.
+    /// is widened exactly to f64, which preserves the order.
+    ///
+    /// Each owned row's lightest outgoing edge is kept in a per-process cache between
+    /// rounds. The first call scans every row; a later call rescans only the rows whose
+    /// cached other end has since joined the row's component (components only grow, so a
+    /// cached edge that still leaves the component is still the row's lightest one). The
+    /// proposals are exactly those of a full rescan. The cache is refilled by a full scan
+    /// whenever `rows` or the block's address or length differ from the previous call, so
+    /// between the rounds of one tree the block must keep its contents (it is only read).
+    /// The rows to scan are scanned in parallel; each row's edge is the minimum of a strict
+    /// total order and the rows are reduced in order, so the result is deterministic.
     ///
     /// # Panics
     /// If `rows` is not inside `0..n` or `block.len() != rows.len() * n`.
-    pub fn propose<T: Real>(&self, block: &[T], rows: Range<usize>) -> (Vec<f64>, Vec<u64>) {
+    pub fn propose<T: Real>(&mut self, block: &[T], rows: Range<usize>) -> (Vec<f64>, Vec<u64>) {
         let n = self.n;
         assert!(
             rows.start <= rows.end && rows.end <= n,
@@ -125,21 +200,54 @@ impl ShardedBoruvka {
         if comps <= 1 || rows.is_empty() {
             return (weights, pairs);
         }
+        let slots = &self.slots;
+        let cache = &mut self.cache;
+        let key = (
+            rows.clone(),
+            block.as_ptr() as usize,
+            std::mem::size_of_val(block),
+        );
+        let stale: Vec<usize> = if cache.key.as_ref() == Some(&key) {
+            (0..rows.len())
+                .filter(|&r| {
+                    let v = cache.best[r].other;
+                    v != NO_VERTEX && slots[v as usize] == slots[rows.start + r]
+                })
+                .collect()
+        } else {
+            cache.key = Some(key);
+            cache.best.clear();
+            cache.best.resize(rows.len(), NO_CANDIDATE);
+            (0..rows.len()).collect()
+        };
         let scan = select_scan::<T>();
-        let best: Vec<(T, u64)> = block
-            .par_chunks(n)
+        let fresh: Vec<(T, u64)> = stale
+            .par_iter()
             .with_min_len(ROWS_PER_TASK)
-            .enumerate()
-            .map(|(r, row)| scan(row, &self.slots, rows.start + r))
+            .map(|&r| scan(&block[r * n..(r + 1) * n], slots, rows.start + r))
             .collect();
-        for (i, (w, pair)) in rows.zip(best) {
-            let s = self.slots[i] as usize;
-            let w = w.to_f64();
-            if key_less(w, pair, weights[s], pairs[s]) {
-                (weights[s], pairs[s]) = (w, pair);
+        cache.rows_scanned += stale.len() as u64;
+        for (&r, (w, pair)) in stale.iter().zip(fresh) {
+            cache.best[r] = Candidate {
+                weight: w.to_f64(),
+                pair,
+                other: other_end(pair, rows.start + r),
+            };
+        }
+        for (i, c) in rows.zip(&cache.best) {
+            let s = slots[i] as usize;
+            if key_less(c.weight, c.pair, weights[s], pairs[s]) {
+                (weights[s], pairs[s]) = (c.weight, c.pair);
             }
         }
         (weights, pairs)
+    }
+
+    /// Rows scanned against all `n` columns by [`propose`](Self::propose) on this value
+    /// since [`new`](Self::new) (cloned along with the cache): `rows.len()` for the first
+    /// round, then only the rescanned rows. Per-process bookkeeping, ignored by `==`.
+    pub fn rows_scanned(&self) -> u64 {
+        self.cache.rows_scanned
     }
 
     /// Element-wise minimum of two proposals in the `(weight, pair)` order, into `acc`:
@@ -226,6 +334,18 @@ impl ShardedBoruvka {
         let mut edges = self.edges.clone();
         edges.sort_unstable();
         edges
+    }
+}
+
+/// The end of the packed edge `pair` that is not `u` (`NO_VERTEX` for no edge).
+fn other_end(pair: u64, u: usize) -> u32 {
+    let (lo, hi) = ((pair >> 32) as u32, pair as u32);
+    if pair == u64::MAX {
+        NO_VERTEX
+    } else if lo as usize == u {
+        hi
+    } else {
+        lo
     }
 }
 
@@ -400,15 +520,69 @@ mod tests {
         }
     }
 
-    /// Runs the shards in lockstep as separate processes would: own block, own state,
-    /// proposals all-reduced (in two different orders, which must agree). Returns the
-    /// sorted tree and the number of rounds.
-    fn sharded_mst<T: Real>(
+    /// The proposals by definition: every owned row against every column, in f64.
+    fn brute_force_proposals<T: Real>(
+        state: &ShardedBoruvka,
+        block: &[T],
+        rows: Range<usize>,
+    ) -> (Vec<f64>, Vec<u64>) {
+        let (n, comps) = (state.n, state.components());
+        let (mut w, mut p) = (vec![f64::INFINITY; comps], vec![u64::MAX; comps]);
+        for (r, i) in rows.enumerate() {
+            let s = state.slots[i] as usize;
+            for j in (0..n).filter(|&j| state.slots[j] != state.slots[i]) {
+                let (d2, pair) = (block[r * n + j].to_f64(), packed_pair(i, j));
+                if key_less(d2, pair, w[s], p[s]) {
+                    (w[s], p[s]) = (d2, pair);
+                }
+            }
+        }
+        (w, p)
+    }
+
+    /// The proposals of a full rescan: the same replicated state with an empty cache.
+    fn full_rescan_proposals<T: Real>(
+        state: &ShardedBoruvka,
+        block: &[T],
+        rows: Range<usize>,
+    ) -> (Vec<f64>, Vec<u64>) {
+        let mut fresh = state.clone();
+        fresh.cache = RowCache::default();
+        let before = fresh.rows_scanned();
+        let proposals = fresh.propose(block, rows.clone());
+        let expected = if state.components() > 1 {
+            rows.len()
+        } else {
+            0
+        };
+        assert_eq!(
+            fresh.rows_scanned() - before,
+            expected as u64,
+            "a full rescan"
+        );
+        proposals
+    }
+
+    fn assert_same_proposals(a: &(Vec<f64>, Vec<u64>), b: &(Vec<f64>, Vec<u64>), what: &str) {
+        assert_eq!(a.1, b.1, "{what}: pairs");
+        assert_eq!(
+            a.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            b.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "{what}: weights"
+        );
+    }
+
+    /// Runs the shards in lockstep as separate processes would: own block, own state (and
+    /// row cache), proposals all-reduced (in two different orders, which must agree). In
+    /// every round each shard's cached proposals must equal a full rescan and the
+    /// brute-force definition. Returns the sorted tree, the number of rounds and each
+    /// shard's [`ShardedBoruvka::rows_scanned`] after every round.
+    fn sharded_run<T: Real>(
         x: &[T],
         n: usize,
         d: usize,
         bounds: &[usize],
-    ) -> (Vec<(u32, u32)>, usize) {
+    ) -> (Vec<(u32, u32)>, usize, Vec<Vec<u64>>) {
         let shards: Vec<Range<usize>> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
         let blocks: Vec<Vec<T>> = shards
             .iter()
@@ -416,13 +590,24 @@ mod tests {
             .collect();
         let mut states: Vec<ShardedBoruvka> =
             shards.iter().map(|_| ShardedBoruvka::new(n)).collect();
+        let mut scanned = vec![Vec::new(); shards.len()];
         let mut rounds = 0;
         while !states[0].is_done() {
             let proposals: Vec<(Vec<f64>, Vec<u64>)> = states
-                .iter()
+                .iter_mut()
                 .zip(&shards)
                 .zip(&blocks)
-                .map(|((state, rows), block)| state.propose(block, rows.clone()))
+                .zip(&mut scanned)
+                .map(|(((state, rows), block), scanned)| {
+                    let cached = state.propose(block, rows.clone());
+                    scanned.push(state.rows_scanned());
+                    let what = format!("round {rounds}, rows {rows:?}");
+                    let full = full_rescan_proposals(state, block, rows.clone());
+                    assert_same_proposals(&cached, &full, &what);
+                    let defined = brute_force_proposals(state, block, rows.clone());
+                    assert_same_proposals(&cached, &defined, &what);
+                    cached
+                })
                 .collect();
             let (mut w, mut p) = proposals[0].clone();
             for (wi, pi) in &proposals[1..] {
@@ -454,7 +639,17 @@ mod tests {
         if n > 0 {
             assert!(states[0].labels().iter().all(|&l| l == 0));
         }
-        (states[0].edges(), rounds)
+        (states[0].edges(), rounds, scanned)
+    }
+
+    fn sharded_mst<T: Real>(
+        x: &[T],
+        n: usize,
+        d: usize,
+        bounds: &[usize],
+    ) -> (Vec<(u32, u32)>, usize) {
+        let (edges, rounds, _) = sharded_run(x, n, d, bounds);
+        (edges, rounds)
     }
 
     /// Sharded Borůvka equals Prim on the full matrix for P in {1, 2, 3, 5} shards (an
@@ -561,6 +756,104 @@ mod tests {
     }
 
     #[test]
+    fn cached_proposals_equal_a_full_rescan_every_round() {
+        // `sharded_run` checks every round of every shard against a full rescan (same
+        // state, empty cache) and the brute-force definition; here on clouds with many
+        // ties, whose cached edges are decided by the index order.
+        let g = grid(7, 2);
+        let scrambled: Vec<f64> = (0..49)
+            .flat_map(|r| {
+                let v = (r * 17) % 49;
+                g[2 * v..2 * v + 2].to_vec()
+            })
+            .collect();
+        let clouds: Vec<(Vec<f64>, usize, usize, &str)> = vec![
+            (gaussian(400, 6, 11), 400, 6, "gaussian"),
+            (duplicates(300, 3, 12), 300, 3, "duplicates"),
+            (vec![0.25; 70 * 2], 70, 2, "identical rows"),
+            (grid(9, 2), 81, 2, "9x9 tie grid"),
+            (grid(5, 3), 125, 3, "5x5x5 tie grid"),
+            (scrambled, 49, 2, "scrambled 7x7 grid"),
+        ];
+        for (x64, n, d, what) in &clouds {
+            let (n, d) = (*n, *d);
+            let x32: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+            let mut expected = prim_mst(&pairwise_sq_distances(x64, n, d), n);
+            expected.sort_unstable();
+            for bounds in [
+                vec![0, n],
+                vec![0, n / 2, n],
+                uneven_bounds(n, 3, n as u64 + 5),
+            ] {
+                let (edges, rounds, scanned) = sharded_run(x64, n, d, &bounds);
+                assert_eq!(edges, expected, "{what} {bounds:?}");
+                for (rows, scanned) in bounds.windows(2).zip(&scanned) {
+                    // The first round scans every row once.
+                    let first = rows[1] - rows[0];
+                    assert_eq!(scanned[0], first as u64, "{what} {bounds:?}");
+                    assert_eq!(scanned.len(), rounds);
+                }
+                sharded_run(&x32, n, d, &bounds);
+            }
+        }
+    }
+
+    #[test]
+    fn row_cache_rescans_fewer_rows_after_the_first_round() {
+        let (n, d) = (2000, 8);
+        let x = gaussian(n, d, 2024);
+        for bounds in [vec![0, n], vec![0, n / 2, n], vec![0, 700, n]] {
+            let (_, rounds, scanned) = sharded_run(&x, n, d, &bounds);
+            assert!(rounds >= 3, "{rounds} rounds: the cache is not exercised");
+            for (rows, scanned) in bounds.windows(2).zip(&scanned) {
+                let rows = (rows[1] - rows[0]) as u64;
+                let rescans = scanned[rounds - 1] - scanned[0];
+                assert_eq!(scanned[0], rows);
+                assert!(
+                    rescans < rows * (rounds as u64 - 1),
+                    "{rescans} rows rescanned after round 1, {rows} rows x {} rounds",
+                    rounds - 1
+                );
+                // Never more than one scan per row and round.
+                assert!(scanned.windows(2).all(|w| w[1] - w[0] <= rows));
+            }
+        }
+    }
+
+    #[test]
+    fn row_cache_refills_for_other_rows_or_another_block() {
+        let (n, d) = (120, 4);
+        let x: Vec<f32> = gaussian(n, d, 99).iter().map(|&v| v as f32).collect();
+        let (a, b) = (0..50, 50..n);
+        let block_a = pairwise_sq_distances_rows(&x, n, d, a.clone());
+        let block_b = pairwise_sq_distances_rows(&x, n, d, b.clone());
+        let mut state = ShardedBoruvka::new(n);
+        let first = state.propose(&block_a, a.clone());
+        assert_eq!(state.rows_scanned(), 50);
+        // The same call again is served from the cache.
+        assert_same_proposals(&state.propose(&block_a, a.clone()), &first, "repeat");
+        assert_eq!(state.rows_scanned(), 50);
+        // The cache is per-process: equality ignores it.
+        assert_eq!(state, ShardedBoruvka::new(n));
+        // Other rows: refilled, and correct.
+        let other = state.propose(&block_b, b.clone());
+        assert_eq!(state.rows_scanned(), 50 + 70);
+        assert_same_proposals(&other, &brute_force_proposals(&state, &block_b, b), "rows");
+        // The same rows in another buffer: refilled.
+        let copy = block_a.clone();
+        assert_same_proposals(&state.propose(&copy, a.clone()), &first, "copy");
+        assert_eq!(state.rows_scanned(), 50 + 70 + 50);
+        // After a merge, the cache only rescans and still agrees with the definition.
+        let (w, p) =
+            ShardedBoruvka::new(n).propose(&pairwise_sq_distances_rows(&x, n, d, 0..n), 0..n);
+        state.merge(&w, &p);
+        let before = state.rows_scanned();
+        let merged = state.propose(&copy, a.clone());
+        assert!(state.rows_scanned() - before <= 50);
+        assert_same_proposals(&merged, &brute_force_proposals(&state, &copy, a), "merged");
+    }
+
+    #[test]
     fn tiny_inputs() {
         for n in [0usize, 1] {
             let mut state = ShardedBoruvka::new(n);
@@ -577,7 +870,7 @@ mod tests {
         let (edges, rounds) = sharded_mst(&x, 2, 1, &[0, 1, 2]);
         assert_eq!((edges, rounds), (vec![(0, 1)], 1));
         // A shard with no row of a component proposes nothing for it.
-        let state = ShardedBoruvka::new(3);
+        let mut state = ShardedBoruvka::new(3);
         let block = pairwise_sq_distances_rows(&[0.0f32, 1.0, 5.0], 3, 1, 1..2);
         let (w, p) = state.propose(&block, 1..2);
         assert_eq!(w, vec![f64::INFINITY, 1.0, f64::INFINITY]);
