@@ -11,7 +11,7 @@ use crate::primitives::{
 };
 use burn::backend::{Dispatch, DispatchDevice};
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
-use tregs_macros_core::Primitive;
+use tregs_macros_core::{Primitive, Scope};
 
 /// Evaluates `plan` on `inputs` (one per `plan.inputs`, same order) with one coefficient per
 /// term and each term's option values.
@@ -434,6 +434,22 @@ fn validate(
             return Err(term_error(format!("its coefficient is {coef}")));
         }
         let primitive = term.primitive;
+        // The grammar only writes these; a plan built by hand (`with_scopes`) is checked here.
+        match term.scope() {
+            Scope::Rank => {}
+            Scope::Sharded if primitive != Primitive::MstLen => {
+                return Err(term_error(
+                    "`scope = sharded` is for `mst_len` only".to_string(),
+                ))
+            }
+            _ if !primitive.couples_rows() => {
+                return Err(term_error(format!(
+                    "`{}` is a mean over rows and takes no scope",
+                    primitive.name()
+                )))
+            }
+            _ => {}
+        }
         for (k, (spec, &value)) in primitive.options().iter().zip(*options).enumerate() {
             if !value.is_finite() || (primitive.option_must_be_positive(k) && value <= 0.0) {
                 return Err(term_error(format!(

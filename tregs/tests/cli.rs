@@ -234,6 +234,41 @@ fn text_output_lists_each_term_with_its_coefficient_and_the_total() {
     assert!(text.contains("3 x 2, f32"), "{text}");
 }
 
+#[test]
+fn scoped_terms_evaluate_on_the_file_as_one_process_holds_it() {
+    let files = Files::new();
+    let z = files.f32("z.npy", 3, 2, &LINE);
+    let out = tregs(&[
+        "eval",
+        "--points",
+        p(&z),
+        "--loss",
+        "0.25*mst_len(z, scope = global) + 0.5*mst_len(z, scope = sharded)",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for name in ["mst_len(z, scope = global)", "mst_len(z, scope = sharded)"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no line for {name} in\n{text}"));
+        assert!(line.contains(" -1 "), "{line}");
+    }
+    let bad = tregs(&[
+        "eval",
+        "--points",
+        p(&z),
+        "--loss",
+        "sphere(z, scope = global)",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("takes no `scope`"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
 /// A cloud in general position: its tree is unique and stays so under small moves.
 fn generic_cloud(n: usize, d: usize, seed: u64) -> Vec<f64> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

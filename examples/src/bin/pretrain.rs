@@ -205,8 +205,16 @@ fn data_parallel(
         steps,
         fault,
     };
-    let summary = train_data_parallel(&args, comm)
-        .map_err(|e| format!("process {} of {}: {e}", comm.rank(), comm.size()))?;
+    let summary = match train_data_parallel(&args, comm) {
+        Ok(summary) => summary,
+        // The other processes may be waiting in a collective for this one: leave at once
+        // (mpirun then stops them) rather than through MPI's finalization, which waits.
+        Err(e) if comm.size() > 1 => {
+            eprintln!("error: process {} of {}: {e}", comm.rank(), comm.size());
+            std::process::exit(1);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     if comm.rank() == 0 {
         if let Some(last) = &summary.last {
             println!(

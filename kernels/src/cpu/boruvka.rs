@@ -704,20 +704,25 @@ mod tests {
         check_both(&vec![1.5; 60 * 3], 60, 3, "identical rows");
     }
 
+    /// The 7×7 integer grid with its rows in a scrambled order (row r holds point 17r mod
+    /// 49), so that tied edges join rows of different shards.
+    fn scrambled_grid() -> Vec<f64> {
+        let g = grid(7, 2);
+        (0..49)
+            .flat_map(|r| {
+                let v = (r * 17) % 49;
+                g[2 * v..2 * v + 2].to_vec()
+            })
+            .collect()
+    }
+
     #[test]
     fn sharded_boruvka_equals_prim_on_grids_with_ties() {
         check_both(&grid(6, 2), 36, 2, "6x6 grid");
         check_both(&grid(4, 3), 64, 3, "4x4x4 grid");
         check_both(&grid(50, 1), 50, 1, "integer line");
-        // A shuffled-looking grid: rows in a scrambled order, so ties cross the shards.
-        let g = grid(7, 2);
-        let scrambled: Vec<f64> = (0..49)
-            .flat_map(|r| {
-                let v = (r * 17) % 49;
-                g[2 * v..2 * v + 2].to_vec()
-            })
-            .collect();
-        check_both(&scrambled, 49, 2, "scrambled 7x7 grid");
+        // Ties that cross the shards.
+        check_both(&scrambled_grid(), 49, 2, "scrambled 7x7 grid");
     }
 
     #[test]
@@ -760,13 +765,7 @@ mod tests {
         // `sharded_run` checks every round of every shard against a full rescan (same
         // state, empty cache) and the brute-force definition; here on clouds with many
         // ties, whose cached edges are decided by the index order.
-        let g = grid(7, 2);
-        let scrambled: Vec<f64> = (0..49)
-            .flat_map(|r| {
-                let v = (r * 17) % 49;
-                g[2 * v..2 * v + 2].to_vec()
-            })
-            .collect();
+        let scrambled = scrambled_grid();
         let clouds: Vec<(Vec<f64>, usize, usize, &str)> = vec![
             (gaussian(400, 6, 11), 400, 6, "gaussian"),
             (duplicates(300, 3, 12), 300, 3, "duplicates"),
