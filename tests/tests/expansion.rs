@@ -34,6 +34,13 @@ fn rust_coefficients_subtraction_and_merged_terms() {
 }
 
 #[test]
+fn data_parallel_scopes() {
+    insta::assert_snapshot!(expand(
+        "β*mse(z, z2) + γ*(mst_len(z, scope = global) + mst_len(z2, scope = sharded)) + λ*sphere(z)"
+    ));
+}
+
+#[test]
 fn named_loss_with_config() {
     insta::assert_snapshot!(expand(
         "/// The T-REGS objective with an MSE invariance term.

@@ -72,6 +72,11 @@ impl std::fmt::Display for Expr {
             Expr::Call(call) => {
                 let mut parts: Vec<String> = call.args.iter().map(|a| a.to_string()).collect();
                 parts.extend(call.options.iter().map(|(n, v)| format!("{n} = {v}")));
+                parts.extend(
+                    call.scope
+                        .iter()
+                        .map(|(_, scope)| format!("scope = {}", scope.name())),
+                );
                 write!(f, "{}({})", call.name, parts.join(", "))
             }
             Expr::Neg { inner, .. } => match **inner {
