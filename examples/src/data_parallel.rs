@@ -73,7 +73,8 @@ pub struct DataParallelArgs {
     pub out: PathBuf,
     pub seed: u64,
     pub backend: Backend,
-    /// Optimizer steps to run (the learning-rate schedule spans `train.epochs`).
+    /// Optimizer steps to run (the learning-rate schedule spans `train.epochs`, or these
+    /// steps when they are more).
     pub steps: usize,
     pub fault: Option<Fault>,
 }
@@ -167,7 +168,8 @@ pub fn train_data_parallel(
         &device,
     );
     let steps_per_epoch = loader.batches();
-    let (mut optim, mut schedule) = optimizer(t, steps_per_epoch)?;
+    // The schedule spans train.epochs, or the run when --steps asks for more.
+    let (mut optim, mut schedule) = optimizer(t, (t.epochs * steps_per_epoch).max(args.steps))?;
 
     let mut summary = DataParallelSummary {
         steps: 0,

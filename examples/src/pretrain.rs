@@ -302,7 +302,7 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
     let valid_loader =
         EpochLoader::fixed(test_set.clone(), valid_batch, args.seed, augment, &device);
 
-    let (optim, schedule) = optimizer(t, steps_per_epoch)?;
+    let (optim, schedule) = optimizer(t, t.epochs * steps_per_epoch)?;
 
     let mut training =
         SupervisedTraining::new(&args.out, Arc::new(train_loader), Arc::new(valid_loader))
@@ -386,10 +386,10 @@ pub fn augment_for(shape: Shape) -> Augment {
     }
 }
 
-/// Adam (AdamW with weight decay) and the cosine schedule over every step of the run.
+/// Adam (AdamW with weight decay) and the cosine schedule over `total_steps` steps.
 pub fn optimizer(
     t: &crate::recipe::TrainConfig,
-    steps_per_epoch: usize,
+    total_steps: usize,
 ) -> Result<(ModuleOptimizer, ModuleLrScheduler), RunError> {
     let optim: ModuleOptimizer = if t.weight_decay > 0.0 {
         AdamWConfig::new()
@@ -398,7 +398,7 @@ pub fn optimizer(
     } else {
         AdamConfig::new().init()
     };
-    let schedule = CosineAnnealingLrSchedulerConfig::new(t.lr, t.epochs * steps_per_epoch)
+    let schedule = CosineAnnealingLrSchedulerConfig::new(t.lr, total_steps)
         .with_min_lr(t.lr * 0.01)
         .init()
         .map_err(|e| RunError::Setup(format!("train.lr: {e}")))?;
