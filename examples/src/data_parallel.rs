@@ -16,7 +16,7 @@
 
 use crate::data::ImageSet;
 use crate::loader::EpochLoader;
-use crate::pretrain::{augment_for, model_shape, optimizer, Backend, RunError};
+use crate::pretrain::{augment_for, io_error, model_shape, optimizer, Backend, RunError};
 use crate::recipe::Recipe;
 use crate::ssl::SslModel;
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
@@ -209,14 +209,7 @@ pub fn train_data_parallel(
         let grads = average_gradients(&model, grads, comm);
         let lr = schedule.step();
         let base_lr = lr.base();
-        model = optim.step(lr, model, grads);
-        let momentum = t.ema;
-        if let Some(target) = model.target_encoder.take() {
-            model.target_encoder = Some(crate::ssl::ema(target, &model.encoder, momentum));
-        }
-        if let Some(target) = model.target_projector.take() {
-            model.target_projector = Some(crate::ssl::ema(target, &model.projector, momentum));
-        }
+        model = optim.step(lr, model, grads).follow_online();
 
         // The global batch's values: a global term is the same on every process; a
         // rank-scoped term (a mean over rows) is the mean of the processes' values.
@@ -277,13 +270,6 @@ fn save_checkpoint(model: &SslModel, dir: &Path, step: usize) -> Result<PathBuf,
         .map_err(|e| RunError::Setup(format!("{}: {e}", partial.display())))?;
     std::fs::rename(&partial, &path).map_err(io_error(&path))?;
     Ok(path)
-}
-
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
-    move |source| RunError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// Every parameter gradient averaged over the processes: the gradients are flattened into

@@ -127,7 +127,7 @@ impl From<data::DataError> for RunError {
     }
 }
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     move |source| RunError::Io {
         path: path.to_path_buf(),
         source,
@@ -226,11 +226,7 @@ pub fn last_checkpoint(out: &Path) -> Option<usize> {
 pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
     let started = Instant::now();
     let config = &args.recipe.config;
-    let (train_set, test_set, data_name) = load_data(&args.data)?;
-    let train_set = match args.limit {
-        Some(n) if n < train_set.len() => train_set.take_shuffled(n, args.seed),
-        _ => train_set,
-    };
+    let (train_set, test_set, data_name) = load_limited(&args.data, args.limit, args.seed)?;
     let t = &config.train;
     if train_set.len() < t.batch_size {
         return Err(RunError::Setup(format!(
@@ -360,6 +356,20 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
     let png_path = args.out.join("report.png");
     report_png(&results, &png_path).map_err(io_error(&png_path))?;
     Ok(results)
+}
+
+/// [`load_data`], the training images cut to `limit` (a seeded sample) when given.
+pub fn load_limited(
+    source: &DataSource,
+    limit: Option<usize>,
+    seed: u64,
+) -> Result<(ImageSet, ImageSet, String), RunError> {
+    let (train, test, name) = load_data(source)?;
+    let train = match limit {
+        Some(n) if n < train.len() => train.take_shuffled(n, seed),
+        _ => train,
+    };
+    Ok((train, test, name))
 }
 
 /// The encoder for the set's image size (a small CNN up to 16×16, ResNet-18 above) unless

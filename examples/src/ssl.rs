@@ -120,6 +120,19 @@ impl SslModel {
         })
     }
 
+    /// BYOL: after every optimizer step the EMA target (when there is one) moves toward the
+    /// online network by `1 − train.ema`.
+    pub fn follow_online(mut self) -> SslModel {
+        let momentum = self.spec.recipe.config.train.ema;
+        if let Some(target) = self.target_encoder.take() {
+            self.target_encoder = Some(ema(target, &self.encoder, momentum));
+        }
+        if let Some(target) = self.target_projector.take() {
+            self.target_projector = Some(ema(target, &self.projector, momentum));
+        }
+        self
+    }
+
     /// Encoder features of a batch of images (no projection).
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         self.encoder.forward(images)
@@ -280,16 +293,7 @@ impl TrainStep for SslModel {
         lr: ModuleLearningRate,
         grads: GradientsParams,
     ) -> Self {
-        let mut model = optim.step(lr, self, grads);
-        // BYOL: the target follows the online network after every optimizer step.
-        let momentum = model.spec.recipe.config.train.ema;
-        if let Some(target) = model.target_encoder.take() {
-            model.target_encoder = Some(ema(target, &model.encoder, momentum));
-        }
-        if let Some(target) = model.target_projector.take() {
-            model.target_projector = Some(ema(target, &model.projector, momentum));
-        }
-        model
+        optim.step(lr, self, grads).follow_online()
     }
 }
 

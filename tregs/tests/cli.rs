@@ -201,6 +201,13 @@ fn two_view_json_matches_values_computed_here() {
     assert!(v.get("ms").is_none() && v.get("grad").is_none(), "{v}");
 }
 
+/// The line of the text output that starts with `start` (a term name or `total`).
+fn line_starting<'a>(text: &'a str, start: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starting with {start:?} in\n{text}"))
+}
+
 #[test]
 fn text_output_lists_each_term_with_its_coefficient_and_the_total() {
     let files = Files::new();
@@ -215,9 +222,7 @@ fn text_output_lists_each_term_with_its_coefficient_and_the_total() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let line = |start: &str| {
-        text.lines()
-            .find(|l| l.starts_with(start))
-            .unwrap_or_else(|| panic!("no line starting with {start:?} in\n{text}"))
+        line_starting(&text, start)
             .split_whitespace()
             .map(str::to_string)
             .collect::<Vec<_>>()
@@ -248,10 +253,7 @@ fn scoped_terms_evaluate_on_the_file_as_one_process_holds_it() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for name in ["mst_len(z, scope = global)", "mst_len(z, scope = sharded)"] {
-        let line = text
-            .lines()
-            .find(|l| l.starts_with(name))
-            .unwrap_or_else(|| panic!("no line for {name} in\n{text}"));
+        let line = line_starting(&text, name);
         assert!(line.contains(" -1 "), "{line}");
     }
     let bad = tregs(&[

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tregs::distributed::{Communicator, SingleProcess};
 use tregs_examples::data_parallel::{train_data_parallel, DataParallelArgs, Fault};
-use tregs_examples::pretrain::{load_data, pretrain, Backend, DataSource, PretrainArgs};
+use tregs_examples::pretrain::{load_limited, pretrain, Backend, DataSource, PretrainArgs};
 use tregs_examples::recipe::{Recipe, RecipeError};
 
 #[derive(Parser, Debug)]
@@ -190,11 +190,8 @@ fn data_parallel(
         );
     }
     let fault = cli.inject_fault.as_deref().map(Fault::parse).transpose()?;
-    let (train_set, _test, data_name) = load_data(&data).map_err(|e| e.to_string())?;
-    let train_set = match cli.limit {
-        Some(n) if n < train_set.len() => train_set.take_shuffled(n, cli.seed),
-        _ => train_set,
-    };
+    let (train_set, _test, data_name) =
+        load_limited(&data, cli.limit, cli.seed).map_err(|e| e.to_string())?;
     let args = DataParallelArgs {
         recipe,
         train_set: Arc::new(train_set),

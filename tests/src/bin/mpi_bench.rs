@@ -9,18 +9,7 @@ use tregs::burn::tensor::{Device, Tensor, TensorData};
 use tregs::distributed::mpi::MpiWorld;
 use tregs::distributed::Communicator;
 use tregs::loss;
-
-fn cloud(n: usize, d: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
-    (0..n * d)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
-}
+use tregs_tests::uniform_cloud as cloud;
 
 /// Median ms of 3 timed runs after one warm-up; every process takes part in each run.
 fn time(comm: &dyn Communicator, mut run: impl FnMut()) -> f64 {
