@@ -106,6 +106,93 @@ fn one_dimension_and_far_offsets() {
     assert_same_tree("offset 1e4", &data, 400, 8);
 }
 
+/// What the Borůvka kernels, launched directly on a wgpu client, return and count. (The
+/// tree through the public API is compared with the CPU's by `assert_same_tree`.)
+struct DeviceTree {
+    /// n − 1 `(min, max)` pairs, sorted.
+    edges: Vec<(usize, usize)>,
+    /// Prim's tree on the device's own distance matrix, read back, in the same form.
+    prim_on_device_distances: Vec<(usize, usize)>,
+    hooks: usize,
+    rows_read: usize,
+    rounds_reading: usize,
+}
+
+fn device_tree(data: &[f32], n: usize, d: usize) -> DeviceTree {
+    use cubecl::prelude::*;
+    use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout};
+    let client = cubecl::Device::default().client();
+    let x = DeviceBuffer {
+        handle: client.create_from_slice(f32::as_bytes(data)),
+        len: data.len(),
+    };
+    let input = InputLayout { offset: 0, n, d };
+    let norms = DeviceBuffer::empty::<f32>(&client, n);
+    let (shift, shifted_sq) = gpu::row_statistics(&client, &x, input, &norms, 0);
+    let dist = gpu::sq_distance_matrix(&client, &x, input, &shift, &shifted_sq);
+    let edges = DeviceBuffer::empty::<i32>(&client, 2 * (n - 1));
+    let counters = gpu::boruvka_tree(&client, &dist, n, &edges, 0).read_u32(&client);
+    let mut prim: Vec<(usize, usize)> = tregs_kernels::prim_mst(&dist.read_f32(&client), n)
+        .into_iter()
+        .map(|(u, v)| (u.min(v) as usize, u.max(v) as usize))
+        .collect();
+    prim.sort_unstable();
+    let flat =
+        i32::from_bytes(&client.read_one_unchecked(edges.handle.clone()))[..2 * (n - 1)].to_vec();
+    let mut pairs: Vec<(usize, usize)> = flat
+        .chunks(2)
+        .map(|e| (e[0] as usize, e[1] as usize))
+        .collect();
+    pairs.sort_unstable();
+    DeviceTree {
+        edges: pairs,
+        prim_on_device_distances: prim,
+        hooks: counters[0] as usize,
+        rows_read: counters[1] as usize,
+        rounds_reading: counters[2] as usize,
+    }
+}
+
+/// Points on a line with growing gaps: every point's lightest edge goes to its left
+/// neighbour, so the whole tree is made in the first round, as one chain of n − 1 hooks
+/// that every vertex walks to its end, and the later rounds read no rows.
+#[test]
+fn a_tree_made_in_one_round_is_one_chain_of_hooks_and_stops_the_reads() {
+    let n = 128;
+    let chain: Vec<f32> = (0..n).map(|i| (i * (i + 1) / 2) as f32).collect();
+    assert_same_tree("growing gaps", &chain, n, 1);
+    let tree = device_tree(&chain, n, 1);
+    assert_eq!(tree.edges, tree.prim_on_device_distances);
+    assert_eq!(tree.hooks, n - 1);
+    assert_eq!((tree.rounds_reading, tree.rows_read), (1, n));
+}
+
+/// A vertex whose lightest edge of the round before still leaves its component keeps it
+/// without reading its row, and the rounds after the tree is complete read nothing: fewer
+/// rows than one per vertex and round that had work, far fewer than ⌈log₂ n⌉ full reads.
+#[test]
+fn vertices_keep_their_lightest_edge_while_it_leaves_their_component() {
+    for (n, d) in [(256, 2), (1024, 16), (2048, 64)] {
+        let cloud = gaussian(n, d, 5, 0.0);
+        let tree = device_tree(&cloud, n, d);
+        assert_eq!(tree.edges, tree.prim_on_device_distances, "{n}x{d}");
+        assert_eq!(tree.hooks, n - 1);
+        let rounds = tregs_kernels::gpu::boruvka_rounds(n);
+        eprintln!(
+            "{n}x{d}: {} rows read in {} rounds; {} without kept edges, {} without the stop",
+            tree.rows_read,
+            tree.rounds_reading,
+            tree.rounds_reading * n,
+            rounds * n
+        );
+        assert!(tree.rounds_reading >= 2 && tree.rounds_reading < rounds);
+        assert!(
+            tree.rows_read < tree.rounds_reading * n,
+            "{n}x{d}: no row was kept"
+        );
+    }
+}
+
 /// An integer grid: every edge of the tree has length 1 and ties are everywhere; the
 /// distances are exact on both paths, so the lowest-index-pair rule picks the same tree.
 #[test]

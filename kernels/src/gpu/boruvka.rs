@@ -6,20 +6,32 @@
 //! patterns) and ties go to the lowest index pair, encoded as the key `min·n + max`. Under
 //! a strict order the tree is unique, so Borůvka, Prim and Kruskal agree edge for edge.
 //!
-//! One round:
+//! One round, three launches:
 //! 1. [`boruvka_vertex_min_kernel`]: every vertex finds its lightest edge leaving its
 //!    component (one cube per vertex), and lowers its component's weight with a 32-bit
-//!    atomic min;
+//!    atomic min. A vertex whose lightest edge of the previous round still leaves its
+//!    component keeps it without reading its row: the edges leaving a component only ever
+//!    get fewer, so the lightest one that is left stays the lightest;
 //! 2. [`boruvka_component_key_kernel`]: the vertices holding that weight lower the
 //!    component's edge key (second 32-bit atomic min: WGSL has no 64-bit atomics);
-//! 3. [`boruvka_hook_kernel`]: every component hooks onto the component across its edge;
-//!    two components that chose the same edge hook onto the smaller id, which stays a
-//!    root. A component that hooks records its edge in its own slot, so edges land in
-//!    fixed places, whatever the scheduling;
-//! 4. [`boruvka_jump_kernel`]: every vertex follows the hooks to its new root.
+//! 3. [`boruvka_hook_jump_kernel`]: every vertex follows the hooks from its component to
+//!    the new root, computing each hook from the minima as it goes (a component hooks onto
+//!    the component across its edge; of two components that chose the same edge, the
+//!    smaller id stays a root). The root of a component that hooks records the edge in its
+//!    own slot, so edges land in fixed places, whatever the scheduling.
 //!
-//! Each round at least halves the number of components, so ⌈log₂ n⌉ rounds make one; the
-//! host launches exactly that many, without reading anything back.
+//! Component ids and minima are double-buffered by round parity (`cur` = 0 or 1): round r
+//! reads half `cur` while it writes the other, so the hook walk of step 3 never sees a
+//! half-updated round. Each round at least halves the number of components, so ⌈log₂ n⌉
+//! rounds make one; the host launches exactly that many without reading anything back, and
+//! the rounds after the tree is complete (a device counter of hooks reaches n − 1) read no
+//! rows.
+//!
+//! Buffers: `comp` (2n: ids of rounds of parity 0 and 1), `comp_min` (4n: weight of parity
+//! 0, of parity 1, key of parity 0, of parity 1), `vertex_best` (2n: each vertex's lightest
+//! outgoing edge, weight then key), `slots` (2n: edge ends u, then v, per hooked root),
+//! `counters` (3: hooks so far, then, for tests and benchmarks, rows read and rounds that
+//! read any).
 
 use super::distance::REDUCE_UNITS;
 use cubecl::prelude::*;
@@ -30,20 +42,30 @@ pub const NONE: u32 = 0xFFFF_FFFF;
 #[cube(launch_unchecked)]
 pub fn boruvka_init_kernel(
     comp: &mut [u32],
-    comp_w: &mut [u32],
-    comp_key: &mut [u32],
-    slot_u: &mut [u32],
-    slot_v: &mut [u32],
+    comp_min: &mut [u32],
+    vertex_best: &mut [u32],
+    slots: &mut [u32],
+    counters: &mut [u32],
     n: u32,
 ) {
     let i = ABSOLUTE_POS_X;
     if i < n {
         let i_ = i as usize;
+        let n_ = n as usize;
         comp[i_] = i;
-        comp_w[i_] = NONE;
-        comp_key[i_] = NONE;
-        slot_u[i_] = NONE;
-        slot_v[i_] = NONE;
+        comp_min[i_] = NONE;
+        comp_min[n_ + i_] = NONE;
+        comp_min[2 * n_ + i_] = NONE;
+        comp_min[3 * n_ + i_] = NONE;
+        vertex_best[i_] = NONE;
+        vertex_best[n_ + i_] = NONE;
+        slots[i_] = NONE;
+        slots[n_ + i_] = NONE;
+        if i == 0 {
+            counters[0] = 0;
+            counters[1] = 0;
+            counters[2] = 0;
+        }
     }
 }
 
@@ -58,20 +80,39 @@ fn lighter(w1: u32, k1: u32, w2: u32, k2: u32) -> bool {
 pub fn boruvka_vertex_min_kernel(
     dist: &[f32],
     comp: &[u32],
-    vertex_w: &mut [u32],
-    vertex_key: &mut [u32],
-    comp_w: &[Atomic<u32>],
+    vertex_best: &mut [u32],
+    comp_min: &[Atomic<u32>],
+    counters: &[Atomic<u32>],
     n: u32,
+    cur: u32,
 ) {
     let i = CUBE_POS_X;
-    let ci = comp[i as usize];
+    let base = cur * n;
+    let done = counters[0].load() + 1 == n;
+    let ci = comp[(base + i) as usize];
+    let cached_w = vertex_best[i as usize];
+    let cached_k = vertex_best[(n + i) as usize];
+    let mut keep = false;
+    if cached_k != NONE {
+        let a = cached_k / n;
+        let mut other = a;
+        if a == i {
+            other = cached_k % n;
+        }
+        keep = comp[(base + other) as usize] != ci;
+    }
     let row = (i as usize) * (n as usize);
     // Literals, not `NONE`: a `let mut` from a constant path would stay a compile-time value.
     let mut best_w = 0xFFFF_FFFFu32;
     let mut best_k = 0xFFFF_FFFFu32;
+    // The scan is skipped by its bounds, not by a branch around it: the barriers below stay
+    // in uniform control flow.
     let mut j = UNIT_POS;
+    if done || keep {
+        j = n;
+    }
     while j < n {
-        if comp[j as usize] != ci {
+        if comp[(base + j) as usize] != ci {
             let w = u32::reinterpret(dist[row + j as usize]);
             let key = min(i, j) * n + max(i, j);
             if lighter(w, key, best_w, best_k) {
@@ -101,119 +142,136 @@ pub fn boruvka_vertex_min_kernel(
         }
         sync_cube();
         stride /= 2;
+        if done || keep {
+            stride = 0;
+        }
     }
-    if UNIT_POS == 0 {
-        let w = best[0];
-        vertex_w[i as usize] = w;
-        vertex_key[i as usize] = best[REDUCE_UNITS as usize];
+    if UNIT_POS == 0 && !done {
+        let mut w = best[0];
+        let mut k = best[REDUCE_UNITS as usize];
+        if keep {
+            w = cached_w;
+            k = cached_k;
+        } else {
+            counters[1].fetch_add(1);
+        }
+        if i == 0 {
+            counters[2].fetch_add(1);
+        }
+        vertex_best[i as usize] = w;
+        vertex_best[(n + i) as usize] = k;
         if w != NONE {
-            comp_w[ci as usize].fetch_min(w);
+            comp_min[(base + ci) as usize].fetch_min(w);
         }
     }
 }
 
-/// The vertices whose lightest edge has their component's weight lower its key.
+/// The vertices whose lightest edge has their component's weight lower its key; the
+/// minima of the next round (the other parity, which nothing reads in this round) are
+/// reset.
 #[cube(launch_unchecked)]
 pub fn boruvka_component_key_kernel(
-    vertex_w: &[u32],
-    vertex_key: &[u32],
+    vertex_best: &[u32],
     comp: &[u32],
-    comp_w: &[u32],
-    comp_key: &[Atomic<u32>],
+    comp_min: &[Atomic<u32>],
+    counters: &[u32],
     n: u32,
+    cur: u32,
 ) {
     let i = ABSOLUTE_POS_X;
     if i < n {
-        let c = comp[i as usize];
-        let w = vertex_w[i as usize];
-        if w != NONE && w == comp_w[c as usize] {
-            comp_key[c as usize].fetch_min(vertex_key[i as usize]);
+        let base = cur * n;
+        let next = (1 - cur) * n;
+        comp_min[(next + i) as usize].store(NONE);
+        comp_min[(2 * n + next + i) as usize].store(NONE);
+        if counters[0] + 1 != n {
+            let c = comp[(base + i) as usize];
+            let w = vertex_best[i as usize];
+            if w != NONE && w == comp_min[(base + c) as usize].load() {
+                comp_min[(2 * n + base + c) as usize].fetch_min(vertex_best[(n + i) as usize]);
+            }
         }
     }
 }
 
-/// Every root hooks onto the component across its chosen edge and records the edge in its
-/// slot; of two components that chose the same edge, the smaller id stays a root.
+/// Every vertex walks from its component along the hooks to its new root, each hook
+/// computed from the minima as the walk reaches it: a root hooks onto the component across
+/// its chosen edge, except that of two components that chose the same edge the smaller id
+/// stays a root. The hooks form trees (the order is strict, so the only cycles would be the
+/// mutual pairs, which were broken), so the walk ends. The root vertex of a component that
+/// hooks records the edge in its slot and counts the hook.
 #[cube(launch_unchecked)]
-pub fn boruvka_hook_kernel(
-    comp: &[u32],
-    comp_w: &[u32],
-    comp_key: &[u32],
-    parent: &mut [u32],
-    slot_u: &mut [u32],
-    slot_v: &mut [u32],
-    n: u32,
-) {
-    let r = ABSOLUTE_POS_X;
-    if r < n && comp[r as usize] == r {
-        let mut p = r;
-        if comp_w[r as usize] != NONE {
-            let key = comp_key[r as usize];
-            let u = key / n;
-            let v = key % n;
-            let cu = comp[u as usize];
-            let mut other = cu;
-            if cu == r {
-                other = comp[v as usize];
-            }
-            let mutual = comp_key[other as usize] == key;
-            if !(mutual && r < other) {
-                p = other;
-                slot_u[r as usize] = u;
-                slot_v[r as usize] = v;
-            }
-        }
-        parent[r as usize] = p;
-    }
-}
-
-/// Every vertex follows the hooks to its root; the per-component minima are reset for the
-/// next round. The hooks form trees (the order is strict, so the only cycles would be the
-/// mutual pairs, which were broken), so the walk ends.
-#[cube(launch_unchecked)]
-pub fn boruvka_jump_kernel(
+pub fn boruvka_hook_jump_kernel(
     comp: &mut [u32],
-    parent: &[u32],
-    comp_w: &mut [u32],
-    comp_key: &mut [u32],
+    comp_min: &[u32],
+    slots: &mut [u32],
+    counters: &[Atomic<u32>],
     n: u32,
+    cur: u32,
 ) {
     let v = ABSOLUTE_POS_X;
     if v < n {
-        let mut r = comp[v as usize];
-        let mut p = parent[r as usize];
-        while p != r {
-            r = p;
-            p = parent[r as usize];
+        let base = cur * n;
+        let next = (1 - cur) * n;
+        let keys = 2 * n + base;
+        let mut r = comp[(base + v) as usize];
+        let mut walking = true;
+        while walking {
+            let mut p = r;
+            if comp_min[(base + r) as usize] != NONE {
+                let key = comp_min[(keys + r) as usize];
+                let a = key / n;
+                let b = key % n;
+                let ca = comp[(base + a) as usize];
+                let mut other = ca;
+                if ca == r {
+                    other = comp[(base + b) as usize];
+                }
+                let mutual = comp_min[(keys + other) as usize] == key;
+                if !(mutual && r < other) {
+                    p = other;
+                    // Only in the walk's first step can r be v (later steps visit roots,
+                    // and v is one only if it starts at itself).
+                    if r == v {
+                        slots[v as usize] = a;
+                        slots[(n + v) as usize] = b;
+                        counters[0].fetch_add(1);
+                    }
+                }
+            }
+            if p == r {
+                walking = false;
+            } else {
+                r = p;
+            }
         }
-        comp[v as usize] = r;
-        comp_w[v as usize] = NONE;
-        comp_key[v as usize] = NONE;
+        comp[(next + v) as usize] = r;
     }
 }
 
 /// Gathers the n − 1 recorded slots (every vertex but the final root) into an edge list
-/// `[n − 1, 2]` of `(min, max)` index pairs, at `edge_offset` edges into `edges`.
+/// `[n − 1, 2]` of `(min, max)` index pairs, at `edge_offset` edges into `edges`; `cur` is
+/// the parity of the component ids after the last round.
 #[cube(launch_unchecked)]
 pub fn tree_edges_kernel(
     comp: &[u32],
-    slot_u: &[u32],
-    slot_v: &[u32],
+    slots: &[u32],
     edges: &mut [i32],
     n: u32,
+    cur: u32,
     edge_offset: u32,
 ) {
     let s = ABSOLUTE_POS_X;
     if s < n {
-        let root = comp[0];
+        let root = comp[(cur * n) as usize];
         if s != root {
             let mut idx = s;
             if s > root {
                 idx = s - 1;
             }
             let at = (2 * (edge_offset + idx)) as usize;
-            edges[at] = i32::cast_from(slot_u[s as usize]);
-            edges[at + 1] = i32::cast_from(slot_v[s as usize]);
+            edges[at] = i32::cast_from(slots[s as usize]);
+            edges[at + 1] = i32::cast_from(slots[(n + s) as usize]);
         }
     }
 }

@@ -192,80 +192,71 @@ pub fn boruvka_rounds(n: usize) -> usize {
 }
 
 /// The minimum spanning tree of the complete graph on `dist` (n × n), written as n − 1
-/// `(min, max)` pairs into `edges` (i32) from edge `edge_offset` on.
+/// `(min, max)` pairs into `edges` (i32) from edge `edge_offset` on. Returns three device
+/// counters, [hooks made, matrix rows read, rounds that read rows], for tests and
+/// benchmarks (reading them waits for the tree).
 pub fn boruvka_tree(
     client: &Client,
     dist: &DeviceBuffer,
     n: usize,
     edges: &DeviceBuffer,
     edge_offset: usize,
-) {
-    let comp = DeviceBuffer::empty::<u32>(client, n);
-    let comp_w = DeviceBuffer::empty::<u32>(client, n);
-    let comp_key = DeviceBuffer::empty::<u32>(client, n);
-    let vertex_w = DeviceBuffer::empty::<u32>(client, n);
-    let vertex_key = DeviceBuffer::empty::<u32>(client, n);
-    let parent = DeviceBuffer::empty::<u32>(client, n);
-    let slot_u = DeviceBuffer::empty::<u32>(client, n);
-    let slot_v = DeviceBuffer::empty::<u32>(client, n);
+) -> DeviceBuffer {
+    let comp = DeviceBuffer::empty::<u32>(client, 2 * n);
+    let comp_min = DeviceBuffer::empty::<u32>(client, 4 * n);
+    let vertex_best = DeviceBuffer::empty::<u32>(client, 2 * n);
+    let slots = DeviceBuffer::empty::<u32>(client, 2 * n);
+    let counters = DeviceBuffer::empty::<u32>(client, 3);
     let nn = u32_of(n);
     let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
+    let rounds = boruvka_rounds(n);
     unsafe {
         boruvka::boruvka_init_kernel::launch_unchecked(
             client,
             cubes_for(n),
             dim,
             comp.arg(),
-            comp_w.arg(),
-            comp_key.arg(),
-            slot_u.arg(),
-            slot_v.arg(),
+            comp_min.arg(),
+            vertex_best.arg(),
+            slots.arg(),
+            counters.arg(),
             nn,
         );
-        for _ in 0..boruvka_rounds(n) {
+        for round in 0..rounds {
+            let cur = (round % 2) as u32;
             boruvka::boruvka_vertex_min_kernel::launch_unchecked(
                 client,
                 CubeCount::Static(nn, 1, 1),
                 CubeDim::new_1d(distance::REDUCE_UNITS),
                 dist.arg(),
                 comp.arg(),
-                vertex_w.arg(),
-                vertex_key.arg(),
-                comp_w.arg(),
+                vertex_best.arg(),
+                comp_min.arg(),
+                counters.arg(),
                 nn,
+                cur,
             );
             boruvka::boruvka_component_key_kernel::launch_unchecked(
                 client,
                 cubes_for(n),
                 dim,
-                vertex_w.arg(),
-                vertex_key.arg(),
+                vertex_best.arg(),
                 comp.arg(),
-                comp_w.arg(),
-                comp_key.arg(),
+                comp_min.arg(),
+                counters.arg(),
                 nn,
+                cur,
             );
-            boruvka::boruvka_hook_kernel::launch_unchecked(
+            boruvka::boruvka_hook_jump_kernel::launch_unchecked(
                 client,
                 cubes_for(n),
                 dim,
                 comp.arg(),
-                comp_w.arg(),
-                comp_key.arg(),
-                parent.arg(),
-                slot_u.arg(),
-                slot_v.arg(),
+                comp_min.arg(),
+                slots.arg(),
+                counters.arg(),
                 nn,
-            );
-            boruvka::boruvka_jump_kernel::launch_unchecked(
-                client,
-                cubes_for(n),
-                dim,
-                comp.arg(),
-                parent.arg(),
-                comp_w.arg(),
-                comp_key.arg(),
-                nn,
+                cur,
             );
         }
         boruvka::tree_edges_kernel::launch_unchecked(
@@ -273,13 +264,14 @@ pub fn boruvka_tree(
             cubes_for(n),
             dim,
             comp.arg(),
-            slot_u.arg(),
-            slot_v.arg(),
+            slots.arg(),
             edges.arg(),
             nn,
+            (rounds % 2) as u32,
             u32_of(edge_offset),
         );
     }
+    counters
 }
 
 /// Lengths of the n − 1 edges at `edge_offset`, from the coordinates, into `lengths` at

@@ -145,6 +145,7 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     buf(),
                     buf(),
                     buf(),
+                    (),
                     ()
                 )
             ),
@@ -158,38 +159,30 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     buf(),
                     buf(),
                     buf(),
-                    buf(),
+                    (),
                     ()
                 )
             ),
         ),
         (
-            "boruvka_hook",
+            "boruvka_hook_jump",
             define!(
                 line,
-                boruvka::boruvka_hook_kernel::BoruvkaHookKernel(
+                boruvka::boruvka_hook_jump_kernel::BoruvkaHookJumpKernel(
                     buf(),
                     buf(),
                     buf(),
                     buf(),
-                    buf(),
-                    buf(),
+                    (),
                     ()
                 )
-            ),
-        ),
-        (
-            "boruvka_jump",
-            define!(
-                line,
-                boruvka::boruvka_jump_kernel::BoruvkaJumpKernel(buf(), buf(), buf(), buf(), ())
             ),
         ),
         (
             "tree_edges",
             define!(
                 line,
-                boruvka::tree_edges_kernel::TreeEdgesKernel(buf(), buf(), buf(), buf(), (), ())
+                boruvka::tree_edges_kernel::TreeEdgesKernel(buf(), buf(), buf(), (), (), ())
             ),
         ),
         (
