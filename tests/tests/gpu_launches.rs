@@ -1,7 +1,8 @@
 //! A `loss!` backward launches a fixed number of kernels per input, whatever the number of
 //! terms: one fused gradient kernel per input (plus, per tree input, the four small
-//! kernels that build the tree's adjacency). Counted with cubecl's launch observer, which
-//! is process-wide: this file holds one test so that nothing else launches meanwhile.
+//! kernels that build the tree's adjacency); and the forward builds the two views' trees in
+//! the same Borůvka launches. Counted with cubecl's launch observer, which is process-wide:
+//! this file holds one test so that nothing else launches meanwhile.
 #![cfg(feature = "wgpu")]
 
 use burn::tensor::{Tensor, TensorData};
@@ -43,6 +44,8 @@ fn backward_launches_a_fixed_number_of_kernels_per_input() {
     let z = Tensor::<2>::from_data(TensorData::new(data(1), [n, d]), &device).require_grad();
     let z2 = Tensor::<2>::from_data(TensorData::new(data(2), [n, d]), &device).require_grad();
     let run = |terms: usize| -> (usize, usize, usize) {
+        let launches = Arc::new(Launches::default());
+        let observation = LaunchObservation::new(launches.clone());
         let out = match terms {
             2 => loss!(mst_len(z) + mst_len(z2)),
             3 => loss!(mse(z, z2) + 0.2 * (mst_len(z) + mst_len(z2))),
@@ -53,6 +56,21 @@ fn backward_launches_a_fixed_number_of_kernels_per_input() {
             ),
             _ => unreachable!(),
         };
+        drop(observation);
+        let boruvka = launches
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| k.contains("boruvka") || k.contains("TreeEdges"))
+            .count();
+        // init, three per round, edge gathering: once for both trees.
+        let rounds = tregs_kernels::gpu::boruvka_rounds(n);
+        assert_eq!(
+            boruvka,
+            2 + 3 * rounds,
+            "the two trees share their launches"
+        );
         count_backward(out.expect("valid inputs"))
     };
     // Compile everything once, so that counting sees launches only.

@@ -119,38 +119,88 @@ struct DeviceTree {
 }
 
 fn device_tree(data: &[f32], n: usize, d: usize) -> DeviceTree {
+    device_trees(&[(data, d)], n).remove(0)
+}
+
+/// Trees of several clouds of n points (each with its own d), built in the same Borůvka
+/// launches from one buffer of matrices.
+fn device_trees(clouds: &[(&[f32], usize)], n: usize) -> Vec<DeviceTree> {
     use cubecl::prelude::*;
     use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout};
     let client = cubecl::Device::default().client();
-    let x = DeviceBuffer {
-        handle: client.create_from_slice(f32::as_bytes(data)),
-        len: data.len(),
-    };
-    let input = InputLayout { offset: 0, n, d };
-    let norms = DeviceBuffer::empty::<f32>(&client, n);
-    let (shift, shifted_sq) = gpu::row_statistics(&client, &x, input, &norms, 0);
-    let dist = gpu::sq_distance_matrix(&client, &x, input, &shift, &shifted_sq);
-    let edges = DeviceBuffer::empty::<i32>(&client, 2 * (n - 1));
-    let counters = gpu::boruvka_tree(&client, &dist, n, &edges, 0).read_u32(&client);
-    let mut prim: Vec<(usize, usize)> = tregs_kernels::prim_mst(&dist.read_f32(&client), n)
-        .into_iter()
-        .map(|(u, v)| (u.min(v) as usize, u.max(v) as usize))
-        .collect();
-    prim.sort_unstable();
-    let flat =
-        i32::from_bytes(&client.read_one_unchecked(edges.handle.clone()))[..2 * (n - 1)].to_vec();
-    let mut pairs: Vec<(usize, usize)> = flat
-        .chunks(2)
-        .map(|e| (e[0] as usize, e[1] as usize))
-        .collect();
-    pairs.sort_unstable();
-    DeviceTree {
-        edges: pairs,
-        prim_on_device_distances: prim,
-        hooks: counters[0] as usize,
-        rows_read: counters[1] as usize,
-        rounds_reading: counters[2] as usize,
+    let trees = clouds.len();
+    let dist = DeviceBuffer::empty::<f32>(&client, trees * n * n);
+    for (t, &(data, d)) in clouds.iter().enumerate() {
+        let x = DeviceBuffer {
+            handle: client.create_from_slice(f32::as_bytes(data)),
+            len: data.len(),
+        };
+        let input = InputLayout { offset: 0, n, d };
+        let norms = DeviceBuffer::empty::<f32>(&client, n);
+        let (shift, shifted_sq) = gpu::row_statistics(&client, &x, input, &norms, 0);
+        gpu::sq_distance_matrix(&client, &x, input, &shift, &shifted_sq, &dist, t * n * n);
     }
+    // Edge lists start one edge in, to check the offset.
+    let edges = DeviceBuffer::empty::<i32>(&client, 2 * (1 + trees * (n - 1)));
+    let counters = gpu::boruvka_trees(&client, &dist, n, trees, &edges, 1).read_u32(&client);
+    let matrices = dist.read_f32(&client);
+    let flat =
+        i32::from_bytes(&client.read_one_unchecked(edges.handle.clone()))[..edges.len].to_vec();
+    let sorted = |pairs: Vec<(usize, usize)>| {
+        let mut pairs: Vec<(usize, usize)> = pairs
+            .into_iter()
+            .map(|(u, v)| (u.min(v), u.max(v)))
+            .collect();
+        pairs.sort_unstable();
+        pairs
+    };
+    (0..trees)
+        .map(|t| {
+            let prim = tregs_kernels::prim_mst(&matrices[t * n * n..(t + 1) * n * n], n);
+            let from = 2 * (1 + t * (n - 1));
+            DeviceTree {
+                edges: sorted(
+                    flat[from..from + 2 * (n - 1)]
+                        .chunks(2)
+                        .map(|e| (e[0] as usize, e[1] as usize))
+                        .collect(),
+                ),
+                prim_on_device_distances: sorted(
+                    prim.into_iter()
+                        .map(|(u, v)| (u as usize, v as usize))
+                        .collect(),
+                ),
+                hooks: counters[3 * t] as usize,
+                rows_read: counters[3 * t + 1] as usize,
+                rounds_reading: counters[3 * t + 2] as usize,
+            }
+        })
+        .collect()
+}
+
+/// Two views' trees share their launches (one cube row per tree): each equals Prim's on its
+/// own matrix and keeps its own counters, even when one is complete rounds before the other.
+#[test]
+fn trees_built_in_the_same_launches_are_each_their_own() {
+    let n = 300;
+    let a = gaussian(n, 8, 21, 0.0);
+    let b = gaussian(n, 32, 22, 5.0);
+    let chain: Vec<f32> = (0..n).map(|i| (i * (i + 1) / 2) as f32).collect();
+    let together = device_trees(&[(&a, 8), (&chain, 1), (&b, 32)], n);
+    for (label, tree, alone) in [
+        ("gaussian d=8", &together[0], device_tree(&a, n, 8)),
+        ("chain", &together[1], device_tree(&chain, n, 1)),
+        ("gaussian d=32", &together[2], device_tree(&b, n, 32)),
+    ] {
+        assert_eq!(tree.edges, tree.prim_on_device_distances, "{label}");
+        assert_eq!(tree.edges, alone.edges, "{label}");
+        assert_eq!(
+            (tree.hooks, tree.rows_read, tree.rounds_reading),
+            (alone.hooks, alone.rows_read, alone.rounds_reading),
+            "{label}"
+        );
+    }
+    assert_eq!(together[1].rounds_reading, 1);
 }
 
 /// Points on a line with growing gaps: every point's lightest edge goes to its left

@@ -27,11 +27,13 @@
 //! the rounds after the tree is complete (a device counter of hooks reaches n − 1) read no
 //! rows.
 //!
-//! Buffers: `comp` (2n: ids of rounds of parity 0 and 1), `comp_min` (4n: weight of parity
-//! 0, of parity 1, key of parity 0, of parity 1), `vertex_best` (2n: each vertex's lightest
-//! outgoing edge, weight then key), `slots` (2n: edge ends u, then v, per hooked root),
-//! `counters` (3: hooks so far, then, for tests and benchmarks, rows read and rounds that
-//! read any).
+//! Several trees on the same number of points (the two views of an SSL loss) are built in
+//! the same launches: tree t is cube row `CUBE_POS_Y = t`, and every buffer holds one block
+//! per tree. Per tree: `dist` (n², at t·n²), `comp` (2n: ids of rounds of parity 0 and 1),
+//! `comp_min` (4n: weight of parity 0, of parity 1, key of parity 0, of parity 1),
+//! `vertex_best` (2n: each vertex's lightest outgoing edge, weight then key), `slots` (2n:
+//! edge ends u, then v, per hooked root), `counters` (3: hooks so far, then, for tests and
+//! benchmarks, rows read and rounds that read any).
 
 use super::distance::REDUCE_UNITS;
 use cubecl::prelude::*;
@@ -50,21 +52,23 @@ pub fn boruvka_init_kernel(
 ) {
     let i = ABSOLUTE_POS_X;
     if i < n {
-        let i_ = i as usize;
+        let t = CUBE_POS_Y;
+        let (pairs, quads) = ((t * 2 * n + i) as usize, (t * 4 * n + i) as usize);
         let n_ = n as usize;
-        comp[i_] = i;
-        comp_min[i_] = NONE;
-        comp_min[n_ + i_] = NONE;
-        comp_min[2 * n_ + i_] = NONE;
-        comp_min[3 * n_ + i_] = NONE;
-        vertex_best[i_] = NONE;
-        vertex_best[n_ + i_] = NONE;
-        slots[i_] = NONE;
-        slots[n_ + i_] = NONE;
+        comp[pairs] = i;
+        comp_min[quads] = NONE;
+        comp_min[quads + n_] = NONE;
+        comp_min[quads + 2 * n_] = NONE;
+        comp_min[quads + 3 * n_] = NONE;
+        vertex_best[pairs] = NONE;
+        vertex_best[pairs + n_] = NONE;
+        slots[pairs] = NONE;
+        slots[pairs + n_] = NONE;
         if i == 0 {
-            counters[0] = 0;
-            counters[1] = 0;
-            counters[2] = 0;
+            let c = (3 * t) as usize;
+            counters[c] = 0;
+            counters[c + 1] = 0;
+            counters[c + 2] = 0;
         }
     }
 }
@@ -87,11 +91,16 @@ pub fn boruvka_vertex_min_kernel(
     cur: u32,
 ) {
     let i = CUBE_POS_X;
-    let base = cur * n;
-    let done = counters[0].load() + 1 == n;
+    let t = CUBE_POS_Y;
+    // This tree's blocks: ids of this round, minima of this round, best edges, counters.
+    let base = t * 2 * n + cur * n;
+    let mins = t * 4 * n + cur * n;
+    let own = t * 2 * n;
+    let c = 3 * t;
+    let done = counters[c as usize].load() + 1 == n;
     let ci = comp[(base + i) as usize];
-    let cached_w = vertex_best[i as usize];
-    let cached_k = vertex_best[(n + i) as usize];
+    let cached_w = vertex_best[(own + i) as usize];
+    let cached_k = vertex_best[(own + n + i) as usize];
     let mut keep = false;
     if cached_k != NONE {
         let a = cached_k / n;
@@ -101,7 +110,7 @@ pub fn boruvka_vertex_min_kernel(
         }
         keep = comp[(base + other) as usize] != ci;
     }
-    let row = (i as usize) * (n as usize);
+    let row = (t as usize) * (n as usize) * (n as usize) + (i as usize) * (n as usize);
     // Literals, not `NONE`: a `let mut` from a constant path would stay a compile-time value.
     let mut best_w = 0xFFFF_FFFFu32;
     let mut best_k = 0xFFFF_FFFFu32;
@@ -153,15 +162,15 @@ pub fn boruvka_vertex_min_kernel(
             w = cached_w;
             k = cached_k;
         } else {
-            counters[1].fetch_add(1);
+            counters[(c + 1) as usize].fetch_add(1);
         }
         if i == 0 {
-            counters[2].fetch_add(1);
+            counters[(c + 2) as usize].fetch_add(1);
         }
-        vertex_best[i as usize] = w;
-        vertex_best[(n + i) as usize] = k;
+        vertex_best[(own + i) as usize] = w;
+        vertex_best[(own + n + i) as usize] = k;
         if w != NONE {
-            comp_min[(base + ci) as usize].fetch_min(w);
+            comp_min[(mins + ci) as usize].fetch_min(w);
         }
     }
 }
@@ -180,15 +189,19 @@ pub fn boruvka_component_key_kernel(
 ) {
     let i = ABSOLUTE_POS_X;
     if i < n {
-        let base = cur * n;
-        let next = (1 - cur) * n;
-        comp_min[(next + i) as usize].store(NONE);
-        comp_min[(2 * n + next + i) as usize].store(NONE);
-        if counters[0] + 1 != n {
+        let t = CUBE_POS_Y;
+        let base = t * 2 * n + cur * n;
+        let mins = t * 4 * n + cur * n;
+        let next_mins = t * 4 * n + (1 - cur) * n;
+        let own = t * 2 * n;
+        comp_min[(next_mins + i) as usize].store(NONE);
+        comp_min[(next_mins + 2 * n + i) as usize].store(NONE);
+        if counters[(3 * t) as usize] + 1 != n {
             let c = comp[(base + i) as usize];
-            let w = vertex_best[i as usize];
-            if w != NONE && w == comp_min[(base + c) as usize].load() {
-                comp_min[(2 * n + base + c) as usize].fetch_min(vertex_best[(n + i) as usize]);
+            let w = vertex_best[(own + i) as usize];
+            if w != NONE && w == comp_min[(mins + c) as usize].load() {
+                comp_min[(mins + 2 * n + c) as usize]
+                    .fetch_min(vertex_best[(own + n + i) as usize]);
             }
         }
     }
@@ -211,14 +224,17 @@ pub fn boruvka_hook_jump_kernel(
 ) {
     let v = ABSOLUTE_POS_X;
     if v < n {
-        let base = cur * n;
-        let next = (1 - cur) * n;
-        let keys = 2 * n + base;
+        let t = CUBE_POS_Y;
+        let base = t * 2 * n + cur * n;
+        let next = t * 2 * n + (1 - cur) * n;
+        let weights = t * 4 * n + cur * n;
+        let keys = weights + 2 * n;
+        let own = t * 2 * n;
         let mut r = comp[(base + v) as usize];
         let mut walking = true;
         while walking {
             let mut p = r;
-            if comp_min[(base + r) as usize] != NONE {
+            if comp_min[(weights + r) as usize] != NONE {
                 let key = comp_min[(keys + r) as usize];
                 let a = key / n;
                 let b = key % n;
@@ -233,9 +249,9 @@ pub fn boruvka_hook_jump_kernel(
                     // Only in the walk's first step can r be v (later steps visit roots,
                     // and v is one only if it starts at itself).
                     if r == v {
-                        slots[v as usize] = a;
-                        slots[(n + v) as usize] = b;
-                        counters[0].fetch_add(1);
+                        slots[(own + v) as usize] = a;
+                        slots[(own + n + v) as usize] = b;
+                        counters[(3 * t) as usize].fetch_add(1);
                     }
                 }
             }
@@ -249,9 +265,9 @@ pub fn boruvka_hook_jump_kernel(
     }
 }
 
-/// Gathers the n − 1 recorded slots (every vertex but the final root) into an edge list
-/// `[n − 1, 2]` of `(min, max)` index pairs, at `edge_offset` edges into `edges`; `cur` is
-/// the parity of the component ids after the last round.
+/// Gathers each tree's n − 1 recorded slots (every vertex but the final root) into an edge
+/// list of `(min, max)` index pairs: tree t's at `edge_offset + t·(n − 1)` edges into
+/// `edges`; `cur` is the parity of the component ids after the last round.
 #[cube(launch_unchecked)]
 pub fn tree_edges_kernel(
     comp: &[u32],
@@ -263,15 +279,17 @@ pub fn tree_edges_kernel(
 ) {
     let s = ABSOLUTE_POS_X;
     if s < n {
-        let root = comp[(cur * n) as usize];
+        let t = CUBE_POS_Y;
+        let own = t * 2 * n;
+        let root = comp[(own + cur * n) as usize];
         if s != root {
             let mut idx = s;
             if s > root {
                 idx = s - 1;
             }
-            let at = (2 * (edge_offset + idx)) as usize;
-            edges[at] = i32::cast_from(slots[s as usize]);
-            edges[at + 1] = i32::cast_from(slots[(n + s) as usize]);
+            let at = (2 * (edge_offset + t * (n - 1) + idx)) as usize;
+            edges[at] = i32::cast_from(slots[(own + s) as usize]);
+            edges[at + 1] = i32::cast_from(slots[(own + n + s) as usize]);
         }
     }
 }

@@ -97,6 +97,7 @@ pub fn pairwise_sq_distances_kernel(
     shifted_sq_norms: &[f32],
     dist: &mut [f32],
     x_offset: u32,
+    dist_offset: u32,
     n: u32,
     d: u32,
     #[comptime] per_unit: u32,
@@ -195,8 +196,9 @@ pub fn pairwise_sq_distances_kernel(
                     if v > 0.0 && i != j {
                         w = v;
                     }
-                    dist[(i as usize) * (n as usize) + j as usize] = w;
-                    dist[(j as usize) * (n as usize) + i as usize] = w;
+                    let at = dist_offset as usize;
+                    dist[at + (i as usize) * (n as usize) + j as usize] = w;
+                    dist[at + (j as usize) * (n as usize) + i as usize] = w;
                 }
             }
         }

@@ -4,7 +4,7 @@
 //!
 //! Data path for one input x (n × d, f32, at `offset` in a packed buffer):
 //! [`row_statistics`] (shift μ, ‖x_r − μ‖², ‖x_r‖) → [`sq_distance_matrix`] (n × n) →
-//! [`boruvka_tree`] (edges, on the device) → [`edge_lengths`] (from the coordinates) →
+//! [`boruvka_trees`] (edges, on the device) → [`edge_lengths`] (from the coordinates) →
 //! term values ([`sum_scaled`], [`mse_rows`]). Backward: [`tree_adjacency`] (CSR) and one
 //! [`fused_gradient`] launch per input.
 //!
@@ -156,16 +156,22 @@ pub fn row_statistics(
     (shift, shifted_sq)
 }
 
-/// The n × n matrix of squared distances (exactly symmetric, zero diagonal).
+/// The n × n matrix of squared distances (exactly symmetric, zero diagonal), written into
+/// `dist` from element `dist_offset` on.
 pub fn sq_distance_matrix(
     client: &Client,
     x: &DeviceBuffer,
     input: InputLayout,
     shift: &DeviceBuffer,
     shifted_sq: &DeviceBuffer,
-) -> DeviceBuffer {
+    dist: &DeviceBuffer,
+    dist_offset: usize,
+) {
     let n = input.n;
-    let dist = DeviceBuffer::empty::<f32>(client, n * n);
+    assert!(
+        dist.len >= dist_offset + n * n,
+        "the distance buffer holds the matrix"
+    );
     let per_unit = distance::outputs_per_unit(n);
     let side = n.div_ceil(16 * per_unit as usize);
     unsafe {
@@ -178,12 +184,12 @@ pub fn sq_distance_matrix(
             shifted_sq.arg(),
             dist.arg(),
             u32_of(input.offset),
+            u32_of(dist_offset),
             u32_of(n),
             u32_of(input.d),
             per_unit,
         );
     }
-    dist
 }
 
 /// Number of Borůvka rounds that always suffice for n vertices: ⌈log₂ n⌉.
@@ -191,29 +197,40 @@ pub fn boruvka_rounds(n: usize) -> usize {
     (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize
 }
 
-/// The minimum spanning tree of the complete graph on `dist` (n × n), written as n − 1
-/// `(min, max)` pairs into `edges` (i32) from edge `edge_offset` on. Returns three device
-/// counters, [hooks made, matrix rows read, rounds that read rows], for tests and
-/// benchmarks (reading them waits for the tree).
-pub fn boruvka_tree(
+/// The minimum spanning trees of the complete graphs on `trees` distance matrices of n × n,
+/// end to end in `dist`, built in the same launches; tree t is written as n − 1 `(min, max)`
+/// pairs into `edges` (i32) from edge `edge_offset + t·(n − 1)` on. Returns three device
+/// counters per tree, [hooks made, matrix rows read, rounds that read rows], for tests and
+/// benchmarks (reading them waits for the trees).
+pub fn boruvka_trees(
     client: &Client,
     dist: &DeviceBuffer,
     n: usize,
+    trees: usize,
     edges: &DeviceBuffer,
     edge_offset: usize,
 ) -> DeviceBuffer {
-    let comp = DeviceBuffer::empty::<u32>(client, 2 * n);
-    let comp_min = DeviceBuffer::empty::<u32>(client, 4 * n);
-    let vertex_best = DeviceBuffer::empty::<u32>(client, 2 * n);
-    let slots = DeviceBuffer::empty::<u32>(client, 2 * n);
-    let counters = DeviceBuffer::empty::<u32>(client, 3);
+    assert!(
+        dist.len >= trees * n * n,
+        "the distance buffer holds every matrix"
+    );
+    let comp = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
+    let comp_min = DeviceBuffer::empty::<u32>(client, trees * 4 * n);
+    let vertex_best = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
+    let slots = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
+    let counters = DeviceBuffer::empty::<u32>(client, trees * 3);
     let nn = u32_of(n);
     let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
+    // One cube row per tree.
+    let per_tree = |count: CubeCount| match count {
+        CubeCount::Static(x, _, _) => CubeCount::Static(x, u32_of(trees), 1),
+        dynamic => dynamic,
+    };
     let rounds = boruvka_rounds(n);
     unsafe {
         boruvka::boruvka_init_kernel::launch_unchecked(
             client,
-            cubes_for(n),
+            per_tree(cubes_for(n)),
             dim,
             comp.arg(),
             comp_min.arg(),
@@ -226,7 +243,7 @@ pub fn boruvka_tree(
             let cur = (round % 2) as u32;
             boruvka::boruvka_vertex_min_kernel::launch_unchecked(
                 client,
-                CubeCount::Static(nn, 1, 1),
+                CubeCount::Static(nn, u32_of(trees), 1),
                 CubeDim::new_1d(distance::REDUCE_UNITS),
                 dist.arg(),
                 comp.arg(),
@@ -238,7 +255,7 @@ pub fn boruvka_tree(
             );
             boruvka::boruvka_component_key_kernel::launch_unchecked(
                 client,
-                cubes_for(n),
+                per_tree(cubes_for(n)),
                 dim,
                 vertex_best.arg(),
                 comp.arg(),
@@ -249,7 +266,7 @@ pub fn boruvka_tree(
             );
             boruvka::boruvka_hook_jump_kernel::launch_unchecked(
                 client,
-                cubes_for(n),
+                per_tree(cubes_for(n)),
                 dim,
                 comp.arg(),
                 comp_min.arg(),
@@ -261,7 +278,7 @@ pub fn boruvka_tree(
         }
         boruvka::tree_edges_kernel::launch_unchecked(
             client,
-            cubes_for(n),
+            per_tree(cubes_for(n)),
             dim,
             comp.arg(),
             slots.arg(),

@@ -101,6 +101,7 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     (),
                     (),
                     (),
+                    (),
                     4u32
                 )
             ),
@@ -114,6 +115,7 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     buf(),
                     buf(),
                     buf(),
+                    (),
                     (),
                     (),
                     (),

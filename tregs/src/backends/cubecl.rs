@@ -16,6 +16,12 @@ use std::sync::Arc;
 use tregs_kernels::gpu::{self, DeviceBuffer, GradientInputs, InputLayout};
 use tregs_macros_core::Primitive;
 
+/// Trees on the same number of points share their Borůvka launches (halving them for two
+/// views) while their distance matrices together fit in this many bytes (n ≤ 5 792 for two
+/// views); larger batches build one tree at a time, so that the device holds one n × n
+/// matrix at a time.
+const SHARED_TREES_BYTES: usize = 256 << 20;
+
 /// Where the forward keeps what the backward reads, in the `saved` tensor: every input's
 /// row norms, then every tree input's edge lengths.
 struct SavedLayout {
@@ -128,21 +134,41 @@ impl TregsOps for CubeBackend {
                     .then(|| gpu::row_statistics(&client, &x, input, &saved_buf, layout.norms[i]))
             })
             .collect();
-        // Per tree input, once: distances, tree, lengths.
-        for (t, &i) in plan.tree_inputs().iter().enumerate() {
-            let input = layout.inputs[i];
-            let (shift, shifted_sq) = stats[i].as_ref().expect("tree inputs have statistics");
-            let dist = gpu::sq_distance_matrix(&client, &x, input, shift, shifted_sq);
-            gpu::boruvka_tree(&client, &dist, input.n, &trees_buf, layout.edges[t]);
-            gpu::edge_lengths(
-                &client,
-                &x,
-                input,
-                &trees_buf,
-                layout.edges[t],
-                &saved_buf,
-                layout.lengths[t],
-            );
+        // Per tree input, once: distances, tree, lengths. Trees on the same number of points
+        // (the two views) are built in the same Borůvka launches while their matrices
+        // together take at most `SHARED_TREES_BYTES`; beyond that, one matrix at a time.
+        let tree_inputs = plan.tree_inputs();
+        let mut first = 0;
+        while first < tree_inputs.len() {
+            let n = layout.inputs[tree_inputs[first]].n;
+            let mut group = 1;
+            while first + group < tree_inputs.len()
+                && layout.inputs[tree_inputs[first + group]].n == n
+                && (group + 1) * n * n * 4 <= SHARED_TREES_BYTES
+            {
+                group += 1;
+            }
+            let dist = DeviceBuffer::empty::<f32>(&client, group * n * n);
+            for g in 0..group {
+                let i = tree_inputs[first + g];
+                let (shift, shifted_sq) = stats[i].as_ref().expect("tree inputs have statistics");
+                let input = layout.inputs[i];
+                gpu::sq_distance_matrix(&client, &x, input, shift, shifted_sq, &dist, g * n * n);
+                debug_assert_eq!(layout.edges[first + g], layout.edges[first] + g * (n - 1));
+            }
+            gpu::boruvka_trees(&client, &dist, n, group, &trees_buf, layout.edges[first]);
+            for (t, &i) in tree_inputs.iter().enumerate().skip(first).take(group) {
+                gpu::edge_lengths(
+                    &client,
+                    &x,
+                    layout.inputs[i],
+                    &trees_buf,
+                    layout.edges[t],
+                    &saved_buf,
+                    layout.lengths[t],
+                );
+            }
+            first += group;
         }
         for (k, term) in plan.terms.iter().enumerate() {
             let first = layout.inputs[term.args[0]];

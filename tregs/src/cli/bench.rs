@@ -339,7 +339,8 @@ fn gpu_distance_ms(x: &[f32], n: usize, d: usize, reps: u32) -> Result<(f64, f64
     for rep in 0..=reps {
         let start = Instant::now();
         let (shift, shifted_sq) = gpu::row_statistics(&client, &points, input, &norms, 0);
-        let dist = gpu::sq_distance_matrix(&client, &points, input, &shift, &shifted_sq);
+        let dist = DeviceBuffer::empty::<f32>(&client, n * n);
+        gpu::sq_distance_matrix(&client, &points, input, &shift, &shifted_sq, &dist, 0);
         gpu::sync(&client).map_err(CliError::new)?;
         if rep > 0 {
             ms.push(start.elapsed().as_secs_f64() * 1e3);
