@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The GPU device check, run ON the lent GPU machine from the repository root, after
+# `benches/gpu_device_build.sh` here:
+#   run(command="bash benches/gpu_device_check.sh", carry=[".devbin/gpu", ".gl"], timeout_s=540)
+# It runs the GPU tests over NVIDIA's Vulkan driver, then `tregs bench --backend wgpu` for
+# WGSL and SPIR-V alternated (same sizes as README's table), then the PyTorch recipe.
+# Everything lands in $OUT; copy it to benches/results/<gpu>-<date>/ and update README.
+set -x
+for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+export VK_DRIVER_FILES="${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}" XDG_RUNTIME_DIR=/tmp
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
+cat .devbin/gpu/commit | tee -a "$OUT/gpu.txt"
+mkdir -p /tmp/b && tar -C /tmp/b -xJf .devbin/gpu/bins.tar.xz
+cd /tmp/b
+timeout 120 ./gpu_path --test-threads 1 > "$OUT/gpu_path.txt" 2>&1; echo "rc=$?" >> "$OUT/gpu_path.txt"
+timeout 60 ./gpu_launches > "$OUT/gpu_launches.txt" 2>&1; echo "rc=$?" >> "$OUT/gpu_launches.txt"
+tail -n 3 "$OUT/gpu_path.txt" "$OUT/gpu_launches.txt"
+S="${TREGS_SIZES:-1024x128,1024x2048,4096x128,4096x2048,8192x128,8192x2048}"
+for round in 1 2; do
+  timeout 90 ./tregs bench --backend wgpu --reps 10 --sizes $S > "$OUT/wgsl_$round.txt" 2>&1
+  timeout 90 ./tregs_vk bench --backend wgpu --reps 10 --sizes $S > "$OUT/spirv_$round.txt" 2>&1
+done
+tail -n 8 "$OUT/wgsl_2.txt" "$OUT/spirv_2.txt"
+timeout 100 python3 torch_tregs.py --reps 3 --sizes 1024x128,1024x2048,4096x2048 > "$OUT/torch.txt" 2>&1; tail -n 6 "$OUT/torch.txt"
