@@ -342,6 +342,25 @@ fn two_view_objective_values_and_gradients_match_the_cpu() {
     assert_gpu_matches_cpu(run, 1e-5, 1e-3, 1e-4, 1.0);
 }
 
+/// Trees on different numbers of points cannot share launches: each is built (and its
+/// adjacency laid out) on its own, values and gradients as on the CPU.
+#[test]
+fn trees_of_different_sizes_match_the_cpu() {
+    let (n, m, d) = (300, 170, 16);
+    let a = gaussian(n, d, 31, 0.0);
+    let b = gaussian(m, d, 32, 0.0);
+    let run = |device: &Device| {
+        let z = tensor(&a, n, d, device).require_grad();
+        let w = tensor(&b, m, d, device).require_grad();
+        let out = loss!(0.2 * (mst_len(z) + mst_len(w)) + 8e-4 * (sphere(z) + sphere(w)))
+            .expect("valid inputs");
+        let grads = out.total().backward();
+        let values: Vec<f64> = out.terms().iter().map(|t| t.value).collect();
+        (values, gradient(&z, &grads), gradient(&w, &grads))
+    };
+    assert_gpu_matches_cpu(run, 1e-5, 1e-3, 1e-4, 1.0);
+}
+
 #[test]
 fn f64_on_the_gpu_is_a_clear_error() {
     let device = gpu();

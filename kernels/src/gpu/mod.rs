@@ -371,25 +371,31 @@ pub fn sum_scaled(
     }
 }
 
-/// The adjacency of a tree of n vertices (edges at `edge_offset`) in CSR form: `start`
-/// gets n + 1 entries at `start_offset`, `adjacency` 2(n − 1) edge indices at
-/// `start[..] + adjacency_offset`, each vertex's list sorted.
+/// The adjacency of `trees` trees of n vertices each (tree t's edges at
+/// `edge_offset + t·(n − 1)`) in CSR form, built in the same launches: tree t's n + 1 start
+/// offsets at t·(n + 1) in `start`, its 2(n − 1) edge indices at t·2(n − 1) in `adjacency`
+/// (offsets and indices relative to the tree's own block), each vertex's list sorted.
 pub fn tree_adjacency(
     client: &Client,
     edges: &DeviceBuffer,
     edge_offset: usize,
     n: usize,
+    trees: usize,
 ) -> (DeviceBuffer, DeviceBuffer) {
     let m = n - 1;
-    let degree = DeviceBuffer::zeros_u32(client, n);
-    let cursor = DeviceBuffer::zeros_u32(client, n);
-    let start = DeviceBuffer::empty::<u32>(client, n + 1);
-    let adjacency = DeviceBuffer::empty::<u32>(client, 2 * m);
+    let degree = DeviceBuffer::zeros_u32(client, trees * n);
+    let cursor = DeviceBuffer::zeros_u32(client, trees * n);
+    let start = DeviceBuffer::empty::<u32>(client, trees * (n + 1));
+    let adjacency = DeviceBuffer::empty::<u32>(client, trees * 2 * m);
     let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
+    let per_tree = |units: usize| match cubes_for(units) {
+        CubeCount::Static(x, _, _) => CubeCount::Static(x, u32_of(trees), 1),
+        dynamic => dynamic,
+    };
     unsafe {
         scatter::tree_degree_kernel::launch_unchecked(
             client,
-            cubes_for(m),
+            per_tree(m),
             dim,
             edges.arg(),
             degree.arg(),
@@ -398,7 +404,7 @@ pub fn tree_adjacency(
         );
         scatter::exclusive_scan_kernel::launch_unchecked(
             client,
-            CubeCount::Static(1, 1, 1),
+            CubeCount::Static(1, u32_of(trees), 1),
             CubeDim::new_1d(distance::REDUCE_UNITS),
             degree.arg(),
             start.arg(),
@@ -406,7 +412,7 @@ pub fn tree_adjacency(
         );
         scatter::tree_fill_kernel::launch_unchecked(
             client,
-            cubes_for(m),
+            per_tree(m),
             dim,
             edges.arg(),
             start.arg(),
@@ -417,7 +423,7 @@ pub fn tree_adjacency(
         );
         scatter::sort_adjacency_kernel::launch_unchecked(
             client,
-            cubes_for(n),
+            per_tree(n),
             dim,
             start.arg(),
             adjacency.arg(),

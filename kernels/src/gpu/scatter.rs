@@ -36,27 +36,37 @@ pub struct GradientPlan {
     pub mse_terms: Vec<u32>,
 }
 
+// The adjacency kernels build the CSR of several trees on n points at once, tree t in cube
+// row `CUBE_POS_Y = t`: its m = n − 1 edges at `edge_offset + t·m` in `edges`, its degrees
+// and cursors at t·n, its start offsets at t·(n + 1), its adjacency at t·2m. Offsets in
+// `start` and edge indices in `adjacency` are relative to the tree's own block.
+
 /// deg[u] += 1 and deg[v] += 1 for every tree edge (u, v).
 #[cube(launch_unchecked)]
 pub fn tree_degree_kernel(edges: &[i32], degree: &[Atomic<u32>], edge_offset: u32, m: u32) {
     let e = ABSOLUTE_POS_X;
     if e < m {
-        let at = (2 * (edge_offset + e)) as usize;
-        degree[edges[at] as usize].fetch_add(1u32);
-        degree[edges[at + 1] as usize].fetch_add(1u32);
+        let t = CUBE_POS_Y;
+        let at = (2 * (edge_offset + t * m + e)) as usize;
+        let own = (t * (m + 1)) as usize; // t·n
+        degree[own + edges[at] as usize].fetch_add(1u32);
+        degree[own + edges[at + 1] as usize].fetch_add(1u32);
     }
 }
 
-/// `out[i] = Σ_{j<i} values[j]` for i ≤ n, by one cube: each unit sums a contiguous
-/// chunk, the chunk sums are scanned in shared memory, then each unit writes its chunk.
+/// `out[i] = Σ_{j<i} values[j]` for i ≤ n, by one cube per tree: each unit sums a
+/// contiguous chunk, the chunk sums are scanned in shared memory, then each unit writes its
+/// chunk.
 #[cube(launch_unchecked)]
 pub fn exclusive_scan_kernel(values: &[u32], out: &mut [u32], n: u32) {
+    let t = CUBE_POS_Y;
+    let (from, to) = ((t * n) as usize, (t * (n + 1)) as usize);
     let chunk = (n + CUBE_DIM - 1) / CUBE_DIM;
     let begin = min(UNIT_POS * chunk, n);
     let end = min(begin + chunk, n);
     let mut own = 0u32;
     for i in begin..end {
-        own += values[i as usize];
+        own += values[from + i as usize];
     }
     let mut sums = Shared::<[u32]>::new_slice(REDUCE_UNITS as usize);
     sums[UNIT_POS as usize] = own;
@@ -75,11 +85,11 @@ pub fn exclusive_scan_kernel(values: &[u32], out: &mut [u32], n: u32) {
     }
     let mut running = sums[UNIT_POS as usize] - own;
     for i in begin..end {
-        out[i as usize] = running;
-        running += values[i as usize];
+        out[to + i as usize] = running;
+        running += values[from + i as usize];
     }
     if UNIT_POS == CUBE_DIM - 1 {
-        out[n as usize] = sums[UNIT_POS as usize];
+        out[to + n as usize] = sums[UNIT_POS as usize];
     }
 }
 
@@ -96,13 +106,20 @@ pub fn tree_fill_kernel(
 ) {
     let e = ABSOLUTE_POS_X;
     if e < m {
-        let at = (2 * (edge_offset + e)) as usize;
+        let t = CUBE_POS_Y;
+        let at = (2 * (edge_offset + t * m + e)) as usize;
+        // t·n, t·(n + 1), t·2m
+        let (own, starts, lists) = (
+            (t * (m + 1)) as usize,
+            (t * (m + 2)) as usize,
+            (t * 2 * m) as usize,
+        );
         let u = edges[at] as usize;
         let v = edges[at + 1] as usize;
-        let pu = cursor[u].fetch_add(1u32);
-        adjacency[(start[u] + pu) as usize] = e;
-        let pv = cursor[v].fetch_add(1u32);
-        adjacency[(start[v] + pv) as usize] = e;
+        let pu = cursor[own + u].fetch_add(1u32);
+        adjacency[lists + (start[starts + u] + pu) as usize] = e;
+        let pv = cursor[own + v].fetch_add(1u32);
+        adjacency[lists + (start[starts + v] + pv) as usize] = e;
     }
 }
 
@@ -112,8 +129,10 @@ pub fn tree_fill_kernel(
 pub fn sort_adjacency_kernel(start: &[u32], adjacency: &mut [u32], n: u32) {
     let v = ABSOLUTE_POS_X;
     if v < n {
-        let begin = start[v as usize];
-        let end = start[(v + 1) as usize];
+        let t = CUBE_POS_Y;
+        let lists = t * 2 * (n - 1);
+        let begin = lists + start[(t * (n + 1) + v) as usize];
+        let end = lists + start[(t * (n + 1) + v + 1) as usize];
         for i in begin + 1..end {
             let item = adjacency[i as usize];
             let mut j = i;

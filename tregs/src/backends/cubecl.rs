@@ -244,14 +244,28 @@ impl TregsOps for CubeBackend {
         } else {
             placeholder.clone()
         };
-        let adjacency: Vec<(DeviceBuffer, DeviceBuffer)> = plan
-            .tree_inputs()
-            .iter()
-            .enumerate()
-            .map(|(t, &i)| {
-                gpu::tree_adjacency(&client, &edges, layout.edges[t], layout.inputs[i].n)
-            })
-            .collect();
+        // The trees' adjacency (CSR), consecutive trees on the same number of points in the
+        // same launches: per group its buffers, per tree its group and place in it.
+        let tree_inputs = plan.tree_inputs();
+        let mut adjacency: Vec<(DeviceBuffer, DeviceBuffer)> = Vec::new();
+        let mut csr_of_tree: Vec<(usize, usize)> = Vec::with_capacity(tree_inputs.len());
+        let mut first = 0;
+        while first < tree_inputs.len() {
+            let n = layout.inputs[tree_inputs[first]].n;
+            let group = tree_inputs[first..]
+                .iter()
+                .take_while(|&&i| layout.inputs[i].n == n)
+                .count();
+            adjacency.push(gpu::tree_adjacency(
+                &client,
+                &edges,
+                layout.edges[first],
+                n,
+                group,
+            ));
+            csr_of_tree.extend((0..group).map(|place| (adjacency.len() - 1, place)));
+            first += group;
+        }
         let (saved_buf, term_grads_buf) = (buffer(&saved), buffer(&term_grads));
         for (i, input) in layout.inputs.iter().enumerate() {
             let grad_plan = plan.gradient_plan(i);
@@ -263,9 +277,12 @@ impl TregsOps for CubeBackend {
             meta[gpu::scatter::META_NORMS] = as_u32(layout.norms[i]);
             let (csr_start, csr_adjacency) = match layout.tree_slot[i] {
                 Some(t) => {
+                    let (group, place) = csr_of_tree[t];
                     meta[gpu::scatter::META_LENGTHS] = as_u32(layout.lengths[t]);
                     meta[gpu::scatter::META_EDGES] = as_u32(layout.edges[t]);
-                    (&adjacency[t].0, &adjacency[t].1)
+                    meta[gpu::scatter::META_CSR_START] = as_u32(place * (input.n + 1));
+                    meta[gpu::scatter::META_CSR_ADJ] = as_u32(place * 2 * (input.n - 1));
+                    (&adjacency[group].0, &adjacency[group].1)
                 }
                 None => (&placeholder, &placeholder),
             };
