@@ -1,7 +1,7 @@
 //! A `loss!` backward launches a fixed number of kernels per input, whatever the number of
 //! terms: one fused gradient kernel per input, plus the four small kernels that build the
 //! adjacency of both views' trees together; and the forward builds the two trees in the
-//! same Borůvka launches. Counted with cubecl's launch observer, which is process-wide:
+//! same Borůvka launches and every term's value in one launch. Counted with cubecl's launch observer, which is process-wide:
 //! this file holds one test so that nothing else launches meanwhile.
 #![cfg(feature = "wgpu")]
 
@@ -57,13 +57,13 @@ fn backward_launches_a_fixed_number_of_kernels_per_input() {
             _ => unreachable!(),
         };
         drop(observation);
-        let boruvka = launches
-            .0
-            .lock()
-            .unwrap()
+        let forward = launches.0.lock().unwrap();
+        let boruvka = forward
             .iter()
             .filter(|k| k.contains("boruvka") || k.contains("TreeEdges"))
             .count();
+        let value_kernels = forward.iter().filter(|k| k.contains("TermValues")).count();
+        assert_eq!(value_kernels, 1, "every term's value in one launch");
         // init, three per round, edge gathering: once for both trees.
         let rounds = tregs_kernels::gpu::boruvka_rounds(n);
         assert_eq!(

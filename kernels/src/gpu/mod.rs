@@ -5,7 +5,7 @@
 //! Data path for one input x (n × d, f32, at `offset` in a packed buffer):
 //! [`row_statistics`] (shift μ, ‖x_r − μ‖², ‖x_r‖) → [`sq_distance_matrix`] (n × n) →
 //! [`boruvka_trees`] (edges, on the device) → [`edge_lengths`] (from the coordinates) →
-//! term values ([`sum_scaled`], [`mse_rows`]). Backward: [`tree_adjacency`] (CSR) and one
+//! term values ([`mse_rows`], then [`term_values`] in one launch). Backward: [`tree_adjacency`] (CSR) and one
 //! [`fused_gradient`] launch per input.
 //!
 //! Everything is `f32`, the one float type every runtime has (WGSL has no f64).
@@ -321,13 +321,14 @@ pub fn edge_lengths(
     }
 }
 
-/// Per row Σ_k (a_rk − b_rk)² into `partial` (n).
+/// Per row Σ_k (a_rk − b_rk)² into `partial` from `partial_offset` on (n values).
 pub fn mse_rows(
     client: &Client,
     x: &DeviceBuffer,
     a: InputLayout,
     b: InputLayout,
     partial: &DeviceBuffer,
+    partial_offset: usize,
 ) {
     unsafe {
         values::mse_rows_kernel::launch_unchecked(
@@ -339,34 +340,51 @@ pub fn mse_rows(
             u32_of(a.offset),
             u32_of(b.offset),
             u32_of(a.d),
+            u32_of(partial_offset),
         );
     }
 }
 
-/// `out[out_index] = scale · Σ f(values[offset..offset + len])`, f(v) = v or (v − 1)².
-#[allow(clippy::too_many_arguments)]
-pub fn sum_scaled(
-    client: &Client,
-    values: &DeviceBuffer,
-    offset: usize,
-    len: usize,
-    scale: f32,
-    distance_to_one: bool,
-    out: &DeviceBuffer,
-    out_index: usize,
-) {
+/// One summed term: where its summands start in the values buffer, how many, whether each
+/// counts as v or (v − 1)², and the scale of the sum.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TermSum {
+    pub offset: usize,
+    pub len: usize,
+    pub distance_to_one: bool,
+    pub scale: f32,
+}
+
+/// `out[k] = scale_k · Σ f_k(values[offset_k..offset_k + len_k])` for every term k, in one
+/// launch (one cube per term, fixed summation order).
+pub fn term_values(client: &Client, values: &DeviceBuffer, terms: &[TermSum], out: &DeviceBuffer) {
+    if terms.is_empty() {
+        return;
+    }
+    let specs: Vec<u32> = terms
+        .iter()
+        .flat_map(|t| {
+            assert!(
+                t.offset + t.len <= values.len,
+                "the summands lie in the buffer"
+            );
+            let mode = if t.distance_to_one {
+                values::MODE_DISTANCE_TO_ONE
+            } else {
+                values::MODE_SUM
+            };
+            [u32_of(t.offset), u32_of(t.len), mode, t.scale.to_bits()]
+        })
+        .collect();
+    let specs = DeviceBuffer::from_u32(client, &specs);
     unsafe {
-        values::sum_scaled_kernel::launch_unchecked(
+        values::term_values_kernel::launch_unchecked(
             client,
-            CubeCount::Static(1, 1, 1),
+            CubeCount::Static(u32_of(terms.len()), 1, 1),
             CubeDim::new_1d(distance::REDUCE_UNITS),
             values.arg(),
+            specs.arg(),
             out.arg(),
-            u32_of(offset),
-            u32_of(len),
-            scale,
-            u32_of(out_index),
-            distance_to_one,
         );
     }
 }

@@ -198,14 +198,14 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
             "mse_rows",
             define!(
                 reduce,
-                values::mse_rows_kernel::MseRowsKernel(buf(), buf(), (), (), ())
+                values::mse_rows_kernel::MseRowsKernel(buf(), buf(), (), (), (), ())
             ),
         ),
         (
-            "sum_scaled",
+            "term_values",
             define!(
                 reduce,
-                values::sum_scaled_kernel::SumScaledKernel(buf(), buf(), (), (), (), (), false)
+                values::term_values_kernel::TermValuesKernel(buf(), buf(), buf())
             ),
         ),
         (

@@ -41,29 +41,47 @@ pub fn edge_lengths_kernel(
     }
 }
 
-/// Per row r: Σ_k (a_rk − b_rk)², for `mse`; one cube per row.
+/// Per row r: Σ_k (a_rk − b_rk)², for `mse`, into `partial` at `partial_offset + r`; one
+/// cube per row.
 #[cube(launch_unchecked)]
-pub fn mse_rows_kernel(x: &[f32], partial: &mut [f32], a_offset: u32, b_offset: u32, d: u32) {
+pub fn mse_rows_kernel(
+    x: &[f32],
+    partial: &mut [f32],
+    a_offset: u32,
+    b_offset: u32,
+    d: u32,
+    partial_offset: u32,
+) {
     let r = CUBE_POS_X;
     let total = cube_sq_diff_sum(x, a_offset + r * d, b_offset + r * d, d);
     if UNIT_POS == 0 {
-        partial[r as usize] = total;
+        partial[(partial_offset + r) as usize] = total;
     }
 }
 
-/// `out[out_index] = scale · Σ_{i<len} f(values[offset + i])` with f(v) = v, or
-/// f(v) = (v − 1)² when `distance_to_one` (the sphere term on row norms); one cube, in a
-/// fixed order, so the value is the same every run.
+/// Fields per term in the `specs` buffer of [`term_values_kernel`].
+pub const TERM_SPEC_FIELDS: usize = 4;
+/// `specs[4k..4k + 4]` for term k: where its summands start in `values`, how many there
+/// are, how each counts (below), and the f32 bits of its scale.
+pub const SPEC_OFFSET: usize = 0;
+pub const SPEC_LEN: usize = 1;
+pub const SPEC_MODE: usize = 2;
+pub const SPEC_SCALE_BITS: usize = 3;
+/// Summand v counts as v (tree lengths, `mse` row sums).
+pub const MODE_SUM: u32 = 0;
+/// Summand v counts as (v − 1)² (the sphere term, on row norms).
+pub const MODE_DISTANCE_TO_ONE: u32 = 1;
+
+/// Every term's value in one launch, one cube per term k:
+/// `out[k] = scale_k · Σ_{i<len_k} f_k(values[offset_k + i])`, summed in a fixed order, so
+/// each value is the same every run.
 #[cube(launch_unchecked)]
-pub fn sum_scaled_kernel(
-    values: &[f32],
-    out: &mut [f32],
-    offset: u32,
-    len: u32,
-    scale: f32,
-    out_index: u32,
-    #[comptime] distance_to_one: bool,
-) {
+pub fn term_values_kernel(values: &[f32], specs: &[u32], out: &mut [f32]) {
+    let k = CUBE_POS_X;
+    let spec = (k * 4) as usize;
+    let offset = specs[spec];
+    let len = specs[spec + 1];
+    let distance_to_one = specs[spec + 2] == 1;
     let mut sum = 0.0f32;
     let mut i = UNIT_POS;
     while i < len {
@@ -79,6 +97,6 @@ pub fn sum_scaled_kernel(
     shared[UNIT_POS as usize] = sum;
     let total = cube_sum(&mut shared, 0);
     if UNIT_POS == 0 {
-        out[out_index as usize] = scale * total;
+        out[k as usize] = f32::reinterpret(specs[spec + 3]) * total;
     }
 }

@@ -23,7 +23,8 @@ use tregs_macros_core::Primitive;
 const SHARED_TREES_BYTES: usize = 256 << 20;
 
 /// Where the forward keeps what the backward reads, in the `saved` tensor: every input's
-/// row norms, then every tree input's edge lengths.
+/// row norms, then every tree input's edge lengths; then, for the term values only, every
+/// `mse` term's per-row sums.
 struct SavedLayout {
     inputs: Vec<InputLayout>,
     /// Offset of input i's norms.
@@ -33,6 +34,8 @@ struct SavedLayout {
     /// Per tree input: offset of its lengths in `saved` and of its first edge in `trees`.
     lengths: Vec<usize>,
     edges: Vec<usize>,
+    /// Per term: the offset of its per-row sums, if it is an `mse` term.
+    mse_rows: Vec<Option<usize>>,
     saved_len: usize,
     edge_count: usize,
 }
@@ -68,11 +71,22 @@ impl SavedLayout {
             at += inputs[i].n - 1;
             edge_at += inputs[i].n - 1;
         }
+        let mse_rows = plan
+            .terms
+            .iter()
+            .map(|term| {
+                (term.primitive == Primitive::Mse).then(|| {
+                    at += inputs[term.args[0]].n;
+                    at - inputs[term.args[0]].n
+                })
+            })
+            .collect();
         SavedLayout {
             inputs,
             norms,
             tree_slot,
             lengths,
+            mse_rows,
             edges,
             saved_len: at,
             edge_count: edge_at,
@@ -170,48 +184,45 @@ impl TregsOps for CubeBackend {
             }
             first += group;
         }
-        for (k, term) in plan.terms.iter().enumerate() {
-            let first = layout.inputs[term.args[0]];
-            let n = first.n as f32;
-            match term.primitive {
-                Primitive::MstLen => {
-                    let t = layout.tree_slot[term.args[0]].expect("a tree input");
-                    let len = first.n - 1;
-                    let at = layout.lengths[t];
-                    gpu::sum_scaled(
-                        &client,
-                        &saved_buf,
-                        at,
-                        len,
-                        -1.0 / n,
-                        false,
-                        &values_buf,
-                        k,
-                    );
+        // Every term's value in one launch, from summands in `saved`.
+        let sums: Vec<gpu::TermSum> = plan
+            .terms
+            .iter()
+            .enumerate()
+            .map(|(k, term)| {
+                let first = layout.inputs[term.args[0]];
+                let n = first.n as f32;
+                match term.primitive {
+                    Primitive::MstLen => gpu::TermSum {
+                        offset: layout.lengths[layout.tree_slot[term.args[0]].expect("a tree")],
+                        len: first.n - 1,
+                        distance_to_one: false,
+                        scale: -1.0 / n,
+                    },
+                    Primitive::Sphere => gpu::TermSum {
+                        offset: layout.norms[term.args[0]],
+                        len: first.n,
+                        distance_to_one: true,
+                        scale: 1.0 / n,
+                    },
+                    Primitive::Mse => {
+                        let rows = layout.mse_rows[k].expect("an mse term has its rows");
+                        let second = layout.inputs[term.args[1]];
+                        gpu::mse_rows(&client, &x, first, second, &saved_buf, rows);
+                        gpu::TermSum {
+                            offset: rows,
+                            len: first.n,
+                            distance_to_one: false,
+                            scale: 1.0 / (first.n as f32 * first.d as f32),
+                        }
+                    }
+                    other => {
+                        unreachable!("{other:?} is not fused: `evaluate` runs it with tensor ops")
+                    }
                 }
-                Primitive::Sphere => {
-                    let at = layout.norms[term.args[0]];
-                    gpu::sum_scaled(
-                        &client,
-                        &saved_buf,
-                        at,
-                        first.n,
-                        1.0 / n,
-                        true,
-                        &values_buf,
-                        k,
-                    );
-                }
-                Primitive::Mse => {
-                    let second = layout.inputs[term.args[1]];
-                    let partial = DeviceBuffer::empty::<f32>(&client, first.n);
-                    gpu::mse_rows(&client, &x, first, second, &partial);
-                    let scale = 1.0 / (first.n as f32 * first.d as f32);
-                    gpu::sum_scaled(&client, &partial, 0, first.n, scale, false, &values_buf, k);
-                }
-                other => unreachable!("{other:?} is not fused: `evaluate` runs it with tensor ops"),
-            }
-        }
+            })
+            .collect();
+        gpu::term_values(&client, &saved_buf, &sums, &values_buf);
         (values, trees, saved)
     }
 
