@@ -342,6 +342,48 @@ fn two_view_objective_values_and_gradients_match_the_cpu() {
     assert_gpu_matches_cpu(run, 1e-5, 1e-3, 1e-4, 1.0);
 }
 
+/// Three inputs: the operation gets the first in one buffer and the other two end to end in
+/// a second, read in place; `mse` partners sit in the other buffer (a, b) or in the same
+/// one (b, c).
+#[test]
+fn three_inputs_read_in_place_match_the_cpu() {
+    let (n, d) = (120, 8);
+    let clouds = [
+        gaussian(n, d, 41, 0.0),
+        gaussian(n, d, 42, 0.5),
+        gaussian(n, d, 43, 1.0),
+    ];
+    let run = |device: &Device| -> (Vec<f64>, Vec<Vec<f32>>) {
+        let [a, b, c] = clouds
+            .each_ref()
+            .map(|cloud| tensor(cloud, n, d, device).require_grad());
+        let out = loss!(mse(a, b) + 2.0 * mse(b, c) + 0.2 * mst_len(c) + 0.1 * sphere(a))
+            .expect("valid inputs");
+        let grads = out.total().backward();
+        let values = out.terms().iter().map(|t| t.value).collect();
+        (
+            values,
+            [a, b, c].iter().map(|t| gradient(t, &grads)).collect(),
+        )
+    };
+    let (cpu_values, cpu_grads) = run(&Device::flex().autodiff());
+    let (gpu_values, gpu_grads) = run(&gpu().autodiff());
+    for (c, g) in cpu_values.iter().zip(&gpu_values) {
+        assert!(
+            (c - g).abs() <= 1e-5 * c.abs().max(1e-3),
+            "value {g} vs {c}"
+        );
+    }
+    for (input, (c, g)) in cpu_grads.iter().zip(&gpu_grads).enumerate() {
+        for (c, g) in c.iter().zip(g) {
+            assert!(
+                (c - g).abs() <= 1e-4 * c.abs().max(1.0),
+                "input {input}: gradient {g} on wgpu vs {c} on the CPU"
+            );
+        }
+    }
+}
+
 /// Trees on different numbers of points cannot share launches: each is built (and its
 /// adjacency laid out) on its own, values and gradients as on the CPU.
 #[test]

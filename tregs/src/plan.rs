@@ -134,8 +134,16 @@ pub(crate) fn gradient_plan<'a>(
                 plan.sphere_term = Some(k);
             }
             Primitive::Mse => {
-                plan.mse_terms.extend((args[0] == i).then_some(k));
-                plan.mse_terms.extend((args[1] == i).then_some(k));
+                // The first input has a buffer of its own, the others share the second.
+                let same_buffer = |j: usize| (i == 0) == (j == 0);
+                if args[0] == i {
+                    plan.mse_terms.push(k);
+                    plan.mse_partner_in_own_buffer.push(same_buffer(args[1]));
+                }
+                if args[1] == i {
+                    plan.mse_terms.push(k);
+                    plan.mse_partner_in_own_buffer.push(same_buffer(args[0]));
+                }
             }
             _ => {}
         }

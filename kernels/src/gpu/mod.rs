@@ -324,9 +324,8 @@ pub fn edge_lengths(
 /// Per row Σ_k (a_rk − b_rk)² into `partial` from `partial_offset` on (n values).
 pub fn mse_rows(
     client: &Client,
-    x: &DeviceBuffer,
-    a: InputLayout,
-    b: InputLayout,
+    (a_buf, a): (&DeviceBuffer, InputLayout),
+    (b_buf, b): (&DeviceBuffer, InputLayout),
     partial: &DeviceBuffer,
     partial_offset: usize,
 ) {
@@ -335,7 +334,8 @@ pub fn mse_rows(
             client,
             CubeCount::Static(u32_of(a.n), 1, 1),
             CubeDim::new_1d(distance::REDUCE_UNITS),
-            x.arg(),
+            a_buf.arg(),
+            b_buf.arg(),
             partial.arg(),
             u32_of(a.offset),
             u32_of(b.offset),
@@ -465,6 +465,7 @@ pub struct GradientInputs<'a> {
 pub fn fused_gradient(
     client: &Client,
     x: &DeviceBuffer,
+    other: &DeviceBuffer,
     grad: &DeviceBuffer,
     inputs: &GradientInputs,
     meta: &[u32],
@@ -479,6 +480,7 @@ pub fn fused_gradient(
             spread((n * d).div_ceil(ELEMENTWISE_UNITS as usize)),
             CubeDim::new_1d(ELEMENTWISE_UNITS),
             x.arg(),
+            other.arg(),
             grad.arg(),
             inputs.term_grads.arg(),
             inputs.saved.arg(),

@@ -13,8 +13,9 @@ use cubecl::prelude::*;
 /// Number of `u32` fields at the start of the fused kernel's `meta` buffer; the offsets
 /// of the `mse` partners follow.
 pub const META_FIELDS: usize = 8;
-/// `meta[..]` fields: the input's offset in the packed buffer, n, d, where its row norms
-/// and edge lengths start in `saved`, where its CSR starts, where its edges start.
+/// `meta[..]` fields: the input's offset in its buffer (and in its gradient's), n, d, where
+/// its row norms and edge lengths start in `saved`, where its CSR starts, where its edges
+/// start.
 pub const META_X_OFFSET: usize = 0;
 pub const META_N: usize = 1;
 pub const META_D: usize = 2;
@@ -34,6 +35,10 @@ pub struct GradientPlan {
     /// `mse(x, y)` or `mse(y, x)`: term gradient index of each; partner offsets follow
     /// [`META_FIELDS`] in `meta`, in the same order.
     pub mse_terms: Vec<u32>,
+    /// Per `mse` entry: whether the partner y sits in the same input buffer as x (`x`) or in
+    /// the other one (`other`). The operation receives its inputs in two buffers, the
+    /// first input and the rest, and reads them where they are.
+    pub mse_partner_in_own_buffer: Vec<bool>,
 }
 
 // The adjacency kernels build the CSR of several trees on n points at once, tree t in cube
@@ -157,10 +162,14 @@ pub fn sort_adjacency_kernel(start: &[u32], adjacency: &mut [u32], n: u32) {
 ///
 /// * `mst_len`: −(w/n) Σ_{edges (r,o)} (x_rk − x_ok)/‖x_r − x_o‖ (zero-length edges: 0);
 /// * `sphere`: w (2/n)(‖x_r‖ − 1) x_rk/‖x_r‖ (0 at x_r = 0);
-/// * each `mse` with partner y: w (2/(n·d)) (x_rk − y_rk).
+/// * each `mse` with partner y: w (2/(n·d)) (x_rk − y_rk), y read from `x` or `other`.
+///
+/// `x` and `grad` are the buffers that hold the input and its gradient; `other` is the
+/// other input buffer (the operation's inputs come in two).
 #[cube(launch_unchecked)]
 pub fn fused_gradient_kernel(
     x: &[f32],
+    other: &[f32],
     grad: &mut [f32],
     term_grads: &[f32],
     saved: &[f32],
@@ -213,8 +222,12 @@ pub fn fused_gradient_kernel(
         #[unroll]
         for p in 0..plan.mse_terms.len() {
             let term = comptime!(plan.mse_terms[p]);
-            let partner = meta[META_FIELDS + p];
-            g += term_grads[term as usize] * mse_scale * (xv - x[partner as usize + pos]);
+            let partner = meta[META_FIELDS + p] as usize + pos;
+            if comptime!(plan.mse_partner_in_own_buffer[p]) {
+                g += term_grads[term as usize] * mse_scale * (xv - x[partner]);
+            } else {
+                g += term_grads[term as usize] * mse_scale * (xv - other[partner]);
+            }
         }
         grad[x_offset as usize + pos] = g;
     }

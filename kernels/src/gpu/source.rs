@@ -198,7 +198,7 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
             "mse_rows",
             define!(
                 reduce,
-                values::mse_rows_kernel::MseRowsKernel(buf(), buf(), (), (), (), ())
+                values::mse_rows_kernel::MseRowsKernel(buf(), buf(), buf(), (), (), (), ())
             ),
         ),
         (
@@ -244,6 +244,7 @@ pub fn fused_gradient_kernel(plan: &GradientPlan) -> Box<dyn CubeKernel> {
     define!(
         CubeDim::new_1d(ELEMENTWISE_UNITS),
         scatter::fused_gradient_kernel::FusedGradientKernel(
+            buf(),
             buf(),
             buf(),
             buf(),

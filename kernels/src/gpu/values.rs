@@ -4,13 +4,13 @@
 use super::distance::{cube_sum, REDUCE_UNITS};
 use cubecl::prelude::*;
 
-/// Σ_{k<d} (x[a + k] − x[b + k])², summed by the whole cube; every unit must call it.
+/// Σ_{k<d} (x[a + k] − y[b + k])², summed by the whole cube; every unit must call it.
 #[cube]
-fn cube_sq_diff_sum(x: &[f32], a: u32, b: u32, d: u32) -> f32 {
+fn cube_sq_diff_sum(x: &[f32], y: &[f32], a: u32, b: u32, d: u32) -> f32 {
     let mut sum = 0.0f32;
     let mut k = UNIT_POS;
     while k < d {
-        let diff = x[(a + k) as usize] - x[(b + k) as usize];
+        let diff = x[(a + k) as usize] - y[(b + k) as usize];
         sum += diff * diff;
         k += CUBE_DIM;
     }
@@ -35,17 +35,19 @@ pub fn edge_lengths_kernel(
     let at = (2 * (edge_offset + e)) as usize;
     let u = u32::cast_from(edges[at]);
     let v = u32::cast_from(edges[at + 1]);
-    let total = cube_sq_diff_sum(x, x_offset + u * d, x_offset + v * d, d);
+    let total = cube_sq_diff_sum(x, x, x_offset + u * d, x_offset + v * d, d);
     if UNIT_POS == 0 {
         lengths[(lengths_offset + e) as usize] = f32::sqrt(total);
     }
 }
 
 /// Per row r: Σ_k (a_rk − b_rk)², for `mse`, into `partial` at `partial_offset + r`; one
-/// cube per row.
+/// cube per row. `a` and `b` are the buffers holding the two inputs (the same buffer when
+/// both sit in it).
 #[cube(launch_unchecked)]
 pub fn mse_rows_kernel(
-    x: &[f32],
+    a: &[f32],
+    b: &[f32],
     partial: &mut [f32],
     a_offset: u32,
     b_offset: u32,
@@ -53,7 +55,7 @@ pub fn mse_rows_kernel(
     partial_offset: u32,
 ) {
     let r = CUBE_POS_X;
-    let total = cube_sq_diff_sum(x, a_offset + r * d, b_offset + r * d, d);
+    let total = cube_sq_diff_sum(a, b, a_offset + r * d, b_offset + r * d, d);
     if UNIT_POS == 0 {
         partial[(partial_offset + r) as usize] = total;
     }

@@ -5,9 +5,8 @@
 
 use crate::ops::TregsOps;
 use crate::plan::FusedPlan;
-use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::{FloatTensor, IntTensor};
-use burn::tensor::{DType, Shape, Slice};
+use burn::tensor::{DType, Shape};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
@@ -43,12 +42,13 @@ struct SavedLayout {
 impl SavedLayout {
     fn new(plan: &FusedPlan) -> SavedLayout {
         let offsets = plan.offsets();
+        // Offsets within the input's own buffer: the first input's, or the others'.
         let inputs: Vec<InputLayout> = plan
             .shapes
             .iter()
             .enumerate()
             .map(|(i, &[n, d])| InputLayout {
-                offset: offsets[i],
+                offset: if i == 0 { 0 } else { offsets[i] - offsets[1] },
                 n,
                 d,
             })
@@ -117,9 +117,11 @@ impl TregsOps for CubeBackend {
         tail: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
     ) -> (FloatTensor<Self>, IntTensor<Self>, FloatTensor<Self>) {
-        let packed = f32_contiguous(packed(head, tail, &plan), "the packed input");
-        let client = packed.client.clone();
-        let device = packed.device.clone();
+        let (head, tail) = input_buffers(head, tail, &plan);
+        let client = head.client.clone();
+        let device = head.device.clone();
+        let (head_buf, tail_buf) = (buffer(&head), buffer(&tail));
+        let x_of = |i: usize| if i == 0 { &head_buf } else { &tail_buf };
         let layout = SavedLayout::new(&plan);
         let empty = |shape: Vec<usize>, dtype| {
             empty_device_dtype(client.clone(), device.clone(), Shape::from(shape), dtype)
@@ -127,12 +129,7 @@ impl TregsOps for CubeBackend {
         let values = empty(vec![plan.terms.len()], DType::F32);
         let saved = empty(vec![layout.saved_len], DType::F32);
         let trees = empty(vec![layout.edge_count, 2], DType::I32);
-        let (x, values_buf, saved_buf, trees_buf) = (
-            buffer(&packed),
-            buffer(&values),
-            buffer(&saved),
-            buffer(&trees),
-        );
+        let (values_buf, saved_buf, trees_buf) = (buffer(&values), buffer(&saved), buffer(&trees));
 
         // Once per input that a tree or `sphere` reads (an `mse`-only input needs none): the
         // shift, shifted squared norms, and the norms `sphere` and its backward read.
@@ -144,8 +141,9 @@ impl TregsOps for CubeBackend {
                 let reads_norms = plan.terms.iter().any(|t| {
                     matches!(t.primitive, Primitive::MstLen | Primitive::Sphere) && t.args[0] == i
                 });
-                reads_norms
-                    .then(|| gpu::row_statistics(&client, &x, input, &saved_buf, layout.norms[i]))
+                reads_norms.then(|| {
+                    gpu::row_statistics(&client, x_of(i), input, &saved_buf, layout.norms[i])
+                })
             })
             .collect();
         // Per tree input, once: distances, tree, lengths. Trees on the same number of points
@@ -167,14 +165,22 @@ impl TregsOps for CubeBackend {
                 let i = tree_inputs[first + g];
                 let (shift, shifted_sq) = stats[i].as_ref().expect("tree inputs have statistics");
                 let input = layout.inputs[i];
-                gpu::sq_distance_matrix(&client, &x, input, shift, shifted_sq, &dist, g * n * n);
+                gpu::sq_distance_matrix(
+                    &client,
+                    x_of(i),
+                    input,
+                    shift,
+                    shifted_sq,
+                    &dist,
+                    g * n * n,
+                );
                 debug_assert_eq!(layout.edges[first + g], layout.edges[first] + g * (n - 1));
             }
             gpu::boruvka_trees(&client, &dist, n, group, &trees_buf, layout.edges[first]);
             for (t, &i) in tree_inputs.iter().enumerate().skip(first).take(group) {
                 gpu::edge_lengths(
                     &client,
-                    &x,
+                    x_of(i),
                     layout.inputs[i],
                     &trees_buf,
                     layout.edges[t],
@@ -208,7 +214,13 @@ impl TregsOps for CubeBackend {
                     Primitive::Mse => {
                         let rows = layout.mse_rows[k].expect("an mse term has its rows");
                         let second = layout.inputs[term.args[1]];
-                        gpu::mse_rows(&client, &x, first, second, &saved_buf, rows);
+                        gpu::mse_rows(
+                            &client,
+                            (x_of(term.args[0]), first),
+                            (x_of(term.args[1]), second),
+                            &saved_buf,
+                            rows,
+                        );
                         gpu::TermSum {
                             offset: rows,
                             len: first.n,
@@ -234,20 +246,28 @@ impl TregsOps for CubeBackend {
         term_grads: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        let packed = f32_contiguous(packed(head, tail.clone(), &plan), "the packed input");
+        let single = plan.shapes.len() == 1;
+        let placeholder_tail = tail.clone();
+        let (head, tail) = input_buffers(head, tail, &plan);
         let term_grads = f32_contiguous(term_grads, "the term gradient");
         let saved = into_contiguous(saved);
         let trees = into_contiguous(trees);
-        let client = packed.client.clone();
+        let client = head.client.clone();
         let layout = SavedLayout::new(&plan);
-        let grad = empty_device_dtype(
-            client.clone(),
-            packed.device.clone(),
-            Shape::from(vec![packed.meta.num_elements()]),
-            DType::F32,
-        );
-        let x = buffer(&packed);
-        let grad_buf = buffer(&grad);
+        // One flat gradient per input buffer, written where the inputs sit in theirs.
+        let flat_like = |t: &CubeTensor| {
+            empty_device_dtype(
+                client.clone(),
+                t.device.clone(),
+                Shape::from(vec![t.meta.num_elements()]),
+                DType::F32,
+            )
+        };
+        let grad_head = flat_like(&head);
+        let grad_tail = (!single).then(|| flat_like(&tail));
+        let (head_buf, tail_buf) = (buffer(&head), buffer(&tail));
+        let grad_head_buf = buffer(&grad_head);
+        let grad_tail_buf = grad_tail.as_ref().map(buffer);
         let placeholder = DeviceBuffer::zeros_u32(&client, 2);
         // Buffers must not be bound empty: a plan without trees binds a placeholder.
         let edges = if layout.edge_count > 0 {
@@ -312,31 +332,26 @@ impl TregsOps for CubeBackend {
                 csr_start,
                 csr_adjacency,
             };
-            gpu::fused_gradient(&client, &x, &grad_buf, &inputs, &meta, &grad_plan);
+            let (x, other, grad) = if i == 0 {
+                (&head_buf, &tail_buf, &grad_head_buf)
+            } else {
+                let grad_tail = grad_tail_buf.as_ref().expect("inputs after the first");
+                (&tail_buf, &head_buf, grad_tail)
+            };
+            gpu::fused_gradient(&client, x, other, grad, &inputs, &meta, &grad_plan);
         }
-        if plan.shapes.len() == 1 {
-            return (grad, tail);
-        }
-        let offsets = plan.offsets();
-        let part = |start: usize, end: usize| {
-            CubeBackend::float_slice(
-                grad.clone(),
-                &[Slice::new(start as isize, Some(end as isize), 1)],
-            )
-        };
-        (
-            part(0, offsets[1]),
-            part(offsets[1], offsets[offsets.len() - 1]),
-        )
+        (grad_head, grad_tail.unwrap_or(placeholder_tail))
     }
 }
 
-/// The kernels read every input from one buffer: the two slots end to end (a device copy
-/// only when the loss has two or more inputs).
-fn packed(head: CubeTensor, tail: CubeTensor, plan: &FusedPlan) -> CubeTensor {
+/// The inputs as the kernels read them, in place: the first input, and the others end to
+/// end (the second slot as it comes: no copy). A loss of one input has no second slot; the
+/// first stands in for it, so that every kernel has a buffer to bind.
+fn input_buffers(head: CubeTensor, tail: CubeTensor, plan: &FusedPlan) -> (CubeTensor, CubeTensor) {
+    let head = f32_contiguous(head, "the first input");
     if plan.shapes.len() == 1 {
-        head
+        (head.clone(), head)
     } else {
-        CubeBackend::float_cat(vec![head, tail], 0)
+        (head, f32_contiguous(tail, "the other inputs"))
     }
 }
