@@ -91,6 +91,8 @@ struct Row {
     /// `pairwise_sq_distances` on one view, min and median ms.
     distance: (f64, f64),
     distance_peak: usize,
+    /// Kernels one call launches (GPU only; counted in an extra, untimed call).
+    launches: Option<usize>,
 }
 
 impl Row {
@@ -154,7 +156,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             );
         }
         println!(
-            "| {:>5} | {:>5} | {:>11} | {:>14} | {:>8} | {:>11} | {:>16} | {:>17} |",
+            "| {:>5} | {:>5} | {:>11} | {:>14} | {:>8} | {:>11} | {:>16} | {:>17} |{}",
             "n",
             "d",
             "call min ms",
@@ -162,10 +164,12 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             "peak MiB",
             "distance ms",
             "distance GFLOP/s",
-            "distance peak MiB"
+            "distance peak MiB",
+            if on_gpu { " launches |" } else { "" }
         );
         println!(
-            "|------:|------:|------------:|---------------:|---------:|------------:|-----------------:|------------------:|"
+            "|------:|------:|------------:|---------------:|---------:|------------:|-----------------:|------------------:|{}",
+            if on_gpu { "---------:|" } else { "" }
         );
     }
     let mut rows = Vec::new();
@@ -173,7 +177,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         let row = measure(&loss, &device, on_gpu, n, d, args.reps)?;
         if !args.json {
             println!(
-                "| {:>5} | {:>5} | {:>11.2} | {:>14.2} | {:>8.1} | {:>11.2} | {:>16.1} | {:>17.1} |",
+                "| {:>5} | {:>5} | {:>11.2} | {:>14.2} | {:>8.1} | {:>11.2} | {:>16.1} | {:>17.1} |{}",
                 row.n,
                 row.d,
                 row.call.0,
@@ -181,7 +185,8 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
                 row.call_peak as f64 / MIB,
                 row.distance.1,
                 row.distance_gflops(),
-                row.distance_peak as f64 / MIB
+                row.distance_peak as f64 / MIB,
+                row.launches.map_or(String::new(), |l| format!(" {l:>8} |"))
             );
         }
         rows.push(row);
@@ -198,6 +203,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
                     "distance_ms": {"min": r.distance.0, "median": r.distance.1},
                     "distance_gflops": r.distance_gflops(),
                     "distance_peak_mib": r.distance_peak as f64 / MIB,
+                    "launches": r.launches,
                 })
             })
             .collect();
@@ -294,6 +300,11 @@ fn measure(
             call_peak,
             distance: gpu_distance_ms(&x, n, d, reps)?,
             distance_peak: 0,
+            launches: Some(count_launches(|| {
+                let out = loss.evaluate(&bindings)?;
+                drop(out.total().backward());
+                Backend::sync(device)
+            })?),
         });
     }
     let mut distance_ms = Vec::new();
@@ -317,7 +328,28 @@ fn measure(
         call_peak,
         distance: min_median(&distance_ms),
         distance_peak,
+        launches: None,
     })
+}
+
+/// How many kernels `call` launches, through cubecl's process-wide launch observer.
+#[cfg(feature = "wgpu")]
+fn count_launches(call: impl FnOnce() -> Result<(), CliError>) -> Result<usize, CliError> {
+    use cubecl::logging::{LaunchObservation, LaunchObserver};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+    impl LaunchObserver for Count {
+        fn launched(&self, _kernel: &'static str) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let count = Arc::new(Count::default());
+    let observation = LaunchObservation::new(count.clone());
+    let result = call();
+    drop(observation);
+    result.map(|()| count.0.load(Ordering::Relaxed))
 }
 
 /// The device's distance step alone (shift and norms, then the distance matrix) on one view,
