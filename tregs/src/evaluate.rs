@@ -285,21 +285,29 @@ pub fn gpu_buffer_limit(device: &Device) -> Option<u64> {
     }
 }
 
-/// The GPU path binds the packed inputs, and each tree's n × n distance matrix, as single
-/// buffers: both must fit the device's binding limit.
+/// The GPU path binds the inputs as two buffers (the first input, and the others end to
+/// end), and each tree's n × n distance matrix as one: each must fit the device's binding
+/// limit.
 fn check_gpu_buffers(plan: &LossPlan, inputs: &[&Tensor<2>], limit: u64) -> Result<(), LossError> {
     let mib = |bytes: u64| bytes as f64 / (1u64 << 20) as f64;
-    let packed: u64 = inputs
-        .iter()
-        .map(|t| (t.dims()[0] * t.dims()[1] * 4) as u64)
-        .sum();
-    if packed > limit {
-        return Err(LossError::Device(format!(
-            "the inputs take {:.1} MiB together, more than the largest buffer this GPU binds \
-             ({:.1} MiB): use smaller batches, or the Flex backend",
-            mib(packed),
-            mib(limit)
-        )));
+    let bytes = |t: &&Tensor<2>| (t.dims()[0] * t.dims()[1] * 4) as u64;
+    let first = inputs.first().map_or(0, bytes);
+    let rest: u64 = inputs.iter().skip(1).map(bytes).sum();
+    for (what, size) in [
+        ("the first input takes", first),
+        (
+            "the inputs after the first (one buffer, end to end) take",
+            rest,
+        ),
+    ] {
+        if size > limit {
+            return Err(LossError::Device(format!(
+                "{what} {:.1} MiB, more than the largest buffer this GPU binds ({:.1} MiB): \
+                 use smaller batches, or the Flex backend",
+                mib(size),
+                mib(limit)
+            )));
+        }
     }
     for term in plan.terms.iter().filter(|t| t.primitive.needs_tree()) {
         let n = inputs[term.args[0]].dims()[0] as u64;

@@ -2,11 +2,11 @@
 //! the caller's [`Client`] belongs to (wgpu: Vulkan, Metal, DX12; CUDA; ROCm). This crate
 //! links no runtime: the binary that launches them chooses.
 //!
-//! Data path for one input x (n × d, f32, at `offset` in a packed buffer):
+//! Data path for one input x (n × d, f32, at `offset` in the buffer that holds it):
 //! [`row_statistics`] (shift μ, ‖x_r − μ‖², ‖x_r‖) → [`sq_distance_matrix`] (n × n) →
 //! [`boruvka_trees`] (edges, on the device) → [`edge_lengths`] (from the coordinates) →
-//! term values ([`mse_rows`], then [`term_values`] in one launch). Backward: [`tree_adjacency`] (CSR) and one
-//! [`fused_gradient`] launch per input.
+//! term values ([`mse_rows`], then [`term_values`] in one launch). Backward:
+//! [`tree_adjacency`] (CSR) and one [`fused_gradient`] launch per input.
 //!
 //! Everything is `f32`, the one float type every runtime has (WGSL has no f64).
 
@@ -86,7 +86,8 @@ pub fn sync(client: &Client) -> Result<(), String> {
     cubecl::future::block_on(client.sync()).map_err(|e| format!("the device failed: {e}"))
 }
 
-/// Where one n × d input sits in the packed buffer.
+/// Where one n × d input sits in the buffer that holds it (inputs may share one, end to
+/// end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InputLayout {
     pub offset: usize,
@@ -451,7 +452,7 @@ pub fn tree_adjacency(
     (start, adjacency)
 }
 
-/// Everything [`fused_gradient`] reads besides the packed inputs and the gradient.
+/// Everything [`fused_gradient`] reads besides the input buffers and the gradient.
 pub struct GradientInputs<'a> {
     pub term_grads: &'a DeviceBuffer,
     pub saved: &'a DeviceBuffer,
