@@ -100,9 +100,14 @@ fn u32_of(v: usize) -> u32 {
 }
 
 fn cubes_for(units: usize) -> CubeCount {
+    cubes_per_tree(units, 1)
+}
+
+/// Enough cubes for `units` units along x, one row of them per tree along y.
+fn cubes_per_tree(units: usize, trees: usize) -> CubeCount {
     CubeCount::Static(
         u32_of(units.div_ceil(ELEMENTWISE_UNITS as usize).max(1)),
-        1,
+        u32_of(trees),
         1,
     )
 }
@@ -222,16 +227,11 @@ pub fn boruvka_trees(
     let counters = DeviceBuffer::empty::<u32>(client, trees * 3);
     let nn = u32_of(n);
     let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
-    // One cube row per tree.
-    let per_tree = |count: CubeCount| match count {
-        CubeCount::Static(x, _, _) => CubeCount::Static(x, u32_of(trees), 1),
-        dynamic => dynamic,
-    };
     let rounds = boruvka_rounds(n);
     unsafe {
         boruvka::boruvka_init_kernel::launch_unchecked(
             client,
-            per_tree(cubes_for(n)),
+            cubes_per_tree(n, trees),
             dim,
             comp.arg(),
             comp_min.arg(),
@@ -256,7 +256,7 @@ pub fn boruvka_trees(
             );
             boruvka::boruvka_component_key_kernel::launch_unchecked(
                 client,
-                per_tree(cubes_for(n)),
+                cubes_per_tree(n, trees),
                 dim,
                 vertex_best.arg(),
                 comp.arg(),
@@ -267,7 +267,7 @@ pub fn boruvka_trees(
             );
             boruvka::boruvka_hook_jump_kernel::launch_unchecked(
                 client,
-                per_tree(cubes_for(n)),
+                cubes_per_tree(n, trees),
                 dim,
                 comp.arg(),
                 comp_min.arg(),
@@ -279,7 +279,7 @@ pub fn boruvka_trees(
         }
         boruvka::tree_edges_kernel::launch_unchecked(
             client,
-            per_tree(cubes_for(n)),
+            cubes_per_tree(n, trees),
             dim,
             comp.arg(),
             slots.arg(),
@@ -407,14 +407,10 @@ pub fn tree_adjacency(
     let start = DeviceBuffer::empty::<u32>(client, trees * (n + 1));
     let adjacency = DeviceBuffer::empty::<u32>(client, trees * 2 * m);
     let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
-    let per_tree = |units: usize| match cubes_for(units) {
-        CubeCount::Static(x, _, _) => CubeCount::Static(x, u32_of(trees), 1),
-        dynamic => dynamic,
-    };
     unsafe {
         scatter::tree_degree_kernel::launch_unchecked(
             client,
-            per_tree(m),
+            cubes_per_tree(m, trees),
             dim,
             edges.arg(),
             degree.arg(),
@@ -431,7 +427,7 @@ pub fn tree_adjacency(
         );
         scatter::tree_fill_kernel::launch_unchecked(
             client,
-            per_tree(m),
+            cubes_per_tree(m, trees),
             dim,
             edges.arg(),
             start.arg(),
@@ -442,7 +438,7 @@ pub fn tree_adjacency(
         );
         scatter::sort_adjacency_kernel::launch_unchecked(
             client,
-            per_tree(n),
+            cubes_per_tree(n, trees),
             dim,
             start.arg(),
             adjacency.arg(),

@@ -92,6 +92,31 @@ impl SavedLayout {
             edge_count: edge_at,
         }
     }
+
+    /// Runs of consecutive tree inputs on the same number of points, as (index of the run's
+    /// first tree, trees in the run), each as long as `fits(trees, n)` allows: trees that
+    /// can share launches.
+    fn same_size_runs(
+        &self,
+        tree_inputs: &[usize],
+        fits: impl Fn(usize, usize) -> bool,
+    ) -> Vec<(usize, usize)> {
+        let mut runs = Vec::new();
+        let mut first = 0;
+        while first < tree_inputs.len() {
+            let n = self.inputs[tree_inputs[first]].n;
+            let mut group = 1;
+            while first + group < tree_inputs.len()
+                && self.inputs[tree_inputs[first + group]].n == n
+                && fits(group + 1, n)
+            {
+                group += 1;
+            }
+            runs.push((first, group));
+            first += group;
+        }
+        runs
+    }
 }
 
 fn buffer(t: &CubeTensor) -> DeviceBuffer {
@@ -150,16 +175,11 @@ impl TregsOps for CubeBackend {
         // (the two views) are built in the same Borůvka launches while their matrices
         // together take at most `SHARED_TREES_BYTES`; beyond that, one matrix at a time.
         let tree_inputs = plan.tree_inputs();
-        let mut first = 0;
-        while first < tree_inputs.len() {
+        let groups = layout.same_size_runs(&tree_inputs, |group, n| {
+            group * n * n * 4 <= SHARED_TREES_BYTES
+        });
+        for (first, group) in groups {
             let n = layout.inputs[tree_inputs[first]].n;
-            let mut group = 1;
-            while first + group < tree_inputs.len()
-                && layout.inputs[tree_inputs[first + group]].n == n
-                && (group + 1) * n * n * 4 <= SHARED_TREES_BYTES
-            {
-                group += 1;
-            }
             let dist = DeviceBuffer::empty::<f32>(&client, group * n * n);
             for g in 0..group {
                 let i = tree_inputs[first + g];
@@ -188,7 +208,6 @@ impl TregsOps for CubeBackend {
                     layout.lengths[t],
                 );
             }
-            first += group;
         }
         // Every term's value in one launch, from summands in `saved`.
         let sums: Vec<gpu::TermSum> = plan
@@ -280,13 +299,8 @@ impl TregsOps for CubeBackend {
         let tree_inputs = plan.tree_inputs();
         let mut adjacency: Vec<(DeviceBuffer, DeviceBuffer)> = Vec::new();
         let mut csr_of_tree: Vec<(usize, usize)> = Vec::with_capacity(tree_inputs.len());
-        let mut first = 0;
-        while first < tree_inputs.len() {
+        for (first, group) in layout.same_size_runs(&tree_inputs, |_, _| true) {
             let n = layout.inputs[tree_inputs[first]].n;
-            let group = tree_inputs[first..]
-                .iter()
-                .take_while(|&&i| layout.inputs[i].n == n)
-                .count();
             adjacency.push(gpu::tree_adjacency(
                 &client,
                 &edges,
@@ -295,7 +309,6 @@ impl TregsOps for CubeBackend {
                 group,
             ));
             csr_of_tree.extend((0..group).map(|place| (adjacency.len() - 1, place)));
-            first += group;
         }
         let (saved_buf, term_grads_buf) = (buffer(&saved), buffer(&term_grads));
         for (i, input) in layout.inputs.iter().enumerate() {
