@@ -1,8 +1,9 @@
 //! A `loss!` backward launches a fixed number of kernels per input, whatever the number of
 //! terms: one fused gradient kernel per input, plus the four small kernels that build the
 //! adjacency of both views' trees together; and the forward builds the two trees in the
-//! same Borůvka launches and every term's value in one launch. Counted with cubecl's launch observer, which is process-wide:
-//! this file holds one test so that nothing else launches meanwhile.
+//! same Borůvka launches and every term's value in one launch. Counted with cubecl's launch
+//! observer, which is process-wide: this file holds one test so that nothing else launches
+//! meanwhile.
 #![cfg(feature = "wgpu")]
 
 use burn::tensor::{Tensor, TensorData};
@@ -19,14 +20,20 @@ impl LaunchObserver for Launches {
     }
 }
 
+/// What `call` returns, and the names of the kernels launched while it ran.
+fn launched_during<T>(call: impl FnOnce() -> T) -> (T, Vec<&'static str>) {
+    let launches = Arc::new(Launches::default());
+    let observation = LaunchObservation::new(launches.clone());
+    let result = call();
+    drop(observation);
+    let names = launches.0.lock().unwrap().clone();
+    (result, names)
+}
+
 /// Kernels launched while `backward` runs: (all of them, tregs's, tregs's gradient ones).
 fn count_backward(out: LossOutput) -> (usize, usize, usize) {
     let total = out.total();
-    let launches = Arc::new(Launches::default());
-    let observation = LaunchObservation::new(launches.clone());
-    let _grads = total.backward();
-    drop(observation);
-    let names = launches.0.lock().unwrap();
+    let (_grads, names) = launched_during(|| total.backward());
     let ours = names.iter().filter(|k| k.contains("tregs_kernels")).count();
     let gradient = names.iter().filter(|k| k.contains("FusedGradient")).count();
     (names.len(), ours, gradient)
@@ -44,9 +51,7 @@ fn backward_launches_a_fixed_number_of_kernels_per_input() {
     let z = Tensor::<2>::from_data(TensorData::new(data(1), [n, d]), &device).require_grad();
     let z2 = Tensor::<2>::from_data(TensorData::new(data(2), [n, d]), &device).require_grad();
     let run = |terms: usize| -> (usize, usize, usize) {
-        let launches = Arc::new(Launches::default());
-        let observation = LaunchObservation::new(launches.clone());
-        let out = match terms {
+        let (out, forward) = launched_during(|| match terms {
             2 => loss!(mst_len(z) + mst_len(z2)),
             3 => loss!(mse(z, z2) + 0.2 * (mst_len(z) + mst_len(z2))),
             5 => loss!(
@@ -55,9 +60,7 @@ fn backward_launches_a_fixed_number_of_kernels_per_input() {
                     + 8e-4 * (sphere(z) + sphere(z2))
             ),
             _ => unreachable!(),
-        };
-        drop(observation);
-        let forward = launches.0.lock().unwrap();
+        });
         let boruvka = forward
             .iter()
             .filter(|k| k.contains("boruvka") || k.contains("TreeEdges"))
