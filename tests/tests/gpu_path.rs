@@ -178,6 +178,66 @@ fn device_trees(clouds: &[(&[f32], usize)], n: usize) -> Vec<DeviceTree> {
         .collect()
 }
 
+/// The distance kernel on its own, against squared distances summed in f64 on the host,
+/// for each way it loads (16-byte vectors of 4 columns, or one column at a time when d or
+/// the input's offset in its buffer is not a multiple of 4) and both block sizes, with d
+/// not a multiple of the 16-column step and n not a multiple of the block: every entry
+/// within 1e-5 of the scale of its two rows, the matrix exactly symmetric, the diagonal 0.
+#[test]
+fn the_distance_kernel_matches_f64_for_each_load_width_and_block() {
+    use cubecl::prelude::*;
+    use tregs_kernels::gpu::{self, distance, DeviceBuffer, InputLayout};
+    let client = cubecl::Device::default().client();
+    for (n, d, offset, width, per_unit) in [
+        (70, 20, 0, 4, 4),
+        (70, 7, 0, 1, 4),
+        (33, 12, 2, 1, 4),
+        (45, 36, 8, 4, 4),
+        (4099, 12, 4, 4, 8),
+    ] {
+        let label = format!("n={n} d={d} offset={offset}");
+        assert_eq!(distance::load_width(d, offset), width, "{label}");
+        assert_eq!(distance::outputs_per_unit(n), per_unit, "{label}");
+        let cloud = gaussian(n, d, (n * d + offset) as u64, 3.0);
+        // The input sits `offset` elements into its buffer, after values that must not leak in.
+        let mut buffer = vec![f32::NAN; offset];
+        buffer.extend_from_slice(&cloud);
+        let x = DeviceBuffer {
+            handle: client.create_from_slice(f32::as_bytes(&buffer)),
+            len: buffer.len(),
+        };
+        let input = InputLayout { offset, n, d };
+        let norms = DeviceBuffer::empty::<f32>(&client, n);
+        let (shift, shifted_sq) = gpu::row_statistics(&client, &x, input, &norms, 0);
+        let dist = DeviceBuffer::empty::<f32>(&client, n * n);
+        gpu::sq_distance_matrix(&client, &x, input, &shift, &shifted_sq, &dist, 0);
+        let got = dist.read_f32(&client);
+        let mean: Vec<f64> = (0..d)
+            .map(|k| (0..n).map(|r| cloud[r * d + k] as f64).sum::<f64>() / n as f64)
+            .collect();
+        let centred_sq = |r: usize| -> f64 {
+            (0..d)
+                .map(|k| (cloud[r * d + k] as f64 - mean[k]).powi(2))
+                .sum()
+        };
+        let scale: Vec<f64> = (0..n).map(centred_sq).collect();
+        for i in 0..n {
+            assert_eq!(got[i * n + i], 0.0, "{label}: diagonal at {i}");
+            for j in 0..i {
+                let exact: f64 = (0..d)
+                    .map(|k| (cloud[i * d + k] as f64 - cloud[j * d + k] as f64).powi(2))
+                    .sum();
+                let (lower, upper) = (got[i * n + j], got[j * n + i]);
+                assert_eq!(lower.to_bits(), upper.to_bits(), "{label}: ({i}, {j})");
+                assert!(
+                    (lower as f64 - exact).abs() <= 1e-5 * (scale[i] + scale[j] + 1.0),
+                    "{label}: d²({i}, {j}) = {lower} on the device, {exact} in f64"
+                );
+            }
+        }
+    }
+}
+
 /// Two views' trees share their launches (one cube row per tree): each equals Prim's on its
 /// own matrix and keeps its own counters, even when one is complete rounds before the other.
 #[test]

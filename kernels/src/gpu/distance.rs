@@ -85,15 +85,25 @@ pub fn row_statistics_kernel(
     }
 }
 
+/// Four consecutive rows' values at one column: the unit of the shared-memory slabs, so
+/// that one 16-byte load gives a unit four of the rows it multiplies.
+pub type Quad = Vector<f32, Const<4>>;
+
 /// The n×n matrix of squared distances. One cube of 16×16 units per block of the lower
-/// triangle, each unit computing `per_unit × per_unit` outputs (rows and columns 16 apart):
-/// blocks of 64×64 (`per_unit` = 4) keep enough cubes busy for small n, blocks of 128×128
-/// (8) do twice the FMAs per shared-memory read for large n. Cubes are numbered row by row
-/// over the triangle; each step stages 16 columns of both row blocks in shared memory.
+/// triangle, each unit computing `per_unit × per_unit` outputs: blocks of 64×64
+/// (`per_unit` = 4) keep enough cubes busy for small n, blocks of 128×128 (8) do twice the
+/// FMAs per shared-memory read for large n. Cubes are numbered row by row over the triangle.
+///
+/// Each step stages 16 columns of both row blocks in shared memory as [`Quad`]s (k-major:
+/// `[16][tile / 4]`). The global loads are vectors of `N` columns (4 when `d` and the
+/// input's offset are multiples of 4, else 1), turned into quads in registers; the inner
+/// loop then reads `per_unit / 4` quads per side and does 16 FMAs per quad pair, against
+/// one FMA per scalar load before. A unit's rows are quads 16 apart (`4·(ty + 16g) + l`),
+/// so the 16 units of a row read 16 consecutive quads: no bank conflicts.
 #[cube(launch_unchecked)]
-pub fn pairwise_sq_distances_kernel(
-    x: &[f32],
-    shift: &[f32],
+pub fn pairwise_sq_distances_kernel<N: Size>(
+    x: &[Vector<f32, N>],
+    shift: &[Vector<f32, N>],
     shifted_sq_norms: &[f32],
     dist: &mut [f32],
     x_offset: u32,
@@ -103,6 +113,8 @@ pub fn pairwise_sq_distances_kernel(
     #[comptime] per_unit: u32,
 ) {
     let tile = comptime!(16 * per_unit);
+    let quads = comptime!(tile / 4);
+    let groups = comptime!(per_unit / 4);
     let blocks_per_side = (n + tile - 1) / tile;
     let num_blocks = blocks_per_side * (blocks_per_side + 1) / 2;
     let b = CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X;
@@ -123,57 +135,86 @@ pub fn pairwise_sq_distances_kernel(
         let ty = UNIT_POS_Y;
         let tid = ty * 16 + tx;
 
-        // Two slabs, k-major [TILE_K][tile] each, in one shared allocation (the row block's,
-        // then the column block's): a unit reads rows 16 apart, conflict-free. One
-        // allocation, because with two cubecl's C++ backend orders them differently from
-        // run to run, and the snapshots would flicker.
-        let slab = comptime!(TILE_K * (tile as usize));
-        let mut slabs = Shared::<[f32]>::new_slice(comptime!(2 * slab));
-        let mut acc = Array::<f32>::new(comptime!((per_unit * per_unit) as usize));
+        // Both slabs (the row block's, then the column block's) in one shared allocation:
+        // with two, cubecl's C++ backend orders them differently from run to run, and the
+        // snapshots would flicker.
+        let slab = comptime!(TILE_K * (quads as usize));
+        let mut slabs = Shared::<[Quad]>::new_slice(comptime!(2 * slab));
+        let mut acc = Array::<Quad>::new(comptime!((per_unit * groups) as usize));
         #[unroll]
-        for q in 0..per_unit * per_unit {
-            acc[q as usize] = 0.0;
+        for q in 0..per_unit * groups {
+            acc[q as usize] = Quad::new(0.0);
         }
-        let mut a_reg = Array::<f32>::new(comptime!(per_unit as usize));
-        let mut b_reg = Array::<f32>::new(comptime!(per_unit as usize));
+        let mut a_reg = Array::<Quad>::new(comptime!(groups as usize));
+        let mut b_reg = Array::<Quad>::new(comptime!(groups as usize));
+        let mut loaded = Array::<Vector<f32, N>>::new(4usize);
+
+        let width_probe = Vector::<f32, N>::empty();
+        let width = width_probe.vector_size();
+        let lanes = comptime!(width as u32);
+        // Loads per step: (row quad, vector of columns) pairs of both slabs.
+        let chunks = comptime!(TILE_K as u32 / lanes);
+        let per_slab = comptime!(quads * chunks);
+        let rounds = comptime!((2 * per_slab + 255) / 256);
+        let row_vectors = d / lanes;
+        let x_base = x_offset / lanes;
 
         let mut k0 = 0u32;
         while k0 < d {
-            // tile rows × 16 columns per slab: per_unit elements per unit, 16 neighbours
-            // read one row.
             #[unroll]
-            for l in 0..per_unit {
-                let e = tid + l * 256;
-                let r = e / 16;
-                let kk = e % 16;
-                let k = k0 + kk;
-                let mut va = 0.0f32;
-                let mut vb = 0.0f32;
-                if k < d {
-                    let mu = shift[k as usize];
-                    if row0 + r < n {
-                        va = x[(x_offset + (row0 + r) * d + k) as usize] - mu;
+            for round in 0..rounds {
+                let e = tid + round * 256;
+                if e < 2 * per_slab {
+                    let side = e / per_slab;
+                    let rest = e % per_slab;
+                    // Neighbouring units take neighbouring column vectors of one row.
+                    let v = rest / chunks;
+                    let c = rest % chunks;
+                    let mut first_row = row0;
+                    if side == 1 {
+                        first_row = col0;
                     }
-                    if col0 + r < n {
-                        vb = x[(x_offset + (col0 + r) * d + k) as usize] - mu;
+                    let k = k0 + c * lanes;
+                    #[unroll]
+                    for l in 0..4u32 {
+                        let r = first_row + 4 * v + l;
+                        let mut g = Vector::<f32, N>::new(0.0);
+                        if k < d && r < n {
+                            g = x[(x_base + r * row_vectors + k / lanes) as usize]
+                                - shift[(k / lanes) as usize];
+                        }
+                        loaded[l as usize] = g;
+                    }
+                    #[unroll]
+                    for lane in 0..width {
+                        let mut q = Quad::empty();
+                        #[unroll]
+                        for l in 0..4usize {
+                            q.insert(l, loaded[l].extract(lane));
+                        }
+                        let kk = c * lanes + lane as u32;
+                        slabs[(side * slab as u32 + kk * quads + v) as usize] = q;
                     }
                 }
-                slabs[(kk * tile + r) as usize] = va;
-                slabs[slab + (kk * tile + r) as usize] = vb;
             }
             sync_cube();
             #[unroll]
             for kk in 0..16u32 {
                 #[unroll]
-                for q in 0..per_unit {
-                    a_reg[q as usize] = slabs[(kk * tile + ty + 16 * q) as usize];
-                    b_reg[q as usize] = slabs[slab + (kk * tile + tx + 16 * q) as usize];
+                for g in 0..groups {
+                    a_reg[g as usize] = slabs[(kk * quads + ty + 16 * g) as usize];
+                    b_reg[g as usize] = slabs[slab + (kk * quads + tx + 16 * g) as usize];
                 }
                 #[unroll]
-                for p in 0..per_unit {
+                for ga in 0..groups {
                     #[unroll]
-                    for q in 0..per_unit {
-                        acc[(p * per_unit + q) as usize] += a_reg[p as usize] * b_reg[q as usize];
+                    for la in 0..4usize {
+                        let a = Quad::new(a_reg[ga as usize].extract(la));
+                        #[unroll]
+                        for gb in 0..groups {
+                            let at = ((ga * 4 + la as u32) * groups + gb) as usize;
+                            acc[at] += a * b_reg[gb as usize];
+                        }
                     }
                 }
             }
@@ -181,27 +222,44 @@ pub fn pairwise_sq_distances_kernel(
             k0 += 16;
         }
 
+        let at = dist_offset as usize;
         #[unroll]
-        for p in 0..per_unit {
+        for ga in 0..groups {
             #[unroll]
-            for q in 0..per_unit {
-                let i = row0 + ty + 16 * p;
-                let j = col0 + tx + 16 * q;
-                if i < n && j <= i {
-                    let v = shifted_sq_norms[i as usize] + shifted_sq_norms[j as usize]
-                        - 2.0 * acc[(p * per_unit + q) as usize];
-                    // Rounding can leave a small negative (or −0.0, whose bits would sort
-                    // last): clamp to +0.0, and the diagonal is 0 by definition.
-                    let mut w = 0.0f32;
-                    if v > 0.0 && i != j {
-                        w = v;
+            for la in 0..4usize {
+                let i = row0 + 4 * (ty + 16 * ga) + la as u32;
+                #[unroll]
+                for gb in 0..groups {
+                    let dots = acc[((ga * 4 + la as u32) * groups + gb) as usize];
+                    #[unroll]
+                    for lb in 0..4usize {
+                        let j = col0 + 4 * (tx + 16 * gb) + lb as u32;
+                        if i < n && j <= i {
+                            let v = shifted_sq_norms[i as usize] + shifted_sq_norms[j as usize]
+                                - 2.0 * dots.extract(lb);
+                            // Rounding can leave a small negative (or −0.0, whose bits would
+                            // sort last): clamp to +0.0, and the diagonal is 0 by definition.
+                            let mut w = 0.0f32;
+                            if v > 0.0 && i != j {
+                                w = v;
+                            }
+                            dist[at + (i as usize) * (n as usize) + j as usize] = w;
+                            dist[at + (j as usize) * (n as usize) + i as usize] = w;
+                        }
                     }
-                    let at = dist_offset as usize;
-                    dist[at + (i as usize) * (n as usize) + j as usize] = w;
-                    dist[at + (j as usize) * (n as usize) + i as usize] = w;
                 }
             }
         }
+    }
+}
+
+/// Columns per global load in [`pairwise_sq_distances_kernel`] for an input of `d` columns
+/// at element `offset`: 4 (16-byte loads) when both are multiples of 4, else 1.
+pub fn load_width(d: usize, offset: usize) -> usize {
+    if d % 4 == 0 && offset % 4 == 0 {
+        4
+    } else {
+        1
     }
 }
 

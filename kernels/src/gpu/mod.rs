@@ -68,6 +68,12 @@ impl DeviceBuffer {
         unsafe { BufferArg::from_raw_parts(self.handle.clone(), self.len.max(1)) }
     }
 
+    /// The buffer bound as vectors of `width` elements (its length counted in vectors).
+    fn vector_arg(&self, width: usize) -> BufferArg {
+        // SAFETY: `len / width` whole vectors lie within the buffer's `len` elements.
+        unsafe { BufferArg::from_raw_parts(self.handle.clone(), (self.len / width).max(1)) }
+    }
+
     /// Reads the buffer back as f32 (tests and diagnostics).
     pub fn read_f32(&self, client: &Client) -> Vec<f32> {
         let bytes = client.read_one_unchecked(self.handle.clone());
@@ -180,13 +186,15 @@ pub fn sq_distance_matrix(
     );
     let per_unit = distance::outputs_per_unit(n);
     let side = n.div_ceil(16 * per_unit as usize);
+    let width = distance::load_width(input.d, input.offset);
     unsafe {
         distance::pairwise_sq_distances_kernel::launch_unchecked(
             client,
             spread(side * (side + 1) / 2),
             CubeDim::new_2d(16, 16),
-            x.arg(),
-            shift.arg(),
+            width,
+            x.vector_arg(width),
+            shift.vector_arg(width),
             shifted_sq.arg(),
             dist.arg(),
             u32_of(input.offset),

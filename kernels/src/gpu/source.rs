@@ -102,6 +102,25 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     (),
                     (),
                     (),
+                    4usize,
+                    4u32
+                )
+            ),
+        ),
+        (
+            "pairwise_sq_distances_64_scalar_loads",
+            define!(
+                tile,
+                distance::pairwise_sq_distances_kernel::PairwiseSqDistancesKernel(
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    (),
+                    (),
+                    (),
+                    (),
+                    1usize,
                     4u32
                 )
             ),
@@ -119,6 +138,7 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     (),
                     (),
                     (),
+                    4usize,
                     8u32
                 )
             ),
