@@ -7,8 +7,8 @@
 //! sample keeps the reduction short.
 //!
 //! Only the lower triangle of square blocks is computed; each value is written to both
-//! `(i, j)` and `(j, i)`, so the matrix is exactly symmetric and the tree sees one weight
-//! per edge whichever end looks at it.
+//! `(i, j)` and `(j, i)` from the same register, so the matrix is exactly symmetric and the
+//! tree sees one weight per edge whichever end looks at it.
 
 use cubecl::prelude::*;
 
@@ -95,15 +95,19 @@ pub type Quad = Vector<f32, Const<4>>;
 /// FMAs per shared-memory read for large n. Cubes are numbered row by row over the triangle.
 ///
 /// Each step stages 16 columns of both row blocks in shared memory as [`Quad`]s (k-major:
-/// `[16][tile / 4]`). The global loads are vectors of `N` columns (4 when `d` and the
+/// `[16][tile / 4]`). The global loads are vectors of `W` columns (4 when `d` and the
 /// input's offset are multiples of 4, else 1), turned into quads in registers; the inner
 /// loop then reads `per_unit / 4` quads per side and does 16 FMAs per quad pair, against
 /// one FMA per scalar load before. A unit's rows are quads 16 apart (`4·(ty + 16g) + l`),
 /// so the 16 units of a row read 16 consecutive quads: no bank conflicts.
+///
+/// Each output is finished once, in registers, then written twice through shared memory
+/// (as rows i, and transposed as rows j), so that neighbouring units store neighbouring
+/// addresses: the transposed half no longer strides by n between units.
 #[cube(launch_unchecked)]
-pub fn pairwise_sq_distances_kernel<N: Size>(
-    x: &[Vector<f32, N>],
-    shift: &[Vector<f32, N>],
+pub fn pairwise_sq_distances_kernel<W: Size>(
+    x: &[Vector<f32, W>],
+    shift: &[Vector<f32, W>],
     shifted_sq_norms: &[f32],
     dist: &mut [f32],
     x_offset: u32,
@@ -135,11 +139,12 @@ pub fn pairwise_sq_distances_kernel<N: Size>(
         let ty = UNIT_POS_Y;
         let tid = ty * 16 + tx;
 
-        // Both slabs (the row block's, then the column block's) in one shared allocation:
-        // with two, cubecl's C++ backend orders them differently from run to run, and the
-        // snapshots would flicker.
+        // Both slabs (the row block's, then the column block's) in one shared allocation,
+        // reused at the end to stage the output (32 rows of `quads + 1`): with two
+        // allocations, cubecl's C++ backend orders them differently from run to run, and
+        // the snapshots would flicker.
         let slab = comptime!(TILE_K * (quads as usize));
-        let mut slabs = Shared::<[Quad]>::new_slice(comptime!(2 * slab));
+        let mut slabs = Shared::<[Quad]>::new_slice(comptime!(2 * slab + 32));
         let mut acc = Array::<Quad>::new(comptime!((per_unit * groups) as usize));
         #[unroll]
         for q in 0..per_unit * groups {
@@ -147,9 +152,9 @@ pub fn pairwise_sq_distances_kernel<N: Size>(
         }
         let mut a_reg = Array::<Quad>::new(comptime!(groups as usize));
         let mut b_reg = Array::<Quad>::new(comptime!(groups as usize));
-        let mut loaded = Array::<Vector<f32, N>>::new(4usize);
+        let mut loaded = Array::<Vector<f32, W>>::new(4usize);
 
-        let width_probe = Vector::<f32, N>::empty();
+        let width_probe = Vector::<f32, W>::empty();
         let width = width_probe.vector_size();
         let lanes = comptime!(width as u32);
         // Loads per step: (row quad, vector of columns) pairs of both slabs.
@@ -178,7 +183,7 @@ pub fn pairwise_sq_distances_kernel<N: Size>(
                     #[unroll]
                     for l in 0..4u32 {
                         let r = first_row + 4 * v + l;
-                        let mut g = Vector::<f32, N>::new(0.0);
+                        let mut g = Vector::<f32, W>::new(0.0);
                         if k < d && r < n {
                             g = x[(x_base + r * row_vectors + k / lanes) as usize]
                                 - shift[(k / lanes) as usize];
@@ -222,29 +227,114 @@ pub fn pairwise_sq_distances_kernel<N: Size>(
             k0 += 16;
         }
 
-        let at = dist_offset as usize;
+        // Finish every output in registers, once: both of its writes below, (i, j) and
+        // (j, i), take these same bits, so the matrix is exactly symmetric.
         #[unroll]
         for ga in 0..groups {
             #[unroll]
             for la in 0..4usize {
                 let i = row0 + 4 * (ty + 16 * ga) + la as u32;
+                let mut norm_i = 0.0f32;
+                if i < n {
+                    norm_i = shifted_sq_norms[i as usize];
+                }
                 #[unroll]
                 for gb in 0..groups {
-                    let dots = acc[((ga * 4 + la as u32) * groups + gb) as usize];
+                    let at = ((ga * 4 + la as u32) * groups + gb) as usize;
+                    let dots = acc[at];
+                    let mut finished = Quad::empty();
                     #[unroll]
                     for lb in 0..4usize {
                         let j = col0 + 4 * (tx + 16 * gb) + lb as u32;
-                        if i < n && j <= i {
-                            let v = shifted_sq_norms[i as usize] + shifted_sq_norms[j as usize]
-                                - 2.0 * dots.extract(lb);
-                            // Rounding can leave a small negative (or −0.0, whose bits would
-                            // sort last): clamp to +0.0, and the diagonal is 0 by definition.
-                            let mut w = 0.0f32;
-                            if v > 0.0 && i != j {
-                                w = v;
+                        let mut norm_j = 0.0f32;
+                        if j < n {
+                            norm_j = shifted_sq_norms[j as usize];
+                        }
+                        let v = norm_i + norm_j - 2.0 * dots.extract(lb);
+                        // Rounding can leave a small negative (or −0.0, whose bits would
+                        // sort last): clamp to +0.0, and the diagonal is 0 by definition.
+                        let mut w = 0.0f32;
+                        if v > 0.0 && i != j {
+                            w = v;
+                        }
+                        finished.insert(lb, w);
+                    }
+                    acc[at] = finished;
+                }
+            }
+        }
+
+        // The block goes out twice, as rows i (entries j ≤ i) and, transposed, as rows j
+        // (entries i > j), each through shared memory in chunks of 32 rows, so that
+        // neighbouring units write neighbouring addresses of one row. A unit's chunk rows
+        // are `lo·16 + (its ty or tx)`; rows are padded by one quad so that the transposed
+        // staging (16 units 33 quads apart) hits distinct banks.
+        let stride = comptime!(quads + 1);
+        let per_row = quads;
+        let out_rounds = comptime!((32 * quads + 255) / 256);
+        #[unroll]
+        for transposed in 0..2u32 {
+            #[unroll]
+            for g in 0..groups {
+                #[unroll]
+                for h in 0..2usize {
+                    sync_cube();
+                    #[unroll]
+                    for lo in 0..2usize {
+                        let l = 2 * h + lo;
+                        if transposed == 0 {
+                            // Rows i = row0 + 4(ty + 16g) + l; quads of j as computed.
+                            #[unroll]
+                            for gb in 0..groups {
+                                let at = ((g * 4 + l as u32) * groups + gb) as usize;
+                                slabs[((lo as u32 * 16 + ty) * stride + tx + 16 * gb) as usize] =
+                                    acc[at];
                             }
-                            dist[at + (i as usize) * (n as usize) + j as usize] = w;
-                            dist[at + (j as usize) * (n as usize) + i as usize] = w;
+                        } else {
+                            // Rows j = col0 + 4(tx + 16g) + l; quads of i gathered by lane.
+                            #[unroll]
+                            for ga in 0..groups {
+                                let mut column = Quad::empty();
+                                #[unroll]
+                                for la in 0..4u32 {
+                                    let at = ((ga * 4 + la) * groups + g) as usize;
+                                    column.insert(la as usize, acc[at].extract(l));
+                                }
+                                slabs[((lo as u32 * 16 + tx) * stride + ty + 16 * ga) as usize] =
+                                    column;
+                            }
+                        }
+                    }
+                    sync_cube();
+                    #[unroll]
+                    for round in 0..out_rounds {
+                        let e = tid + round * 256;
+                        if e < 32 * per_row {
+                            let row_in_chunk = e / per_row;
+                            let q = e % per_row;
+                            let lo = row_in_chunk / 16;
+                            let s = row_in_chunk % 16;
+                            let values = slabs[(row_in_chunk * stride + q) as usize];
+                            let mut out_row = row0 + 4 * (s + 16 * g) + 2 * h as u32 + lo;
+                            let mut first_col = col0 + 4 * q;
+                            if transposed == 1 {
+                                out_row = col0 + 4 * (s + 16 * g) + 2 * h as u32 + lo;
+                                first_col = row0 + 4 * q;
+                            }
+                            #[unroll]
+                            for lane in 0..4usize {
+                                let col = first_col + lane as u32;
+                                // Direct: j ≤ i; transposed (row j, column i): i > j.
+                                let mut wanted = col <= out_row;
+                                if transposed == 1 {
+                                    wanted = col > out_row;
+                                }
+                                if out_row < n && col < n && wanted {
+                                    dist[dist_offset as usize
+                                        + (out_row as usize) * (n as usize)
+                                        + col as usize] = values.extract(lane);
+                                }
+                            }
                         }
                     }
                 }
@@ -256,7 +346,7 @@ pub fn pairwise_sq_distances_kernel<N: Size>(
 /// Columns per global load in [`pairwise_sq_distances_kernel`] for an input of `d` columns
 /// at element `offset`: 4 (16-byte loads) when both are multiples of 4, else 1.
 pub fn load_width(d: usize, offset: usize) -> usize {
-    if d % 4 == 0 && offset % 4 == 0 {
+    if d.is_multiple_of(4) && offset.is_multiple_of(4) {
         4
     } else {
         1
