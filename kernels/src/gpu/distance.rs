@@ -99,7 +99,8 @@ pub type Quad = Vector<f32, Const<4>>;
 /// input's offset are multiples of 4, else 1), turned into quads in registers; the inner
 /// loop then reads `per_unit / 4` quads per side and does 16 FMAs per quad pair, against
 /// one FMA per scalar load before. A unit's rows are quads 16 apart (`4·(ty + 16g) + l`),
-/// so the 16 units of a row read 16 consecutive quads: no bank conflicts.
+/// so the 16 units of a row read 16 consecutive quads: no bank conflicts. The loads of a
+/// step are issued before the FMAs of the step before it, so they arrive while it computes.
 ///
 /// Each output is finished once, in registers, then written twice through shared memory
 /// (as rows i, and transposed as rows j), so that neighbouring units store neighbouring
@@ -152,8 +153,6 @@ pub fn pairwise_sq_distances_kernel<W: Size>(
         }
         let mut a_reg = Array::<Quad>::new(comptime!(groups as usize));
         let mut b_reg = Array::<Quad>::new(comptime!(groups as usize));
-        let mut loaded = Array::<Vector<f32, W>>::new(4usize);
-
         let width_probe = Vector::<f32, W>::empty();
         let width = width_probe.vector_size();
         let lanes = comptime!(width as u32);
@@ -163,68 +162,87 @@ pub fn pairwise_sq_distances_kernel<W: Size>(
         let rounds = comptime!((2 * per_slab + 255) / 256);
         let row_vectors = d / lanes;
         let x_base = x_offset / lanes;
+        let mut loaded = Array::<Vector<f32, W>>::new(comptime!(4 * rounds as usize));
 
-        let mut k0 = 0u32;
-        while k0 < d {
-            #[unroll]
-            for round in 0..rounds {
-                let e = tid + round * 256;
-                if e < 2 * per_slab {
-                    let side = e / per_slab;
-                    let rest = e % per_slab;
+        // Step s loads its 16 columns into registers, multiplies the slabs of step s − 1
+        // while those loads are in flight, then stages its registers as the next slabs.
+        let steps = (d + 15) / 16;
+        let mut s = 0u32;
+        while s <= steps {
+            if s < steps {
+                #[unroll]
+                for round in 0..rounds {
+                    let e = tid + round * 256;
                     // Neighbouring units take neighbouring column vectors of one row.
+                    let rest = e % per_slab;
                     let v = rest / chunks;
-                    let c = rest % chunks;
+                    let k = s * 16 + (rest % chunks) * lanes;
                     let mut first_row = row0;
-                    if side == 1 {
+                    if e >= per_slab {
                         first_row = col0;
                     }
-                    let k = k0 + c * lanes;
                     #[unroll]
                     for l in 0..4u32 {
                         let r = first_row + 4 * v + l;
                         let mut g = Vector::<f32, W>::new(0.0);
-                        if k < d && r < n {
+                        if e < 2 * per_slab && k < d && r < n {
                             g = x[(x_base + r * row_vectors + k / lanes) as usize]
                                 - shift[(k / lanes) as usize];
                         }
-                        loaded[l as usize] = g;
-                    }
-                    #[unroll]
-                    for lane in 0..width {
-                        let mut q = Quad::empty();
-                        #[unroll]
-                        for l in 0..4usize {
-                            q.insert(l, loaded[l].extract(lane));
-                        }
-                        let kk = c * lanes + lane as u32;
-                        slabs[(side * slab as u32 + kk * quads + v) as usize] = q;
+                        loaded[(round * 4 + l) as usize] = g;
                     }
                 }
             }
-            sync_cube();
-            #[unroll]
-            for kk in 0..16u32 {
+            if s > 0 {
                 #[unroll]
-                for g in 0..groups {
-                    a_reg[g as usize] = slabs[(kk * quads + ty + 16 * g) as usize];
-                    b_reg[g as usize] = slabs[slab + (kk * quads + tx + 16 * g) as usize];
-                }
-                #[unroll]
-                for ga in 0..groups {
+                for kk in 0..16u32 {
                     #[unroll]
-                    for la in 0..4usize {
-                        let a = Quad::new(a_reg[ga as usize].extract(la));
+                    for g in 0..groups {
+                        a_reg[g as usize] = slabs[(kk * quads + ty + 16 * g) as usize];
+                        b_reg[g as usize] = slabs[slab + (kk * quads + tx + 16 * g) as usize];
+                    }
+                    #[unroll]
+                    for ga in 0..groups {
                         #[unroll]
-                        for gb in 0..groups {
-                            let at = ((ga * 4 + la as u32) * groups + gb) as usize;
-                            acc[at] += a * b_reg[gb as usize];
+                        for la in 0..4usize {
+                            let a = Quad::new(a_reg[ga as usize].extract(la));
+                            #[unroll]
+                            for gb in 0..groups {
+                                let at = ((ga * 4 + la as u32) * groups + gb) as usize;
+                                acc[at] += a * b_reg[gb as usize];
+                            }
                         }
                     }
                 }
             }
             sync_cube();
-            k0 += 16;
+            if s < steps {
+                #[unroll]
+                for round in 0..rounds {
+                    let e = tid + round * 256;
+                    if e < 2 * per_slab {
+                        let side = e / per_slab;
+                        let rest = e % per_slab;
+                        let v = rest / chunks;
+                        let c = rest % chunks;
+                        #[unroll]
+                        for lane in 0..width {
+                            let mut q = Quad::empty();
+                            #[unroll]
+                            for l in 0..4u32 {
+                                q.insert(
+                                    l as usize,
+                                    loaded[(round * 4 + l) as usize].extract(lane),
+                                );
+                            }
+                            let kk = c * lanes + lane as u32;
+                            slabs[(side * slab as u32 + kk * quads + v) as usize] = q;
+                        }
+                    }
+                }
+            }
+            sync_cube();
+            s += 1;
         }
 
         // Finish every output in registers, once: both of its writes below, (i, j) and
