@@ -944,6 +944,11 @@ fn bench_reports_time_throughput_and_memory() {
         );
         assert!(min > 0.0 && min <= median, "{r}");
         assert!(r["distance_gflops"].as_f64().unwrap() > 0.0, "{r}");
+        let (tree_min, tree_median) = (
+            r["tree_ms"]["min"].as_f64().unwrap(),
+            r["tree_ms"]["median"].as_f64().unwrap(),
+        );
+        assert!(tree_min > 0.0 && tree_min <= tree_median, "{r}");
         // The call holds at least the two n x n distance matrices' worth of one of them.
         let n = r["n"].as_f64().unwrap();
         let matrix_mib = n * n * 4.0 / (1u64 << 20) as f64;
@@ -962,7 +967,9 @@ fn bench_reports_time_throughput_and_memory() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("| distance GFLOP/s |") && text.contains("|    16 |     4 |"),
+        text.contains("| distance GFLOP/s |")
+            && text.contains("| tree ms |")
+            && text.contains("|    16 |     4 |"),
         "{text}"
     );
 

@@ -1,6 +1,6 @@
 //! `tregs bench`: time and memory of the two-view T-REGS objective, forward plus backward,
 //! on random Gaussian points on the Flex (CPU) or wgpu (GPU) autodiff device, next to the
-//! pairwise distance step alone.
+//! pairwise distance step and the tree alone.
 //!
 //! Run it in release: `cargo run --release -p tregs --bin tregs -- bench`
 //! (`--features wgpu -- bench --backend wgpu` for the GPU).
@@ -91,6 +91,9 @@ struct Row {
     /// `pairwise_sq_distances` on one view, min and median ms.
     distance: (f64, f64),
     distance_peak: usize,
+    /// The tree alone on one view's distance matrix (Prim on the CPU, Borůvka's kernels on
+    /// the device), min and median ms.
+    tree: (f64, f64),
     /// Kernels one call launches (GPU only; counted in an extra, untimed call).
     launches: Option<usize>,
 }
@@ -145,18 +148,19 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         if on_gpu {
             println!(
                 "distance = the device's shift, norms and distance kernels on one view; \
-                 GFLOP/s counts 2·n²·d flops; peak = device memory the pool holds after \
-                 the call (its high-water mark, pages kept for reuse included)\n"
+                 tree = Borůvka's kernels on that view's matrix; GFLOP/s counts 2·n²·d \
+                 flops; peak = device memory the pool holds after the call (its high-water \
+                 mark, pages kept for reuse included)\n"
             );
         } else {
             println!(
-                "distance = tregs_kernels::pairwise_sq_distances on one view; GFLOP/s counts \
-                 2·n²·d flops; peak = most heap bytes held during the call above what was \
-                 held before it\n"
+                "distance = tregs_kernels::pairwise_sq_distances on one view; tree = \
+                 tregs_kernels::prim_mst on its matrix; GFLOP/s counts 2·n²·d flops; peak = \
+                 most heap bytes held during the call above what was held before it\n"
             );
         }
         println!(
-            "| {:>5} | {:>5} | {:>11} | {:>14} | {:>8} | {:>11} | {:>16} | {:>17} |{}",
+            "| {:>5} | {:>5} | {:>11} | {:>14} | {:>8} | {:>11} | {:>16} | {:>17} | {:>7} |{}",
             "n",
             "d",
             "call min ms",
@@ -165,10 +169,11 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             "distance ms",
             "distance GFLOP/s",
             "distance peak MiB",
+            "tree ms",
             if on_gpu { " launches |" } else { "" }
         );
         println!(
-            "|------:|------:|------------:|---------------:|---------:|------------:|-----------------:|------------------:|{}",
+            "|------:|------:|------------:|---------------:|---------:|------------:|-----------------:|------------------:|--------:|{}",
             if on_gpu { "---------:|" } else { "" }
         );
     }
@@ -177,7 +182,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         let row = measure(&loss, &device, on_gpu, n, d, args.reps)?;
         if !args.json {
             println!(
-                "| {:>5} | {:>5} | {:>11.2} | {:>14.2} | {:>8.1} | {:>11.2} | {:>16.1} | {:>17.1} |{}",
+                "| {:>5} | {:>5} | {:>11.2} | {:>14.2} | {:>8.1} | {:>11.2} | {:>16.1} | {:>17.1} | {:>7.2} |{}",
                 row.n,
                 row.d,
                 row.call.0,
@@ -186,6 +191,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
                 row.distance.1,
                 row.distance_gflops(),
                 row.distance_peak as f64 / MIB,
+                row.tree.1,
                 row.launches.map_or(String::new(), |l| format!(" {l:>8} |"))
             );
         }
@@ -203,6 +209,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
                     "distance_ms": {"min": r.distance.0, "median": r.distance.1},
                     "distance_gflops": r.distance_gflops(),
                     "distance_peak_mib": r.distance_peak as f64 / MIB,
+                    "tree_ms": {"min": r.tree.0, "median": r.tree.1},
                     "launches": r.launches,
                 })
             })
@@ -293,13 +300,16 @@ fn measure(
 
     if on_gpu {
         #[cfg(feature = "wgpu")]
+        let gpu_steps = gpu_step_ms(&x, n, d, reps)?;
+        #[cfg(feature = "wgpu")]
         return Ok(Row {
             n,
             d,
             call: min_median(&call_ms),
             call_peak,
-            distance: gpu_distance_ms(&x, n, d, reps)?,
+            distance: gpu_steps.0,
             distance_peak: 0,
+            tree: gpu_steps.1,
             launches: Some(count_launches(|| {
                 let out = loss.evaluate(&bindings)?;
                 drop(out.total().backward());
@@ -309,16 +319,21 @@ fn measure(
     }
     let mut distance_ms = Vec::new();
     let mut distance_peak = 0;
+    let mut tree_ms = Vec::new();
     for rep in 0..=reps {
         let baseline = alloc::reset_peak();
         let start = Instant::now();
         let d2 = tregs_kernels::pairwise_sq_distances::<f32>(&x, n, d);
         let ms = start.elapsed().as_secs_f64() * 1e3;
         let peak = alloc::peak().saturating_sub(baseline);
-        drop(std::hint::black_box(d2));
+        let start = Instant::now();
+        let tree = tregs_kernels::prim_mst(&d2, n);
+        let tree_elapsed = start.elapsed().as_secs_f64() * 1e3;
+        drop(std::hint::black_box((d2, tree)));
         if rep > 0 {
             distance_ms.push(ms);
             distance_peak = distance_peak.max(peak);
+            tree_ms.push(tree_elapsed);
         }
     }
     Ok(Row {
@@ -328,6 +343,7 @@ fn measure(
         call_peak,
         distance: min_median(&distance_ms),
         distance_peak,
+        tree: min_median(&tree_ms),
         launches: None,
     })
 }
@@ -352,10 +368,18 @@ fn count_launches(call: impl FnOnce() -> Result<(), CliError>) -> Result<usize, 
     result.map(|()| count.0.load(Ordering::Relaxed))
 }
 
-/// The device's distance step alone (shift and norms, then the distance matrix) on one view,
-/// launched on its own cubecl client: (min, median) ms over `reps` after a warm-up.
+/// The device's steps alone on one view, each launched on its own cubecl client and timed
+/// to a sync: the distance step (shift and norms, then the distance matrix) and the tree
+/// (Borůvka's kernels on that matrix, edges gathered). (min, median) ms of each over `reps`
+/// after a warm-up.
 #[cfg(feature = "wgpu")]
-fn gpu_distance_ms(x: &[f32], n: usize, d: usize, reps: u32) -> Result<(f64, f64), CliError> {
+#[allow(clippy::type_complexity)]
+fn gpu_step_ms(
+    x: &[f32],
+    n: usize,
+    d: usize,
+    reps: u32,
+) -> Result<((f64, f64), (f64, f64)), CliError> {
     use burn::backend::{CubeDevice, WgpuDeviceKind};
     use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout};
     let client = CubeDevice::wgpu(WgpuDeviceKind::DefaultDevice)
@@ -367,19 +391,26 @@ fn gpu_distance_ms(x: &[f32], n: usize, d: usize, reps: u32) -> Result<(f64, f64
     };
     let norms = DeviceBuffer::empty::<f32>(&client, n);
     let input = InputLayout { offset: 0, n, d };
-    let mut ms = Vec::new();
+    let (mut distance_ms, mut tree_ms) = (Vec::new(), Vec::new());
     for rep in 0..=reps {
         let start = Instant::now();
         let (shift, shifted_sq) = gpu::row_statistics(&client, &points, input, &norms, 0);
         let dist = DeviceBuffer::empty::<f32>(&client, n * n);
         gpu::sq_distance_matrix(&client, &points, input, &shift, &shifted_sq, &dist, 0);
         gpu::sync(&client).map_err(CliError::new)?;
+        let distance_elapsed = start.elapsed().as_secs_f64() * 1e3;
+        let start = Instant::now();
+        let edges = DeviceBuffer::empty::<i32>(&client, 2 * (n - 1));
+        let counters = gpu::boruvka_trees(&client, &dist, n, 1, &edges, 0);
+        gpu::sync(&client).map_err(CliError::new)?;
+        let tree_elapsed = start.elapsed().as_secs_f64() * 1e3;
         if rep > 0 {
-            ms.push(start.elapsed().as_secs_f64() * 1e3);
+            distance_ms.push(distance_elapsed);
+            tree_ms.push(tree_elapsed);
         }
-        drop(dist);
+        drop((dist, edges, counters));
     }
-    Ok(min_median(&ms))
+    Ok((min_median(&distance_ms), min_median(&tree_ms)))
 }
 
 /// `len` samples of N(0, 1/d) (SplitMix64 + Box-Muller): rows of d such coordinates have
