@@ -1,7 +1,7 @@
 //! A `loss!` backward launches a fixed number of kernels per input, whatever the number of
 //! terms: one fused gradient kernel per input, plus the four small kernels that build the
 //! adjacency of both views' trees together; and the forward builds the two trees in the
-//! same Borůvka launches and every term's value in one launch. Counted with cubecl's launch
+//! same Borůvka launches (one launch up to 256 points) and every term's value in one launch. Counted with cubecl's launch
 //! observer, which is process-wide: this file holds one test so that nothing else launches
 //! meanwhile.
 #![cfg(feature = "wgpu")]
@@ -10,6 +10,7 @@ use burn::tensor::{Tensor, TensorData};
 use cubecl::logging::{LaunchObservation, LaunchObserver};
 use std::sync::{Arc, Mutex};
 use tregs::{burn, loss, wgpu_device, LossOutput};
+use tregs_kernels::gpu::BoruvkaSchedule;
 
 #[derive(Default)]
 struct Launches(Mutex<Vec<&'static str>>);
@@ -41,8 +42,15 @@ fn count_backward(out: LossOutput) -> (usize, usize, usize) {
 
 #[test]
 fn backward_launches_a_fixed_number_of_kernels_per_input() {
+    // Trees in one launch (n ≤ 256), and in rounds of launches.
+    for n in [64, 300] {
+        check_launches(n);
+    }
+}
+
+fn check_launches(n: usize) {
     let device = wgpu_device().unwrap_or_else(|e| panic!("{e}")).autodiff();
-    let (n, d) = (64, 8);
+    let d = 8;
     let data = |seed: usize| -> Vec<f32> {
         (0..n * d)
             .map(|i| (((i * 7919 + seed * 104_729) % 1000) as f32) / 500.0 - 1.0)
@@ -65,14 +73,22 @@ fn backward_launches_a_fixed_number_of_kernels_per_input() {
             .iter()
             .filter(|k| k.contains("boruvka") || k.contains("TreeEdges"))
             .count();
+        let one_cube = forward.iter().any(|k| k.contains("BoruvkaOneCube"));
         let value_kernels = forward.iter().filter(|k| k.contains("TermValues")).count();
         assert_eq!(value_kernels, 1, "every term's value in one launch");
-        // init, three per round, edge gathering: once for both trees.
-        let rounds = tregs_kernels::gpu::boruvka_rounds(n);
+        // Up to 256 points one launch; beyond, init, three per round, edge gathering: once
+        // for both trees either way.
+        let schedule = BoruvkaSchedule::for_rows(n);
+        assert_eq!(one_cube, n <= 256, "n = {n}: {schedule:?}");
+        let expected = if n <= 256 {
+            1
+        } else {
+            2 + 3 * tregs_kernels::gpu::boruvka_rounds(n)
+        };
+        assert_eq!(schedule.launches(n), expected);
         assert_eq!(
-            boruvka,
-            2 + 3 * rounds,
-            "the two trees share their launches"
+            boruvka, expected,
+            "n = {n}: the two trees share their launches"
         );
         count_backward(out.expect("valid inputs"))
     };

@@ -125,6 +125,15 @@ fn device_tree(data: &[f32], n: usize, d: usize) -> DeviceTree {
 /// Trees of several clouds of n points (each with its own d), built in the same Borůvka
 /// launches from one buffer of matrices.
 fn device_trees(clouds: &[(&[f32], usize)], n: usize) -> Vec<DeviceTree> {
+    let schedule = tregs_kernels::gpu::BoruvkaSchedule::for_rows(n);
+    device_trees_scheduled(clouds, n, schedule)
+}
+
+fn device_trees_scheduled(
+    clouds: &[(&[f32], usize)],
+    n: usize,
+    schedule: tregs_kernels::gpu::BoruvkaSchedule,
+) -> Vec<DeviceTree> {
     use cubecl::prelude::*;
     use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout};
     let client = cubecl::Device::default().client();
@@ -142,7 +151,8 @@ fn device_trees(clouds: &[(&[f32], usize)], n: usize) -> Vec<DeviceTree> {
     }
     // Edge lists start one edge in, to check the offset.
     let edges = DeviceBuffer::empty::<i32>(&client, 2 * (1 + trees * (n - 1)));
-    let counters = gpu::boruvka_trees(&client, &dist, n, trees, &edges, 1).read_u32(&client);
+    let counters = gpu::boruvka_trees_scheduled(&client, &dist, n, trees, &edges, 1, schedule)
+        .read_u32(&client);
     let matrices = dist.read_f32(&client);
     let flat =
         i32::from_bytes(&client.read_one_unchecked(edges.handle.clone()))[..edges.len].to_vec();
@@ -261,6 +271,53 @@ fn trees_built_in_the_same_launches_are_each_their_own() {
         );
     }
     assert_eq!(together[1].rounds_reading, 1);
+}
+
+/// Up to 256 points the trees are built in one launch, one cube per tree, by the same steps
+/// as the rounds of launches: the same edges (Prim's on the device's matrix), hooks, rows
+/// read and rounds that read, for one tree and for three in the same launch, on Gaussian
+/// clouds, a chain made in one round, an integer grid (ties everywhere) and duplicates.
+#[test]
+fn trees_in_one_launch_equal_the_rounds_of_launches() {
+    use tregs_kernels::gpu::BoruvkaSchedule::{OneCube, Rounds};
+    assert_eq!(tregs_kernels::gpu::BoruvkaSchedule::for_rows(256), OneCube);
+    assert_eq!(tregs_kernels::gpu::BoruvkaSchedule::for_rows(257), Rounds);
+    let mut grid = Vec::new();
+    for a in 0..6 {
+        for b in 0..6 {
+            for c in 0..6 {
+                grid.extend([a as f32, b as f32, c as f32]);
+            }
+        }
+    }
+    let duplicates: Vec<f32> = (0..200).map(|i| ((i / 4) % 17) as f32).collect();
+    let chain: Vec<f32> = (0..256).map(|i| (i * (i + 1) / 2) as f32).collect();
+    let clouds: Vec<(String, Vec<f32>, usize, usize)> = vec![
+        ("n=2".into(), gaussian(2, 3, 1, 0.0), 2, 3),
+        ("n=3".into(), gaussian(3, 1, 2, 0.0), 3, 1),
+        ("n=100".into(), gaussian(100, 8, 3, 0.0), 100, 8),
+        ("n=256".into(), gaussian(256, 32, 4, 0.0), 256, 32),
+        ("chain".into(), chain, 256, 1),
+        ("grid".into(), grid, 216, 3),
+        ("duplicates".into(), duplicates, 100, 2),
+    ];
+    let summary = |t: &DeviceTree| (t.edges.clone(), t.hooks, t.rows_read, t.rounds_reading);
+    for (label, data, n, d) in &clouds {
+        let one = device_trees_scheduled(&[(data, *d)], *n, OneCube).remove(0);
+        let rounds = device_trees_scheduled(&[(data, *d)], *n, Rounds).remove(0);
+        assert_eq!(one.edges, one.prim_on_device_distances, "{label}");
+        assert_eq!(one.hooks, n - 1, "{label}");
+        assert_eq!(summary(&one), summary(&rounds), "{label}");
+    }
+    let (a, b) = (gaussian(150, 4, 7, 0.0), gaussian(150, 16, 8, 2.0));
+    let chain: Vec<f32> = (0..150).map(|i| (i * (i + 1) / 2) as f32).collect();
+    let batch = [(&a[..], 4), (&chain[..], 1), (&b[..], 16)];
+    let one = device_trees_scheduled(&batch, 150, OneCube);
+    let rounds = device_trees_scheduled(&batch, 150, Rounds);
+    for (t, (x, y)) in one.iter().zip(&rounds).enumerate() {
+        assert_eq!(x.edges, x.prim_on_device_distances, "tree {t} of 3");
+        assert_eq!(summary(x), summary(y), "tree {t} of 3");
+    }
 }
 
 /// Points on a line with growing gaps: every point's lightest edge goes to its left

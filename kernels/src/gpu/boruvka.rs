@@ -41,35 +41,58 @@ use cubecl::prelude::*;
 /// Marks "no edge" in weights, keys and slots.
 pub const NONE: u32 = 0xFFFF_FFFF;
 
+/// Vertex i of tree t before the first round: its own component, no minima, no edge.
+#[cube]
+fn init_vertex(
+    comp: &mut [u32],
+    comp_min: &[Atomic<u32>],
+    vertex_best: &mut [u32],
+    slots: &mut [u32],
+    counters: &[Atomic<u32>],
+    n: u32,
+    t: u32,
+    i: u32,
+) {
+    let (pairs, quads) = ((t * 2 * n + i) as usize, (t * 4 * n + i) as usize);
+    let n_ = n as usize;
+    comp[pairs] = i;
+    comp_min[quads].store(NONE);
+    comp_min[quads + n_].store(NONE);
+    comp_min[quads + 2 * n_].store(NONE);
+    comp_min[quads + 3 * n_].store(NONE);
+    vertex_best[pairs] = NONE;
+    vertex_best[pairs + n_] = NONE;
+    slots[pairs] = NONE;
+    slots[pairs + n_] = NONE;
+    if i == 0 {
+        let c = (3 * t) as usize;
+        counters[c].store(0);
+        counters[c + 1].store(0);
+        counters[c + 2].store(0);
+    }
+}
+
 #[cube(launch_unchecked)]
 pub fn boruvka_init_kernel(
     comp: &mut [u32],
-    comp_min: &mut [u32],
+    comp_min: &[Atomic<u32>],
     vertex_best: &mut [u32],
     slots: &mut [u32],
-    counters: &mut [u32],
+    counters: &[Atomic<u32>],
     n: u32,
 ) {
     let i = ABSOLUTE_POS_X;
     if i < n {
-        let t = CUBE_POS_Y;
-        let (pairs, quads) = ((t * 2 * n + i) as usize, (t * 4 * n + i) as usize);
-        let n_ = n as usize;
-        comp[pairs] = i;
-        comp_min[quads] = NONE;
-        comp_min[quads + n_] = NONE;
-        comp_min[quads + 2 * n_] = NONE;
-        comp_min[quads + 3 * n_] = NONE;
-        vertex_best[pairs] = NONE;
-        vertex_best[pairs + n_] = NONE;
-        slots[pairs] = NONE;
-        slots[pairs + n_] = NONE;
-        if i == 0 {
-            let c = (3 * t) as usize;
-            counters[c] = 0;
-            counters[c + 1] = 0;
-            counters[c + 2] = 0;
-        }
+        init_vertex(
+            comp,
+            comp_min,
+            vertex_best,
+            slots,
+            counters,
+            n,
+            CUBE_POS_Y,
+            i,
+        );
     }
 }
 
@@ -79,28 +102,23 @@ fn lighter(w1: u32, k1: u32, w2: u32, k2: u32) -> bool {
     w1 < w2 || (w1 == w2 && k1 < k2)
 }
 
-/// One cube per vertex i: the lightest edge (i, j) with j in another component.
-#[cube(launch_unchecked)]
-pub fn boruvka_vertex_min_kernel(
-    dist: &[f32],
-    comp: &[u32],
+/// Whether vertex i of tree t skips its row this round: the tree is complete (the hook
+/// counter reached n − 1), or the edge it kept from the round before still leaves its
+/// component.
+#[cube]
+fn skips_its_row(
+    comp: &mut [u32],
     vertex_best: &mut [u32],
-    comp_min: &[Atomic<u32>],
     counters: &[Atomic<u32>],
     n: u32,
+    t: u32,
     cur: u32,
-) {
-    let i = CUBE_POS_X;
-    let t = CUBE_POS_Y;
-    // This tree's blocks: ids of this round, minima of this round, best edges, counters.
+    i: u32,
+) -> (bool, bool) {
     let base = t * 2 * n + cur * n;
-    let mins = t * 4 * n + cur * n;
-    let own = t * 2 * n;
-    let c = 3 * t;
-    let done = counters[c as usize].load() + 1 == n;
+    let done = counters[(3 * t) as usize].load() + 1 == n;
     let ci = comp[(base + i) as usize];
-    let cached_w = vertex_best[(own + i) as usize];
-    let cached_k = vertex_best[(own + n + i) as usize];
+    let cached_k = vertex_best[(t * 2 * n + n + i) as usize];
     let mut keep = false;
     if cached_k != NONE {
         let a = cached_k / n;
@@ -110,16 +128,29 @@ pub fn boruvka_vertex_min_kernel(
         }
         keep = comp[(base + other) as usize] != ci;
     }
+    (done, keep)
+}
+
+/// The lightest edge (i, j) over j = first, first + step, … < n with j in another
+/// component than i's (`ci`): (weight bits, key), or (NONE, NONE).
+#[cube]
+fn scan_row(
+    dist: &[f32],
+    comp: &mut [u32],
+    n: u32,
+    t: u32,
+    cur: u32,
+    i: u32,
+    ci: u32,
+    first: u32,
+    step: u32,
+) -> (u32, u32) {
+    let base = t * 2 * n + cur * n;
     let row = (t as usize) * (n as usize) * (n as usize) + (i as usize) * (n as usize);
     // Literals, not `NONE`: a `let mut` from a constant path would stay a compile-time value.
     let mut best_w = 0xFFFF_FFFFu32;
     let mut best_k = 0xFFFF_FFFFu32;
-    // The scan is skipped by its bounds, not by a branch around it: the barriers below stay
-    // in uniform control flow.
-    let mut j = UNIT_POS;
-    if done || keep {
-        j = n;
-    }
+    let mut j = first;
     while j < n {
         if comp[(base + j) as usize] != ci {
             let w = u32::reinterpret(dist[row + j as usize]);
@@ -129,8 +160,66 @@ pub fn boruvka_vertex_min_kernel(
                 best_k = key;
             }
         }
-        j += CUBE_DIM;
+        j += step;
     }
+    (best_w, best_k)
+}
+
+/// Vertex i's lightest outgoing edge this round, (w, k) (read from its row when `scanned`,
+/// kept from the round before otherwise): recorded, counted, and lowering its component's
+/// weight.
+#[cube]
+fn record_vertex_best(
+    comp: &mut [u32],
+    vertex_best: &mut [u32],
+    comp_min: &[Atomic<u32>],
+    counters: &[Atomic<u32>],
+    n: u32,
+    t: u32,
+    cur: u32,
+    i: u32,
+    w: u32,
+    k: u32,
+    scanned: bool,
+) {
+    let c = 3 * t;
+    if scanned {
+        counters[(c + 1) as usize].fetch_add(1);
+    }
+    if i == 0 {
+        counters[(c + 2) as usize].fetch_add(1);
+    }
+    let own = t * 2 * n;
+    vertex_best[(own + i) as usize] = w;
+    vertex_best[(own + n + i) as usize] = k;
+    if w != NONE {
+        let ci = comp[(t * 2 * n + cur * n + i) as usize];
+        comp_min[(t * 4 * n + cur * n + ci) as usize].fetch_min(w);
+    }
+}
+
+/// One cube per vertex i: the lightest edge (i, j) with j in another component.
+#[cube(launch_unchecked)]
+pub fn boruvka_vertex_min_kernel(
+    dist: &[f32],
+    comp: &mut [u32],
+    vertex_best: &mut [u32],
+    comp_min: &[Atomic<u32>],
+    counters: &[Atomic<u32>],
+    n: u32,
+    cur: u32,
+) {
+    let i = CUBE_POS_X;
+    let t = CUBE_POS_Y;
+    let (done, keep) = skips_its_row(comp, vertex_best, counters, n, t, cur, i);
+    let ci = comp[(t * 2 * n + cur * n + i) as usize];
+    // The scan is skipped by its bounds, not by a branch around it: the barriers below stay
+    // in uniform control flow.
+    let mut first = UNIT_POS;
+    if done || keep {
+        first = n;
+    }
+    let (best_w, best_k) = scan_row(dist, comp, n, t, cur, i, ci, first, CUBE_DIM);
     // Weights at [0, R), keys at [R, 2R): one shared allocation per kernel (with two,
     // cubecl's C++ backend orders them differently from run to run).
     let mut best = Shared::<[u32]>::new_slice(2 * REDUCE_UNITS as usize);
@@ -156,55 +245,125 @@ pub fn boruvka_vertex_min_kernel(
         }
     }
     if UNIT_POS == 0 && !done {
+        let own = t * 2 * n;
         let mut w = best[0];
         let mut k = best[REDUCE_UNITS as usize];
         if keep {
-            w = cached_w;
-            k = cached_k;
-        } else {
-            counters[(c + 1) as usize].fetch_add(1);
+            w = vertex_best[(own + i) as usize];
+            k = vertex_best[(own + n + i) as usize];
         }
-        if i == 0 {
-            counters[(c + 2) as usize].fetch_add(1);
-        }
-        vertex_best[(own + i) as usize] = w;
-        vertex_best[(own + n + i) as usize] = k;
-        if w != NONE {
-            comp_min[(mins + ci) as usize].fetch_min(w);
+        record_vertex_best(
+            comp,
+            vertex_best,
+            comp_min,
+            counters,
+            n,
+            t,
+            cur,
+            i,
+            w,
+            k,
+            !keep,
+        );
+    }
+}
+
+/// Vertex i, if its lightest edge has its component's weight, lowers the component's key;
+/// it also resets its slot of the next round's minima (the other parity, which nothing
+/// reads in this round).
+#[cube]
+fn component_key_vertex(
+    vertex_best: &mut [u32],
+    comp: &mut [u32],
+    comp_min: &[Atomic<u32>],
+    counters: &[Atomic<u32>],
+    n: u32,
+    t: u32,
+    cur: u32,
+    i: u32,
+) {
+    let base = t * 2 * n + cur * n;
+    let mins = t * 4 * n + cur * n;
+    let next_mins = t * 4 * n + (1 - cur) * n;
+    let own = t * 2 * n;
+    comp_min[(next_mins + i) as usize].store(NONE);
+    comp_min[(next_mins + 2 * n + i) as usize].store(NONE);
+    if counters[(3 * t) as usize].load() + 1 != n {
+        let c = comp[(base + i) as usize];
+        let w = vertex_best[(own + i) as usize];
+        if w != NONE && w == comp_min[(mins + c) as usize].load() {
+            comp_min[(mins + 2 * n + c) as usize].fetch_min(vertex_best[(own + n + i) as usize]);
         }
     }
 }
 
 /// The vertices whose lightest edge has their component's weight lower its key; the
-/// minima of the next round (the other parity, which nothing reads in this round) are
-/// reset.
+/// minima of the next round are reset.
 #[cube(launch_unchecked)]
 pub fn boruvka_component_key_kernel(
-    vertex_best: &[u32],
-    comp: &[u32],
+    vertex_best: &mut [u32],
+    comp: &mut [u32],
     comp_min: &[Atomic<u32>],
-    counters: &[u32],
+    counters: &[Atomic<u32>],
     n: u32,
     cur: u32,
 ) {
     let i = ABSOLUTE_POS_X;
     if i < n {
-        let t = CUBE_POS_Y;
-        let base = t * 2 * n + cur * n;
-        let mins = t * 4 * n + cur * n;
-        let next_mins = t * 4 * n + (1 - cur) * n;
-        let own = t * 2 * n;
-        comp_min[(next_mins + i) as usize].store(NONE);
-        comp_min[(next_mins + 2 * n + i) as usize].store(NONE);
-        if counters[(3 * t) as usize] + 1 != n {
-            let c = comp[(base + i) as usize];
-            let w = vertex_best[(own + i) as usize];
-            if w != NONE && w == comp_min[(mins + c) as usize].load() {
-                comp_min[(mins + 2 * n + c) as usize]
-                    .fetch_min(vertex_best[(own + n + i) as usize]);
+        component_key_vertex(vertex_best, comp, comp_min, counters, n, CUBE_POS_Y, cur, i);
+    }
+}
+
+/// Vertex v walks from its component along the hooks to its new root (see
+/// [`boruvka_hook_jump_kernel`]).
+#[cube]
+fn hook_jump_vertex(
+    comp: &mut [u32],
+    comp_min: &[Atomic<u32>],
+    slots: &mut [u32],
+    counters: &[Atomic<u32>],
+    n: u32,
+    t: u32,
+    cur: u32,
+    v: u32,
+) {
+    let base = t * 2 * n + cur * n;
+    let next = t * 2 * n + (1 - cur) * n;
+    let weights = t * 4 * n + cur * n;
+    let keys = weights + 2 * n;
+    let own = t * 2 * n;
+    let mut r = comp[(base + v) as usize];
+    let mut walking = true;
+    while walking {
+        let mut p = r;
+        if comp_min[(weights + r) as usize].load() != NONE {
+            let key = comp_min[(keys + r) as usize].load();
+            let a = key / n;
+            let b = key % n;
+            let ca = comp[(base + a) as usize];
+            let mut other = ca;
+            if ca == r {
+                other = comp[(base + b) as usize];
+            }
+            let mutual = comp_min[(keys + other) as usize].load() == key;
+            if !(mutual && r < other) {
+                p = other;
+                // Only in the walk's first step can r be v (later steps visit roots, and v
+                // is one only if it starts at itself).
+                if r == v {
+                    slots[(own + v) as usize] = a;
+                    slots[(own + n + v) as usize] = b;
+                    counters[(3 * t) as usize].fetch_add(1);
+                }
             }
         }
+        if p == r {
+            walking = false;
+        } else {
+            r = p;
+        }
     }
+    comp[(next + v) as usize] = r;
 }
 
 /// Every vertex walks from its component along the hooks to its new root, each hook
@@ -216,7 +375,7 @@ pub fn boruvka_component_key_kernel(
 #[cube(launch_unchecked)]
 pub fn boruvka_hook_jump_kernel(
     comp: &mut [u32],
-    comp_min: &[u32],
+    comp_min: &[Atomic<u32>],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
     n: u32,
@@ -224,44 +383,32 @@ pub fn boruvka_hook_jump_kernel(
 ) {
     let v = ABSOLUTE_POS_X;
     if v < n {
-        let t = CUBE_POS_Y;
-        let base = t * 2 * n + cur * n;
-        let next = t * 2 * n + (1 - cur) * n;
-        let weights = t * 4 * n + cur * n;
-        let keys = weights + 2 * n;
-        let own = t * 2 * n;
-        let mut r = comp[(base + v) as usize];
-        let mut walking = true;
-        while walking {
-            let mut p = r;
-            if comp_min[(weights + r) as usize] != NONE {
-                let key = comp_min[(keys + r) as usize];
-                let a = key / n;
-                let b = key % n;
-                let ca = comp[(base + a) as usize];
-                let mut other = ca;
-                if ca == r {
-                    other = comp[(base + b) as usize];
-                }
-                let mutual = comp_min[(keys + other) as usize] == key;
-                if !(mutual && r < other) {
-                    p = other;
-                    // Only in the walk's first step can r be v (later steps visit roots,
-                    // and v is one only if it starts at itself).
-                    if r == v {
-                        slots[(own + v) as usize] = a;
-                        slots[(own + n + v) as usize] = b;
-                        counters[(3 * t) as usize].fetch_add(1);
-                    }
-                }
-            }
-            if p == r {
-                walking = false;
-            } else {
-                r = p;
-            }
+        hook_jump_vertex(comp, comp_min, slots, counters, n, CUBE_POS_Y, cur, v);
+    }
+}
+
+/// Slot s of tree t into the edge list (every vertex but the final root has one).
+#[cube]
+fn tree_edge_of_slot(
+    comp: &mut [u32],
+    slots: &mut [u32],
+    edges: &mut [i32],
+    n: u32,
+    t: u32,
+    cur: u32,
+    edge_offset: u32,
+    s: u32,
+) {
+    let own = t * 2 * n;
+    let root = comp[(own + cur * n) as usize];
+    if s != root {
+        let mut idx = s;
+        if s > root {
+            idx = s - 1;
         }
-        comp[(next + v) as usize] = r;
+        let at = (2 * (edge_offset + t * (n - 1) + idx)) as usize;
+        edges[at] = i32::cast_from(slots[(own + s) as usize]);
+        edges[at + 1] = i32::cast_from(slots[(own + n + s) as usize]);
     }
 }
 
@@ -270,8 +417,8 @@ pub fn boruvka_hook_jump_kernel(
 /// `edges`; `cur` is the parity of the component ids after the last round.
 #[cube(launch_unchecked)]
 pub fn tree_edges_kernel(
-    comp: &[u32],
-    slots: &[u32],
+    comp: &mut [u32],
+    slots: &mut [u32],
     edges: &mut [i32],
     n: u32,
     cur: u32,
@@ -279,17 +426,86 @@ pub fn tree_edges_kernel(
 ) {
     let s = ABSOLUTE_POS_X;
     if s < n {
-        let t = CUBE_POS_Y;
-        let own = t * 2 * n;
-        let root = comp[(own + cur * n) as usize];
-        if s != root {
-            let mut idx = s;
-            if s > root {
-                idx = s - 1;
+        tree_edge_of_slot(comp, slots, edges, n, CUBE_POS_Y, cur, edge_offset, s);
+    }
+}
+
+/// The whole of Borůvka for small n in one launch, one cube per tree (`CUBE_POS_Y`): the
+/// same steps as the kernels above, in the same order and on the same buffers, each unit
+/// taking vertices `UNIT_POS`, `UNIT_POS + CUBE_DIM`, …, and scanning its vertices' rows
+/// alone; a storage barrier stands where the launches above end. So the tree, the edge
+/// list and the counters are those of the multi-launch path, in one launch instead of
+/// 2 + 3·⌈log₂ n⌉.
+#[cube(launch_unchecked)]
+pub fn boruvka_one_cube_kernel(
+    dist: &[f32],
+    comp: &mut [u32],
+    comp_min: &[Atomic<u32>],
+    vertex_best: &mut [u32],
+    slots: &mut [u32],
+    counters: &[Atomic<u32>],
+    edges: &mut [i32],
+    n: u32,
+    rounds: u32,
+    edge_offset: u32,
+) {
+    let t = CUBE_POS_Y;
+    let mut i = UNIT_POS;
+    while i < n {
+        init_vertex(comp, comp_min, vertex_best, slots, counters, n, t, i);
+        i += CUBE_DIM;
+    }
+    sync_storage();
+    let mut cur = 0u32;
+    for _ in 0..rounds {
+        // Every unit reads `done` before any of this round's hooks can change it.
+        let mut v = UNIT_POS;
+        while v < n {
+            let (done, keep) = skips_its_row(comp, vertex_best, counters, n, t, cur, v);
+            if !done {
+                let own = t * 2 * n;
+                let mut w = vertex_best[(own + v) as usize];
+                let mut k = vertex_best[(own + n + v) as usize];
+                if !keep {
+                    let ci = comp[(t * 2 * n + cur * n + v) as usize];
+                    let (bw, bk) = scan_row(dist, comp, n, t, cur, v, ci, 0, 1);
+                    w = bw;
+                    k = bk;
+                }
+                record_vertex_best(
+                    comp,
+                    vertex_best,
+                    comp_min,
+                    counters,
+                    n,
+                    t,
+                    cur,
+                    v,
+                    w,
+                    k,
+                    !keep,
+                );
             }
-            let at = (2 * (edge_offset + t * (n - 1) + idx)) as usize;
-            edges[at] = i32::cast_from(slots[(own + s) as usize]);
-            edges[at + 1] = i32::cast_from(slots[(own + n + s) as usize]);
+            v += CUBE_DIM;
         }
+        sync_storage();
+        let mut v = UNIT_POS;
+        while v < n {
+            component_key_vertex(vertex_best, comp, comp_min, counters, n, t, cur, v);
+            v += CUBE_DIM;
+        }
+        sync_storage();
+        let mut v = UNIT_POS;
+        while v < n {
+            hook_jump_vertex(comp, comp_min, slots, counters, n, t, cur, v);
+            v += CUBE_DIM;
+        }
+        sync_storage();
+        cur = 1 - cur;
+    }
+    let mut s = UNIT_POS;
+    while s < n {
+        tree_edge_of_slot(comp, slots, edges, n, t, cur, edge_offset, s);
+        s += CUBE_DIM;
     }
 }

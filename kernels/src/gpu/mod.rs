@@ -211,11 +211,45 @@ pub fn boruvka_rounds(n: usize) -> usize {
     (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize
 }
 
+/// The largest n whose trees are built in one launch ([`BoruvkaSchedule::OneCube`]): one
+/// cube per tree, each unit scanning whole rows alone. At this size a row is 1 KiB and the
+/// matrix 256 KiB, while the launches it replaces (2 + 3·8 at n = 256) each cost a dispatch.
+pub const ONE_CUBE_MAX_ROWS: usize = 256;
+
+/// How the Borůvka rounds are launched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoruvkaSchedule {
+    /// Init, three launches per round (a cube per vertex for the row scans), edge list.
+    Rounds,
+    /// Everything in one launch, one cube per tree (for small n).
+    OneCube,
+}
+
+impl BoruvkaSchedule {
+    /// One cube up to [`ONE_CUBE_MAX_ROWS`] points, rounds of launches beyond.
+    pub fn for_rows(n: usize) -> BoruvkaSchedule {
+        if n <= ONE_CUBE_MAX_ROWS {
+            BoruvkaSchedule::OneCube
+        } else {
+            BoruvkaSchedule::Rounds
+        }
+    }
+
+    /// Kernels launched for one batch of trees on n points.
+    pub fn launches(self, n: usize) -> usize {
+        match self {
+            BoruvkaSchedule::Rounds => 2 + 3 * boruvka_rounds(n),
+            BoruvkaSchedule::OneCube => 1,
+        }
+    }
+}
+
 /// The minimum spanning trees of the complete graphs on `trees` distance matrices of n × n,
 /// end to end in `dist`, built in the same launches; tree t is written as n − 1 `(min, max)`
 /// pairs into `edges` (i32) from edge `edge_offset + t·(n − 1)` on. Returns three device
 /// counters per tree, [hooks made, matrix rows read, rounds that read rows], for tests and
-/// benchmarks (reading them waits for the trees).
+/// benchmarks (reading them waits for the trees). Launched as
+/// [`BoruvkaSchedule::for_rows`]`(n)`.
 pub fn boruvka_trees(
     client: &Client,
     dist: &DeviceBuffer,
@@ -223,6 +257,21 @@ pub fn boruvka_trees(
     trees: usize,
     edges: &DeviceBuffer,
     edge_offset: usize,
+) -> DeviceBuffer {
+    let schedule = BoruvkaSchedule::for_rows(n);
+    boruvka_trees_scheduled(client, dist, n, trees, edges, edge_offset, schedule)
+}
+
+/// [`boruvka_trees`] launched as `schedule` says (both give the same trees, edge lists and
+/// counters).
+pub fn boruvka_trees_scheduled(
+    client: &Client,
+    dist: &DeviceBuffer,
+    n: usize,
+    trees: usize,
+    edges: &DeviceBuffer,
+    edge_offset: usize,
+    schedule: BoruvkaSchedule,
 ) -> DeviceBuffer {
     assert!(
         dist.len >= trees * n * n,
@@ -236,6 +285,26 @@ pub fn boruvka_trees(
     let nn = u32_of(n);
     let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
     let rounds = boruvka_rounds(n);
+    if schedule == BoruvkaSchedule::OneCube {
+        unsafe {
+            boruvka::boruvka_one_cube_kernel::launch_unchecked(
+                client,
+                CubeCount::Static(1, u32_of(trees), 1),
+                dim,
+                dist.arg(),
+                comp.arg(),
+                comp_min.arg(),
+                vertex_best.arg(),
+                slots.arg(),
+                counters.arg(),
+                edges.arg(),
+                nn,
+                u32_of(rounds),
+                u32_of(edge_offset),
+            );
+        }
+        return counters;
+    }
     unsafe {
         boruvka::boruvka_init_kernel::launch_unchecked(
             client,

@@ -208,6 +208,24 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
             ),
         ),
         (
+            "boruvka_one_cube",
+            define!(
+                line,
+                boruvka::boruvka_one_cube_kernel::BoruvkaOneCubeKernel(
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    (),
+                    (),
+                    ()
+                )
+            ),
+        ),
+        (
             "edge_lengths",
             define!(
                 reduce,
