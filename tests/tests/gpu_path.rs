@@ -314,9 +314,12 @@ fn trees_in_one_launch_equal_the_rounds_of_launches() {
     let batch = [(&a[..], 4), (&chain[..], 1), (&b[..], 16)];
     let one = device_trees_scheduled(&batch, 150, OneCube);
     let rounds = device_trees_scheduled(&batch, 150, Rounds);
-    for (t, (x, y)) in one.iter().zip(&rounds).enumerate() {
-        assert_eq!(x.edges, x.prim_on_device_distances, "tree {t} of 3");
-        assert_eq!(summary(x), summary(y), "tree {t} of 3");
+    for (t, (in_one, in_rounds)) in one.iter().zip(&rounds).enumerate() {
+        assert_eq!(
+            in_one.edges, in_one.prim_on_device_distances,
+            "tree {t} of 3"
+        );
+        assert_eq!(summary(in_one), summary(in_rounds), "tree {t} of 3");
     }
 }
 
