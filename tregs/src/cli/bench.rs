@@ -94,6 +94,10 @@ struct Row {
     /// The tree alone on one view's distance matrix (Prim on the CPU, Borůvka's kernels on
     /// the device), min and median ms.
     tree: (f64, f64),
+    /// GPU only: Borůvka's two schedules on the same matrix, (rounds of launches, one cube
+    /// per tree where n ≤ [`ONE_CUBE_BENCH_ROWS`]), median ms; `tree` is the one the
+    /// library picks.
+    tree_schedules: Option<(f64, Option<f64>)>,
     /// Kernels one call launches (GPU only; counted in an extra, untimed call).
     launches: Option<usize>,
 }
@@ -105,6 +109,11 @@ impl Row {
         2.0 * (self.n * self.n) as f64 * self.d as f64 / (self.distance.1 * 1e-3) / 1e9
     }
 }
+
+/// The largest n at which the bench also times the one-cube Borůvka schedule (which the
+/// library uses up to `ONE_CUBE_MAX_ROWS`), to show on a GPU where the threshold belongs.
+#[cfg(feature = "wgpu")]
+const ONE_CUBE_BENCH_ROWS: usize = 2048;
 
 pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     let sizes = if args.sizes.is_empty() && args.backend == Backend::Wgpu {
@@ -148,7 +157,8 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         if on_gpu {
             println!(
                 "distance = the device's shift, norms and distance kernels on one view; \
-                 tree = Borůvka's kernels on that view's matrix; GFLOP/s counts 2·n²·d \
+                 tree = Borůvka's kernels on that view's matrix (the schedule the library \
+                 picks, then each schedule alone); GFLOP/s counts 2·n²·d \
                  flops; peak = device memory the pool holds after the call (its high-water \
                  mark, pages kept for reuse included)\n"
             );
@@ -170,11 +180,19 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             "distance GFLOP/s",
             "distance peak MiB",
             "tree ms",
-            if on_gpu { " launches |" } else { "" }
+            if on_gpu {
+                " tree rounds ms | tree one-cube ms | launches |"
+            } else {
+                ""
+            }
         );
         println!(
             "|------:|------:|------------:|---------------:|---------:|------------:|-----------------:|------------------:|--------:|{}",
-            if on_gpu { "---------:|" } else { "" }
+            if on_gpu {
+                "---------------:|-----------------:|---------:|"
+            } else {
+                ""
+            }
         );
     }
     let mut rows = Vec::new();
@@ -192,7 +210,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
                 row.distance_gflops(),
                 row.distance_peak as f64 / MIB,
                 row.tree.1,
-                row.launches.map_or(String::new(), |l| format!(" {l:>8} |"))
+                gpu_columns(&row)
             );
         }
         rows.push(row);
@@ -210,6 +228,8 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
                     "distance_gflops": r.distance_gflops(),
                     "distance_peak_mib": r.distance_peak as f64 / MIB,
                     "tree_ms": {"min": r.tree.0, "median": r.tree.1},
+                    "tree_rounds_median_ms": r.tree_schedules.map(|(rounds, _)| rounds),
+                    "tree_one_cube_median_ms": r.tree_schedules.and_then(|(_, one)| one),
                     "launches": r.launches,
                 })
             })
@@ -230,6 +250,15 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         println!("{text}");
     }
     Ok(())
+}
+
+/// The GPU-only cells of a row: both Borůvka schedules and the launch count.
+fn gpu_columns(row: &Row) -> String {
+    let (Some((rounds, one_cube)), Some(launches)) = (row.tree_schedules, row.launches) else {
+        return String::new();
+    };
+    let one_cube = one_cube.map_or("—".to_string(), |ms| format!("{ms:.2}"));
+    format!(" {rounds:>14.2} | {one_cube:>16} | {launches:>8} |")
 }
 
 fn device_label(device: &Device, backend: Backend) -> String {
@@ -310,6 +339,7 @@ fn measure(
             distance: gpu_steps.0,
             distance_peak: 0,
             tree: gpu_steps.1,
+            tree_schedules: Some(gpu_steps.2),
             launches: Some(count_launches(|| {
                 let out = loss.evaluate(&bindings)?;
                 drop(out.total().backward());
@@ -344,6 +374,7 @@ fn measure(
         distance: min_median(&distance_ms),
         distance_peak,
         tree: min_median(&tree_ms),
+        tree_schedules: None,
         launches: None,
     })
 }
@@ -370,8 +401,9 @@ fn count_launches(call: impl FnOnce() -> Result<(), CliError>) -> Result<usize, 
 
 /// The device's steps alone on one view, each launched on its own cubecl client and timed
 /// to a sync: the distance step (shift and norms, then the distance matrix) and the tree
-/// (Borůvka's kernels on that matrix, edges gathered). (min, median) ms of each over `reps`
-/// after a warm-up.
+/// (Borůvka's kernels on that matrix, edges gathered), both (min, median) ms over `reps`
+/// after a warm-up; then the medians of the tree under each schedule (one cube only up to
+/// [`ONE_CUBE_BENCH_ROWS`]).
 #[cfg(feature = "wgpu")]
 #[allow(clippy::type_complexity)]
 fn gpu_step_ms(
@@ -379,9 +411,9 @@ fn gpu_step_ms(
     n: usize,
     d: usize,
     reps: u32,
-) -> Result<((f64, f64), (f64, f64)), CliError> {
+) -> Result<((f64, f64), (f64, f64), (f64, Option<f64>)), CliError> {
     use burn::backend::{CubeDevice, WgpuDeviceKind};
-    use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout};
+    use tregs_kernels::gpu::{self, BoruvkaSchedule, DeviceBuffer, InputLayout};
     let client = CubeDevice::wgpu(WgpuDeviceKind::DefaultDevice)
         .map_err(|e| CliError::new(format!("no wgpu adapter: {e}")))?
         .client();
@@ -392,6 +424,7 @@ fn gpu_step_ms(
     let norms = DeviceBuffer::empty::<f32>(&client, n);
     let input = InputLayout { offset: 0, n, d };
     let (mut distance_ms, mut tree_ms) = (Vec::new(), Vec::new());
+    let (mut rounds_ms, mut one_cube_ms) = (Vec::new(), Vec::new());
     for rep in 0..=reps {
         let start = Instant::now();
         let (shift, shifted_sq) = gpu::row_statistics(&client, &points, input, &norms, 0);
@@ -404,13 +437,32 @@ fn gpu_step_ms(
         let counters = gpu::boruvka_trees(&client, &dist, n, 1, &edges, 0);
         gpu::sync(&client).map_err(CliError::new)?;
         let tree_elapsed = start.elapsed().as_secs_f64() * 1e3;
+        let scheduled = |schedule, times: &mut Vec<f64>| -> Result<(), CliError> {
+            let start = Instant::now();
+            let counters = gpu::boruvka_trees_scheduled(&client, &dist, n, 1, &edges, 0, schedule);
+            gpu::sync(&client).map_err(CliError::new)?;
+            if rep > 0 {
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+            drop(counters);
+            Ok(())
+        };
+        scheduled(BoruvkaSchedule::Rounds, &mut rounds_ms)?;
+        if n <= ONE_CUBE_BENCH_ROWS {
+            scheduled(BoruvkaSchedule::OneCube, &mut one_cube_ms)?;
+        }
         if rep > 0 {
             distance_ms.push(distance_elapsed);
             tree_ms.push(tree_elapsed);
         }
         drop((dist, edges, counters));
     }
-    Ok((min_median(&distance_ms), min_median(&tree_ms)))
+    let one_cube = (!one_cube_ms.is_empty()).then(|| min_median(&one_cube_ms).1);
+    Ok((
+        min_median(&distance_ms),
+        min_median(&tree_ms),
+        (min_median(&rounds_ms).1, one_cube),
+    ))
 }
 
 /// `len` samples of N(0, 1/d) (SplitMix64 + Box-Muller): rows of d such coordinates have
