@@ -3,7 +3,8 @@
 # `benches/gpu_device_build.sh` here:
 #   run(command="bash benches/gpu_device_check.sh", carry=[".devbin/gpu", ".gl"], timeout_s=540)
 # It runs the GPU tests over NVIDIA's Vulkan driver, then `tregs bench --backend wgpu` for
-# WGSL and SPIR-V alternated (same sizes as README's table), then the PyTorch recipe.
+# WGSL and SPIR-V alternated (same sizes as README's table), both Borůvka schedules at small n,
+# then the PyTorch recipe.
 # Everything lands in $OUT; copy it to benches/results/<gpu>-<date>/ and update README.
 set -x
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
@@ -21,4 +22,7 @@ for round in 1 2; do
   timeout 90 ./tregs_vk bench --backend wgpu --reps 10 --sizes $S > "$OUT/spirv_$round.txt" 2>&1
 done
 tail -n 8 "$OUT/wgsl_2.txt" "$OUT/spirv_2.txt"
-timeout 100 python3 torch_tregs.py --reps 3 --sizes 1024x128,1024x2048,4096x2048 > "$OUT/torch.txt" 2>&1; tail -n 6 "$OUT/torch.txt"
+# Where one-cube Borůvka stops paying (ONE_CUBE_MAX_ROWS): both schedules, small n.
+timeout 45 ./tregs bench --backend wgpu --reps 10 --sizes 128x128,256x128,512x128,1024x128,2048x128 \
+  > "$OUT/schedules.txt" 2>&1; tail -n 6 "$OUT/schedules.txt"
+timeout 80 python3 torch_tregs.py --reps 3 --sizes 1024x128,1024x2048,4096x2048 > "$OUT/torch.txt" 2>&1; tail -n 6 "$OUT/torch.txt"
