@@ -1,7 +1,8 @@
 //! A `loss!` backward launches a fixed number of kernels per input, whatever the number of
 //! terms: one fused gradient kernel per input, plus the four small kernels that build the
-//! adjacency of both views' trees together; and the forward builds the two trees in the
-//! same Borůvka launches (one launch up to 256 points) and every term's value in one launch. Counted with cubecl's launch
+//! adjacency of both views' trees together (one up to 256 points); and the forward builds
+//! the two trees in the same Borůvka launches (one launch up to 256 points) and every
+//! term's value in one launch. Counted with cubecl's launch
 //! observer, which is process-wide: this file holds one test so that nothing else launches
 //! meanwhile.
 #![cfg(feature = "wgpu")]
@@ -10,7 +11,7 @@ use burn::tensor::{Tensor, TensorData};
 use cubecl::logging::{LaunchObservation, LaunchObserver};
 use std::sync::{Arc, Mutex};
 use tregs::{burn, loss, wgpu_device, LossOutput};
-use tregs_kernels::gpu::BoruvkaSchedule;
+use tregs_kernels::gpu::Schedule;
 
 #[derive(Default)]
 struct Launches(Mutex<Vec<&'static str>>);
@@ -78,14 +79,14 @@ fn check_launches(n: usize) {
         assert_eq!(value_kernels, 1, "every term's value in one launch");
         // Up to 256 points one launch; beyond, init, three per round, edge gathering: once
         // for both trees either way.
-        let schedule = BoruvkaSchedule::for_rows(n);
+        let schedule = Schedule::for_rows(n);
         assert_eq!(one_cube, n <= 256, "n = {n}: {schedule:?}");
         let expected = if n <= 256 {
             1
         } else {
             2 + 3 * tregs_kernels::gpu::boruvka_rounds(n)
         };
-        assert_eq!(schedule.launches(n), expected);
+        assert_eq!(schedule.boruvka_launches(n), expected);
         assert_eq!(
             boruvka, expected,
             "n = {n}: the two trees share their launches"
@@ -96,12 +97,15 @@ fn check_launches(n: usize) {
     run(5);
     let counts: Vec<(usize, usize, usize)> = [2, 3, 5].iter().map(|&k| run(k)).collect();
     let inputs = 2;
+    // Both trees' adjacency: four launches, one up to 256 points.
+    let adjacency = if n <= 256 { 1 } else { 4 };
+    assert_eq!(Schedule::for_rows(n).adjacency_launches(), adjacency);
     for &(all, ours, gradient) in &counts {
         assert_eq!(gradient, inputs, "one fused gradient kernel per input");
         assert_eq!(
             ours,
-            inputs + 4,
-            "tregs kernels in the backward: one per input, four for both trees' adjacency"
+            inputs + adjacency,
+            "n = {n}: tregs kernels in the backward: one per input, then both trees' adjacency"
         );
         assert_eq!(
             all, counts[0].0,

@@ -125,14 +125,14 @@ fn device_tree(data: &[f32], n: usize, d: usize) -> DeviceTree {
 /// Trees of several clouds of n points (each with its own d), built in the same Borůvka
 /// launches from one buffer of matrices.
 fn device_trees(clouds: &[(&[f32], usize)], n: usize) -> Vec<DeviceTree> {
-    let schedule = tregs_kernels::gpu::BoruvkaSchedule::for_rows(n);
+    let schedule = tregs_kernels::gpu::Schedule::for_rows(n);
     device_trees_scheduled(clouds, n, schedule)
 }
 
 fn device_trees_scheduled(
     clouds: &[(&[f32], usize)],
     n: usize,
-    schedule: tregs_kernels::gpu::BoruvkaSchedule,
+    schedule: tregs_kernels::gpu::Schedule,
 ) -> Vec<DeviceTree> {
     use cubecl::prelude::*;
     use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout};
@@ -279,9 +279,9 @@ fn trees_built_in_the_same_launches_are_each_their_own() {
 /// clouds, a chain made in one round, an integer grid (ties everywhere) and duplicates.
 #[test]
 fn trees_in_one_launch_equal_the_rounds_of_launches() {
-    use tregs_kernels::gpu::BoruvkaSchedule::{OneCube, Rounds};
-    assert_eq!(tregs_kernels::gpu::BoruvkaSchedule::for_rows(256), OneCube);
-    assert_eq!(tregs_kernels::gpu::BoruvkaSchedule::for_rows(257), Rounds);
+    use tregs_kernels::gpu::Schedule::{OneCube, Steps};
+    assert_eq!(tregs_kernels::gpu::Schedule::for_rows(256), OneCube);
+    assert_eq!(tregs_kernels::gpu::Schedule::for_rows(257), Steps);
     let mut grid = Vec::new();
     for a in 0..6 {
         for b in 0..6 {
@@ -304,7 +304,7 @@ fn trees_in_one_launch_equal_the_rounds_of_launches() {
     let summary = |t: &DeviceTree| (t.edges.clone(), t.hooks, t.rows_read, t.rounds_reading);
     for (label, data, n, d) in &clouds {
         let one = device_trees_scheduled(&[(data, *d)], *n, OneCube).remove(0);
-        let rounds = device_trees_scheduled(&[(data, *d)], *n, Rounds).remove(0);
+        let rounds = device_trees_scheduled(&[(data, *d)], *n, Steps).remove(0);
         assert_eq!(one.edges, one.prim_on_device_distances, "{label}");
         assert_eq!(one.hooks, n - 1, "{label}");
         assert_eq!(summary(&one), summary(&rounds), "{label}");
@@ -313,13 +313,70 @@ fn trees_in_one_launch_equal_the_rounds_of_launches() {
     let chain: Vec<f32> = (0..150).map(|i| (i * (i + 1) / 2) as f32).collect();
     let batch = [(&a[..], 4), (&chain[..], 1), (&b[..], 16)];
     let one = device_trees_scheduled(&batch, 150, OneCube);
-    let rounds = device_trees_scheduled(&batch, 150, Rounds);
+    let rounds = device_trees_scheduled(&batch, 150, Steps);
     for (t, (in_one, in_rounds)) in one.iter().zip(&rounds).enumerate() {
         assert_eq!(
             in_one.edges, in_one.prim_on_device_distances,
             "tree {t} of 3"
         );
         assert_eq!(summary(in_one), summary(in_rounds), "tree {t} of 3");
+    }
+}
+
+/// The trees' adjacency (CSR) in one launch up to 256 points equals the four launches':
+/// the same start offsets and the same sorted lists, for several trees at once, including
+/// a star (one vertex of degree n − 1) and a path.
+#[test]
+fn adjacency_in_one_launch_equals_the_four_launches() {
+    use cubecl::prelude::*;
+    use tregs_kernels::gpu::{self, DeviceBuffer, Schedule};
+    let client = cubecl::Device::default().client();
+    for n in [2usize, 3, 100, 256] {
+        let m = n - 1;
+        let star: Vec<i32> = (1..n as i32).flat_map(|v| [0, v]).collect();
+        let path: Vec<i32> = (1..n as i32).flat_map(|v| [v - 1, v]).collect();
+        // A scrambled tree: vertex v hangs from a pseudo-random earlier vertex.
+        let scrambled: Vec<i32> = (1..n)
+            .flat_map(|v| [(((v * 2_654_435_761) >> 7) % v) as i32, v as i32])
+            .collect();
+        // Two edges of padding in front, to check the offset.
+        let mut flat = vec![0i32; 4];
+        for tree in [&star, &path, &scrambled] {
+            flat.extend_from_slice(tree);
+        }
+        let edges = DeviceBuffer {
+            handle: client.create_from_slice(i32::as_bytes(&flat)),
+            len: flat.len(),
+        };
+        let read = |schedule| {
+            let (start, adjacency) =
+                gpu::tree_adjacency_scheduled(&client, &edges, 2, n, 3, schedule);
+            (start.read_u32(&client), adjacency.read_u32(&client))
+        };
+        let (one, steps) = (read(Schedule::OneCube), read(Schedule::Steps));
+        assert_eq!(one, steps, "n = {n}");
+        // The CSR built on the host: each vertex's edge indices, ascending.
+        let (mut start, mut adjacency) = (Vec::new(), Vec::new());
+        for tree in [&star, &path, &scrambled] {
+            let mut lists = vec![Vec::new(); n];
+            for (e, ends) in tree.chunks(2).enumerate() {
+                lists[ends[0] as usize].push(e as u32);
+                lists[ends[1] as usize].push(e as u32);
+            }
+            let mut offset = 0u32;
+            for list in &lists {
+                start.push(offset);
+                offset += list.len() as u32;
+                adjacency.extend_from_slice(list);
+            }
+            start.push(offset);
+        }
+        assert_eq!(
+            one,
+            (start, adjacency),
+            "n = {n}: the CSR built on the host"
+        );
+        assert_eq!(one.0[1] - one.0[0], m as u32, "n = {n}: the star's centre");
     }
 }
 

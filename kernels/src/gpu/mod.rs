@@ -211,35 +211,46 @@ pub fn boruvka_rounds(n: usize) -> usize {
     (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize
 }
 
-/// The largest n whose trees are built in one launch ([`BoruvkaSchedule::OneCube`]): one
-/// cube per tree, each unit scanning whole rows alone. At this size a row is 1 KiB and the
-/// matrix 256 KiB, while the launches it replaces (2 + 3·8 at n = 256) each cost a dispatch.
+/// The largest n whose trees, and whose trees' adjacency, are each built in one launch
+/// ([`Schedule::OneCube`]): one cube per tree, each unit scanning whole rows alone. At this
+/// size a row is 1 KiB and the matrix 256 KiB, while the launches it replaces (2 + 3·8
+/// Borůvka launches at n = 256, and 4 for the adjacency) each cost a dispatch.
 pub const ONE_CUBE_MAX_ROWS: usize = 256;
 
-/// How the Borůvka rounds are launched.
+/// How a multi-step algorithm on the device (Borůvka's rounds, the adjacency's four steps)
+/// is launched; both give the same results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BoruvkaSchedule {
-    /// Init, three launches per round (a cube per vertex for the row scans), edge list.
-    Rounds,
-    /// Everything in one launch, one cube per tree (for small n).
+pub enum Schedule {
+    /// One launch per step, across as many cubes as the step has work (Borůvka: init, three
+    /// launches per round with a cube per vertex for the row scans, edge list).
+    Steps,
+    /// Everything in one launch, one cube per tree, a storage barrier between steps.
     OneCube,
 }
 
-impl BoruvkaSchedule {
-    /// One cube up to [`ONE_CUBE_MAX_ROWS`] points, rounds of launches beyond.
-    pub fn for_rows(n: usize) -> BoruvkaSchedule {
+impl Schedule {
+    /// One cube up to [`ONE_CUBE_MAX_ROWS`] points, a launch per step beyond.
+    pub fn for_rows(n: usize) -> Schedule {
         if n <= ONE_CUBE_MAX_ROWS {
-            BoruvkaSchedule::OneCube
+            Schedule::OneCube
         } else {
-            BoruvkaSchedule::Rounds
+            Schedule::Steps
         }
     }
 
-    /// Kernels launched for one batch of trees on n points.
-    pub fn launches(self, n: usize) -> usize {
+    /// Borůvka kernels launched for one batch of trees on n points.
+    pub fn boruvka_launches(self, n: usize) -> usize {
         match self {
-            BoruvkaSchedule::Rounds => 2 + 3 * boruvka_rounds(n),
-            BoruvkaSchedule::OneCube => 1,
+            Schedule::Steps => 2 + 3 * boruvka_rounds(n),
+            Schedule::OneCube => 1,
+        }
+    }
+
+    /// Adjacency kernels launched for one batch of trees.
+    pub fn adjacency_launches(self) -> usize {
+        match self {
+            Schedule::Steps => 4,
+            Schedule::OneCube => 1,
         }
     }
 }
@@ -249,7 +260,7 @@ impl BoruvkaSchedule {
 /// pairs into `edges` (i32) from edge `edge_offset + t·(n − 1)` on. Returns three device
 /// counters per tree, [hooks made, matrix rows read, rounds that read rows], for tests and
 /// benchmarks (reading them waits for the trees). Launched as
-/// [`BoruvkaSchedule::for_rows`]`(n)`.
+/// [`Schedule::for_rows`]`(n)`.
 pub fn boruvka_trees(
     client: &Client,
     dist: &DeviceBuffer,
@@ -258,7 +269,7 @@ pub fn boruvka_trees(
     edges: &DeviceBuffer,
     edge_offset: usize,
 ) -> DeviceBuffer {
-    let schedule = BoruvkaSchedule::for_rows(n);
+    let schedule = Schedule::for_rows(n);
     boruvka_trees_scheduled(client, dist, n, trees, edges, edge_offset, schedule)
 }
 
@@ -271,7 +282,7 @@ pub fn boruvka_trees_scheduled(
     trees: usize,
     edges: &DeviceBuffer,
     edge_offset: usize,
-    schedule: BoruvkaSchedule,
+    schedule: Schedule,
 ) -> DeviceBuffer {
     assert!(
         dist.len >= trees * n * n,
@@ -285,7 +296,7 @@ pub fn boruvka_trees_scheduled(
     let nn = u32_of(n);
     let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
     let rounds = boruvka_rounds(n);
-    if schedule == BoruvkaSchedule::OneCube {
+    if schedule == Schedule::OneCube {
         unsafe {
             boruvka::boruvka_one_cube_kernel::launch_unchecked(
                 client,
@@ -471,6 +482,7 @@ pub fn term_values(client: &Client, values: &DeviceBuffer, terms: &[TermSum], ou
 /// `edge_offset + t·(n − 1)`) in CSR form, built in the same launches: tree t's n + 1 start
 /// offsets at t·(n + 1) in `start`, its 2(n − 1) edge indices at t·2(n − 1) in `adjacency`
 /// (offsets and indices relative to the tree's own block), each vertex's list sorted.
+/// Launched as [`Schedule::for_rows`]`(n)`.
 pub fn tree_adjacency(
     client: &Client,
     edges: &DeviceBuffer,
@@ -478,12 +490,42 @@ pub fn tree_adjacency(
     n: usize,
     trees: usize,
 ) -> (DeviceBuffer, DeviceBuffer) {
+    let schedule = Schedule::for_rows(n);
+    tree_adjacency_scheduled(client, edges, edge_offset, n, trees, schedule)
+}
+
+/// [`tree_adjacency`] launched as `schedule` says.
+pub fn tree_adjacency_scheduled(
+    client: &Client,
+    edges: &DeviceBuffer,
+    edge_offset: usize,
+    n: usize,
+    trees: usize,
+    schedule: Schedule,
+) -> (DeviceBuffer, DeviceBuffer) {
     let m = n - 1;
     let degree = DeviceBuffer::zeros_u32(client, trees * n);
     let cursor = DeviceBuffer::zeros_u32(client, trees * n);
     let start = DeviceBuffer::empty::<u32>(client, trees * (n + 1));
     let adjacency = DeviceBuffer::empty::<u32>(client, trees * 2 * m);
     let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
+    if schedule == Schedule::OneCube {
+        unsafe {
+            scatter::tree_adjacency_one_cube_kernel::launch_unchecked(
+                client,
+                CubeCount::Static(1, u32_of(trees), 1),
+                CubeDim::new_1d(distance::REDUCE_UNITS),
+                edges.arg(),
+                degree.arg(),
+                start.arg(),
+                cursor.arg(),
+                adjacency.arg(),
+                u32_of(edge_offset),
+                u32_of(n),
+            );
+        }
+        return (start, adjacency);
+    }
     unsafe {
         scatter::tree_degree_kernel::launch_unchecked(
             client,

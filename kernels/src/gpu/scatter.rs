@@ -46,32 +46,36 @@ pub struct GradientPlan {
 // and cursors at t·n, its start offsets at t·(n + 1), its adjacency at t·2m. Offsets in
 // `start` and edge indices in `adjacency` are relative to the tree's own block.
 
+/// deg[u] += 1 and deg[v] += 1 for tree t's edge e = (u, v).
+#[cube]
+fn count_edge(edges: &[i32], degree: &[Atomic<u32>], edge_offset: u32, m: u32, t: u32, e: u32) {
+    let at = (2 * (edge_offset + t * m + e)) as usize;
+    let own = (t * (m + 1)) as usize; // t·n
+    degree[own + edges[at] as usize].fetch_add(1u32);
+    degree[own + edges[at + 1] as usize].fetch_add(1u32);
+}
+
 /// deg[u] += 1 and deg[v] += 1 for every tree edge (u, v).
 #[cube(launch_unchecked)]
 pub fn tree_degree_kernel(edges: &[i32], degree: &[Atomic<u32>], edge_offset: u32, m: u32) {
     let e = ABSOLUTE_POS_X;
     if e < m {
-        let t = CUBE_POS_Y;
-        let at = (2 * (edge_offset + t * m + e)) as usize;
-        let own = (t * (m + 1)) as usize; // t·n
-        degree[own + edges[at] as usize].fetch_add(1u32);
-        degree[own + edges[at + 1] as usize].fetch_add(1u32);
+        count_edge(edges, degree, edge_offset, m, CUBE_POS_Y, e);
     }
 }
 
-/// `out[i] = Σ_{j<i} values[j]` for i ≤ n, by one cube per tree: each unit sums a
-/// contiguous chunk, the chunk sums are scanned in shared memory, then each unit writes its
-/// chunk.
-#[cube(launch_unchecked)]
-pub fn exclusive_scan_kernel(values: &[u32], out: &mut [u32], n: u32) {
-    let t = CUBE_POS_Y;
+/// `out[i] = Σ_{j<i} values[j]` for i ≤ n, tree t's, by the whole cube: each unit sums a
+/// contiguous chunk, the chunk sums are scanned in shared memory, then each unit writes
+/// its chunk. Every unit must call it.
+#[cube]
+fn exclusive_scan_cube(values: &[Atomic<u32>], out: &mut [u32], n: u32, t: u32) {
     let (from, to) = ((t * n) as usize, (t * (n + 1)) as usize);
     let chunk = (n + CUBE_DIM - 1) / CUBE_DIM;
     let begin = min(UNIT_POS * chunk, n);
     let end = min(begin + chunk, n);
     let mut own = 0u32;
     for i in begin..end {
-        own += values[from + i as usize];
+        own += values[from + i as usize].load();
     }
     let mut sums = Shared::<[u32]>::new_slice(REDUCE_UNITS as usize);
     sums[UNIT_POS as usize] = own;
@@ -91,11 +95,45 @@ pub fn exclusive_scan_kernel(values: &[u32], out: &mut [u32], n: u32) {
     let mut running = sums[UNIT_POS as usize] - own;
     for i in begin..end {
         out[to + i as usize] = running;
-        running += values[from + i as usize];
+        running += values[from + i as usize].load();
     }
     if UNIT_POS == CUBE_DIM - 1 {
         out[to + n as usize] = sums[UNIT_POS as usize];
     }
+}
+
+/// `out[i] = Σ_{j<i} values[j]` for i ≤ n, by one cube per tree.
+#[cube(launch_unchecked)]
+pub fn exclusive_scan_kernel(values: &[Atomic<u32>], out: &mut [u32], n: u32) {
+    exclusive_scan_cube(values, out, n, CUBE_POS_Y);
+}
+
+/// Places tree t's edge e in both endpoints' adjacency lists (in arrival order; see
+/// [`sort_adjacency_kernel`]).
+#[cube]
+fn place_edge(
+    edges: &[i32],
+    start: &mut [u32],
+    cursor: &[Atomic<u32>],
+    adjacency: &mut [u32],
+    edge_offset: u32,
+    m: u32,
+    t: u32,
+    e: u32,
+) {
+    let at = (2 * (edge_offset + t * m + e)) as usize;
+    // t·n, t·(n + 1), t·2m
+    let (own, starts, lists) = (
+        (t * (m + 1)) as usize,
+        (t * (m + 2)) as usize,
+        (t * 2 * m) as usize,
+    );
+    let u = edges[at] as usize;
+    let v = edges[at + 1] as usize;
+    let pu = cursor[own + u].fetch_add(1u32);
+    adjacency[lists + (start[starts + u] + pu) as usize] = e;
+    let pv = cursor[own + v].fetch_add(1u32);
+    adjacency[lists + (start[starts + v] + pv) as usize] = e;
 }
 
 /// Places every edge index in both endpoints' adjacency lists (in arrival order; see
@@ -103,7 +141,7 @@ pub fn exclusive_scan_kernel(values: &[u32], out: &mut [u32], n: u32) {
 #[cube(launch_unchecked)]
 pub fn tree_fill_kernel(
     edges: &[i32],
-    start: &[u32],
+    start: &mut [u32],
     cursor: &[Atomic<u32>],
     adjacency: &mut [u32],
     edge_offset: u32,
@@ -111,50 +149,87 @@ pub fn tree_fill_kernel(
 ) {
     let e = ABSOLUTE_POS_X;
     if e < m {
-        let t = CUBE_POS_Y;
-        let at = (2 * (edge_offset + t * m + e)) as usize;
-        // t·n, t·(n + 1), t·2m
-        let (own, starts, lists) = (
-            (t * (m + 1)) as usize,
-            (t * (m + 2)) as usize,
-            (t * 2 * m) as usize,
+        place_edge(
+            edges,
+            start,
+            cursor,
+            adjacency,
+            edge_offset,
+            m,
+            CUBE_POS_Y,
+            e,
         );
-        let u = edges[at] as usize;
-        let v = edges[at + 1] as usize;
-        let pu = cursor[own + u].fetch_add(1u32);
-        adjacency[lists + (start[starts + u] + pu) as usize] = e;
-        let pv = cursor[own + v].fetch_add(1u32);
-        adjacency[lists + (start[starts + v] + pv) as usize] = e;
+    }
+}
+
+/// Sorts vertex v's adjacency list in tree t by edge index (insertion sort: lists are short).
+#[cube]
+fn sort_list(start: &mut [u32], adjacency: &mut [u32], n: u32, t: u32, v: u32) {
+    let lists = t * 2 * (n - 1);
+    let begin = lists + start[(t * (n + 1) + v) as usize];
+    let end = lists + start[(t * (n + 1) + v + 1) as usize];
+    for i in begin + 1..end {
+        let item = adjacency[i as usize];
+        let mut j = i;
+        loop {
+            // Two tests, not `&&`: the read below must not happen at j = begin.
+            if j <= begin {
+                break;
+            }
+            let previous = adjacency[(j - 1) as usize];
+            if previous <= item {
+                break;
+            }
+            adjacency[j as usize] = previous;
+            j -= 1;
+        }
+        adjacency[j as usize] = item;
     }
 }
 
 /// Sorts each vertex's adjacency list by edge index, so that the gradient sums its edges
 /// in the same order every run (the atomic fill order is not reproducible).
 #[cube(launch_unchecked)]
-pub fn sort_adjacency_kernel(start: &[u32], adjacency: &mut [u32], n: u32) {
+pub fn sort_adjacency_kernel(start: &mut [u32], adjacency: &mut [u32], n: u32) {
     let v = ABSOLUTE_POS_X;
     if v < n {
-        let t = CUBE_POS_Y;
-        let lists = t * 2 * (n - 1);
-        let begin = lists + start[(t * (n + 1) + v) as usize];
-        let end = lists + start[(t * (n + 1) + v + 1) as usize];
-        for i in begin + 1..end {
-            let item = adjacency[i as usize];
-            let mut j = i;
-            loop {
-                // Two tests, not `&&`: the read below must not happen at j = begin.
-                if j <= begin {
-                    break;
-                }
-                let previous = adjacency[(j - 1) as usize];
-                if previous <= item {
-                    break;
-                }
-                adjacency[j as usize] = previous;
-                j -= 1;
-            }
-            adjacency[j as usize] = item;
-        }
+        sort_list(start, adjacency, n, CUBE_POS_Y, v);
+    }
+}
+
+/// The four steps above for small n in one launch, one cube per tree (`CUBE_POS_Y`), on
+/// the same buffers, with a storage barrier where a launch ended: the same CSR (the lists
+/// are sorted, so the fill order does not show).
+#[cube(launch_unchecked)]
+pub fn tree_adjacency_one_cube_kernel(
+    edges: &[i32],
+    degree: &[Atomic<u32>],
+    start: &mut [u32],
+    cursor: &[Atomic<u32>],
+    adjacency: &mut [u32],
+    edge_offset: u32,
+    n: u32,
+) {
+    let t = CUBE_POS_Y;
+    let m = n - 1;
+    let mut e = UNIT_POS;
+    while e < m {
+        count_edge(edges, degree, edge_offset, m, t, e);
+        e += CUBE_DIM;
+    }
+    sync_storage();
+    exclusive_scan_cube(degree, start, n, t);
+    sync_storage();
+    let mut e = UNIT_POS;
+    while e < m {
+        place_edge(edges, start, cursor, adjacency, edge_offset, m, t, e);
+        e += CUBE_DIM;
+    }
+    sync_storage();
+    let mut v = UNIT_POS;
+    while v < n {
+        sort_list(start, adjacency, n, t, v);
+        v += CUBE_DIM;
     }
 }
 

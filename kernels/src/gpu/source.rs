@@ -226,6 +226,21 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
             ),
         ),
         (
+            "tree_adjacency_one_cube",
+            define!(
+                reduce,
+                scatter::tree_adjacency_one_cube_kernel::TreeAdjacencyOneCubeKernel(
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    (),
+                    ()
+                )
+            ),
+        ),
+        (
             "edge_lengths",
             define!(
                 reduce,

@@ -413,7 +413,7 @@ fn gpu_step_ms(
     reps: u32,
 ) -> Result<((f64, f64), (f64, f64), (f64, Option<f64>)), CliError> {
     use burn::backend::{CubeDevice, WgpuDeviceKind};
-    use tregs_kernels::gpu::{self, BoruvkaSchedule, DeviceBuffer, InputLayout};
+    use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout, Schedule};
     let client = CubeDevice::wgpu(WgpuDeviceKind::DefaultDevice)
         .map_err(|e| CliError::new(format!("no wgpu adapter: {e}")))?
         .client();
@@ -447,9 +447,9 @@ fn gpu_step_ms(
             drop(counters);
             Ok(())
         };
-        scheduled(BoruvkaSchedule::Rounds, &mut rounds_ms)?;
+        scheduled(Schedule::Steps, &mut rounds_ms)?;
         if n <= ONE_CUBE_BENCH_ROWS {
-            scheduled(BoruvkaSchedule::OneCube, &mut one_cube_ms)?;
+            scheduled(Schedule::OneCube, &mut one_cube_ms)?;
         }
         if rep > 0 {
             distance_ms.push(distance_elapsed);
