@@ -27,6 +27,10 @@
 //! the rounds after the tree is complete (a device counter of hooks reaches n − 1) read no
 //! rows.
 //!
+//! For small n ([`super::ONE_CUBE_MAX_ROWS`]) [`boruvka_one_cube_kernel`] runs all of it in
+//! one launch, one cube per tree, through the same per-vertex functions, a storage barrier
+//! standing where a launch ends.
+//!
 //! Several trees on the same number of points (the two views of an SSL loss) are built in
 //! the same launches: tree t is cube row `CUBE_POS_Y = t`, and every buffer holds one block
 //! per tree. Per tree: `dist` (n², at t·n²), `comp` (2n: ids of rounds of parity 0 and 1),
