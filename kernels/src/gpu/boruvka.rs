@@ -106,9 +106,9 @@ fn lighter(w1: u32, k1: u32, w2: u32, k2: u32) -> bool {
     w1 < w2 || (w1 == w2 && k1 < k2)
 }
 
-/// Whether vertex i of tree t skips its row this round: the tree is complete (the hook
-/// counter reached n − 1), or the edge it kept from the round before still leaves its
-/// component.
+/// Whether vertex i of tree t, in component `ci`, skips its row this round: the tree is
+/// complete (the hook counter reached n − 1), or the edge it kept from the round before
+/// still leaves its component.
 #[cube]
 fn skips_its_row(
     comp: &mut [u32],
@@ -118,10 +118,10 @@ fn skips_its_row(
     t: u32,
     cur: u32,
     i: u32,
+    ci: u32,
 ) -> (bool, bool) {
     let base = t * 2 * n + cur * n;
     let done = counters[(3 * t) as usize].load() + 1 == n;
-    let ci = comp[(base + i) as usize];
     let cached_k = vertex_best[(t * 2 * n + n + i) as usize];
     let mut keep = false;
     if cached_k != NONE {
@@ -169,12 +169,11 @@ fn scan_row(
     (best_w, best_k)
 }
 
-/// Vertex i's lightest outgoing edge this round, (w, k) (read from its row when `scanned`,
-/// kept from the round before otherwise): recorded, counted, and lowering its component's
-/// weight.
+/// Vertex i's lightest outgoing edge this round: the one it kept from the round before
+/// (already in `vertex_best`) when `keep`, else `scanned` (weight bits, key) from its row,
+/// recorded and counted; either way it lowers the weight of i's component `ci`.
 #[cube]
 fn record_vertex_best(
-    comp: &mut [u32],
     vertex_best: &mut [u32],
     comp_min: &[Atomic<u32>],
     counters: &[Atomic<u32>],
@@ -182,22 +181,23 @@ fn record_vertex_best(
     t: u32,
     cur: u32,
     i: u32,
-    w: u32,
-    k: u32,
-    scanned: bool,
+    ci: u32,
+    scanned: (u32, u32),
+    keep: bool,
 ) {
     let c = 3 * t;
-    if scanned {
+    let own = t * 2 * n;
+    if !keep {
         counters[(c + 1) as usize].fetch_add(1);
+        let (w, k) = scanned;
+        vertex_best[(own + i) as usize] = w;
+        vertex_best[(own + n + i) as usize] = k;
     }
     if i == 0 {
         counters[(c + 2) as usize].fetch_add(1);
     }
-    let own = t * 2 * n;
-    vertex_best[(own + i) as usize] = w;
-    vertex_best[(own + n + i) as usize] = k;
+    let w = vertex_best[(own + i) as usize];
     if w != NONE {
-        let ci = comp[(t * 2 * n + cur * n + i) as usize];
         comp_min[(t * 4 * n + cur * n + ci) as usize].fetch_min(w);
     }
 }
@@ -215,8 +215,8 @@ pub fn boruvka_vertex_min_kernel(
 ) {
     let i = CUBE_POS_X;
     let t = CUBE_POS_Y;
-    let (done, keep) = skips_its_row(comp, vertex_best, counters, n, t, cur, i);
     let ci = comp[(t * 2 * n + cur * n + i) as usize];
+    let (done, keep) = skips_its_row(comp, vertex_best, counters, n, t, cur, i, ci);
     // The scan is skipped by its bounds, not by a branch around it: the barriers below stay
     // in uniform control flow.
     let mut first = UNIT_POS;
@@ -249,15 +249,8 @@ pub fn boruvka_vertex_min_kernel(
         }
     }
     if UNIT_POS == 0 && !done {
-        let own = t * 2 * n;
-        let mut w = best[0];
-        let mut k = best[REDUCE_UNITS as usize];
-        if keep {
-            w = vertex_best[(own + i) as usize];
-            k = vertex_best[(own + n + i) as usize];
-        }
+        let scanned = (best[0], best[REDUCE_UNITS as usize]);
         record_vertex_best(
-            comp,
             vertex_best,
             comp_min,
             counters,
@@ -265,9 +258,9 @@ pub fn boruvka_vertex_min_kernel(
             t,
             cur,
             i,
-            w,
-            k,
-            !keep,
+            ci,
+            scanned,
+            keep,
         );
     }
 }
@@ -460,24 +453,22 @@ pub fn boruvka_one_cube_kernel(
         i += CUBE_DIM;
     }
     sync_storage();
-    let mut cur = 0u32;
-    for _ in 0..rounds {
+    for round in 0..rounds {
+        // Component ids and minima of this round are in half `cur`, as on the host.
+        let cur = round % 2;
         // Every unit reads `done` before any of this round's hooks can change it.
         let mut v = UNIT_POS;
         while v < n {
-            let (done, keep) = skips_its_row(comp, vertex_best, counters, n, t, cur, v);
+            let ci = comp[(t * 2 * n + cur * n + v) as usize];
+            let (done, keep) = skips_its_row(comp, vertex_best, counters, n, t, cur, v, ci);
             if !done {
-                let own = t * 2 * n;
-                let mut w = vertex_best[(own + v) as usize];
-                let mut k = vertex_best[(own + n + v) as usize];
-                if !keep {
-                    let ci = comp[(t * 2 * n + cur * n + v) as usize];
-                    let (bw, bk) = scan_row(dist, comp, n, t, cur, v, ci, 0, 1);
-                    w = bw;
-                    k = bk;
+                // A kept edge is not read again: the scan's bounds leave it out.
+                let mut first = 0u32;
+                if keep {
+                    first = n;
                 }
+                let scanned = scan_row(dist, comp, n, t, cur, v, ci, first, 1);
                 record_vertex_best(
-                    comp,
                     vertex_best,
                     comp_min,
                     counters,
@@ -485,9 +476,9 @@ pub fn boruvka_one_cube_kernel(
                     t,
                     cur,
                     v,
-                    w,
-                    k,
-                    !keep,
+                    ci,
+                    scanned,
+                    keep,
                 );
             }
             v += CUBE_DIM;
@@ -505,11 +496,10 @@ pub fn boruvka_one_cube_kernel(
             v += CUBE_DIM;
         }
         sync_storage();
-        cur = 1 - cur;
     }
     let mut s = UNIT_POS;
     while s < n {
-        tree_edge_of_slot(comp, slots, edges, n, t, cur, edge_offset, s);
+        tree_edge_of_slot(comp, slots, edges, n, t, rounds % 2, edge_offset, s);
         s += CUBE_DIM;
     }
 }

@@ -288,7 +288,6 @@ pub fn pairwise_sq_distances_kernel<W: Size>(
         // are `lo·16 + (its ty or tx)`; rows are padded by one quad so that the transposed
         // staging (16 units 33 quads apart) hits distinct banks.
         let stride = comptime!(quads + 1);
-        let per_row = quads;
         let out_rounds = comptime!((32 * quads + 255) / 256);
         #[unroll]
         for transposed in 0..2u32 {
@@ -327,9 +326,9 @@ pub fn pairwise_sq_distances_kernel<W: Size>(
                     #[unroll]
                     for round in 0..out_rounds {
                         let e = tid + round * 256;
-                        if e < 32 * per_row {
-                            let row_in_chunk = e / per_row;
-                            let q = e % per_row;
+                        if e < 32 * quads {
+                            let row_in_chunk = e / quads;
+                            let q = e % quads;
                             let lo = row_in_chunk / 16;
                             let s = row_in_chunk % 16;
                             let values = slabs[(row_in_chunk * stride + q) as usize];
