@@ -435,6 +435,52 @@ fn grid_ties_break_like_the_cpu() {
     assert_same_tree("8x8x8 grid", &data, 512, 3);
 }
 
+/// Ties between the vertices of one component: on a grid whose points are numbered in a
+/// scrambled order, a component's vertices reach its edge word in an order that has nothing
+/// to do with the keys of their edges, and the lightest key must still win (in both
+/// schedules), or the tree differs from Prim's on the same matrix (and hooks can cycle).
+#[test]
+fn component_ties_break_by_key_whatever_order_the_vertices_come_in() {
+    use tregs_kernels::gpu::Schedule::{OneCube, Steps};
+    for (side, dims) in [(16usize, 2usize), (7, 3)] {
+        let n = side.pow(dims as u32);
+        // v ↦ v·p mod n with p prime to n: a permutation that scatters neighbours.
+        let p = (n / 2..n).find(|p| gcd(*p, n) == 1 && p % 2 == 1).unwrap();
+        let mut data = vec![0.0f32; n * dims];
+        for v in 0..n {
+            let at = (v * p) % n;
+            let mut rest = v;
+            for c in 0..dims {
+                data[at * dims + c] = (rest % side) as f32;
+                rest /= side;
+            }
+        }
+        for schedule in [OneCube, Steps] {
+            let tree = device_trees_scheduled(&[(&data, dims)], n, schedule).remove(0);
+            let only_in = |a: &[(usize, usize)], b: &[(usize, usize)]| -> Vec<(usize, usize)> {
+                a.iter().filter(|e| !b.contains(e)).copied().collect()
+            };
+            assert_eq!(
+                (
+                    only_in(&tree.edges, &tree.prim_on_device_distances),
+                    only_in(&tree.prim_on_device_distances, &tree.edges)
+                ),
+                (vec![], vec![]),
+                "{side}^{dims} scrambled grid, {schedule:?}: edges only on the device, only in Prim's"
+            );
+            assert_eq!(tree.hooks, n - 1);
+        }
+    }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 /// Duplicated points: zero-length edges, a finite gradient on both paths.
 #[test]
 fn duplicates_give_finite_equal_gradients() {

@@ -6,22 +6,24 @@
 //! patterns) and ties go to the lowest index pair, encoded as the key `min·n + max`. Under
 //! a strict order the tree is unique, so Borůvka, Prim and Kruskal agree edge for edge.
 //!
-//! One round, three launches:
+//! One round, two launches:
 //! 1. [`boruvka_vertex_min_kernel`]: every vertex finds its lightest edge leaving its
-//!    component (one cube per vertex), and lowers its component's weight with a 32-bit
-//!    atomic min. A vertex whose lightest edge of the previous round still leaves its
-//!    component keeps it without reading its row: the edges leaving a component only ever
-//!    get fewer, so the lightest one that is left stays the lightest;
-//! 2. [`boruvka_component_key_kernel`]: the vertices holding that weight lower the
-//!    component's edge key (second 32-bit atomic min: WGSL has no 64-bit atomics);
-//! 3. [`boruvka_hook_jump_kernel`]: every vertex follows the hooks from its component to
-//!    the new root, computing each hook from the minima as it goes (a component hooks onto
+//!    component (one cube per vertex), and lowers its component's edge to it. A vertex whose
+//!    lightest edge of the previous round still leaves its component keeps it without
+//!    reading its row: the edges leaving a component only ever get fewer, so the lightest
+//!    one that is left stays the lightest. The component's edge is one 32-bit word, the
+//!    edge's key, lowered by compare-and-swap: the weight of the key it holds is read back
+//!    from the matrix (`dist[key]` is the edge's weight, the matrix being read-only here),
+//!    so the whole (weight, key) order is compared with no 64-bit atomic (WGSL has none)
+//!    and no second pass over the vertices;
+//! 2. [`boruvka_hook_jump_kernel`]: every vertex follows the hooks from its component to
+//!    the new root, computing each hook from the edges as it goes (a component hooks onto
 //!    the component across its edge; of two components that chose the same edge, the
 //!    smaller id stays a root). The root of a component that hooks records the edge in its
 //!    own slot, so edges land in fixed places, whatever the scheduling.
 //!
-//! Component ids and minima are double-buffered by round parity (`cur` = 0 or 1): round r
-//! reads half `cur` while it writes the other, so the hook walk of step 3 never sees a
+//! Component ids and edges are double-buffered by round parity (`cur` = 0 or 1): round r
+//! reads half `cur` while it writes the other, so the hook walk of step 2 never sees a
 //! half-updated round. Each round at least halves the number of components, so ⌈log₂ n⌉
 //! rounds make one; the host launches exactly that many without reading anything back, and
 //! the rounds after the tree is complete (a device counter of hooks reaches n − 1) read no
@@ -34,7 +36,8 @@
 //! Several trees on the same number of points (the two views of an SSL loss) are built in
 //! the same launches: tree t is cube row `CUBE_POS_Y = t`, and every buffer holds one block
 //! per tree. Per tree: `dist` (n², at t·n²), `comp` (2n: ids of rounds of parity 0 and 1),
-//! `comp_min` (4n: weight of parity 0, of parity 1, key of parity 0, of parity 1),
+//! `comp_edge` (2n: the key of each component's lightest outgoing edge, rounds of parity 0
+//! and 1),
 //! `vertex_best` (2n: each vertex's lightest outgoing edge, weight then key), `slots` (2n:
 //! edge ends u, then v, per hooked root), `counters` (3: hooks so far, then, for tests and
 //! benchmarks, rows read and rounds that read any).
@@ -45,11 +48,11 @@ use cubecl::prelude::*;
 /// Marks "no edge" in weights, keys and slots.
 pub const NONE: u32 = 0xFFFF_FFFF;
 
-/// Vertex i of tree t before the first round: its own component, no minima, no edge.
+/// Vertex i of tree t before the first round: its own component, no edge chosen yet.
 #[cube]
 fn init_vertex(
     comp: &mut [u32],
-    comp_min: &[Atomic<u32>],
+    comp_edge: &[Atomic<u32>],
     vertex_best: &mut [u32],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
@@ -57,13 +60,11 @@ fn init_vertex(
     t: u32,
     i: u32,
 ) {
-    let (pairs, quads) = ((t * 2 * n + i) as usize, (t * 4 * n + i) as usize);
+    let pairs = (t * 2 * n + i) as usize;
     let n_ = n as usize;
     comp[pairs] = i;
-    comp_min[quads].store(NONE);
-    comp_min[quads + n_].store(NONE);
-    comp_min[quads + 2 * n_].store(NONE);
-    comp_min[quads + 3 * n_].store(NONE);
+    comp_edge[pairs].store(NONE);
+    comp_edge[pairs + n_].store(NONE);
     vertex_best[pairs] = NONE;
     vertex_best[pairs + n_] = NONE;
     slots[pairs] = NONE;
@@ -79,7 +80,7 @@ fn init_vertex(
 #[cube(launch_unchecked)]
 pub fn boruvka_init_kernel(
     comp: &mut [u32],
-    comp_min: &[Atomic<u32>],
+    comp_edge: &[Atomic<u32>],
     vertex_best: &mut [u32],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
@@ -89,7 +90,7 @@ pub fn boruvka_init_kernel(
     if i < n {
         init_vertex(
             comp,
-            comp_min,
+            comp_edge,
             vertex_best,
             slots,
             counters,
@@ -171,11 +172,12 @@ fn scan_row(
 
 /// Vertex i's lightest outgoing edge this round: the one it kept from the round before
 /// (already in `vertex_best`) when `keep`, else `scanned` (weight bits, key) from its row,
-/// recorded and counted; either way it lowers the weight of i's component `ci`.
+/// recorded and counted; either way it lowers the edge of i's component `ci` to it.
 #[cube]
 fn record_vertex_best(
+    dist: &[f32],
     vertex_best: &mut [u32],
-    comp_min: &[Atomic<u32>],
+    comp_edge: &[Atomic<u32>],
     counters: &[Atomic<u32>],
     n: u32,
     t: u32,
@@ -198,7 +200,41 @@ fn record_vertex_best(
     }
     let w = vertex_best[(own + i) as usize];
     if w != NONE {
-        comp_min[(t * 4 * n + cur * n + ci) as usize].fetch_min(w);
+        let k = vertex_best[(own + n + i) as usize];
+        lower_component_edge(dist, comp_edge, n, t, own + cur * n + ci, w, k);
+    }
+}
+
+/// Lowers the edge key in `comp_edge[slot]` (tree t) to `k`, of weight bits `w`, if (w, k)
+/// comes first in the order on edges. The weight of the key held is read from the matrix
+/// (key `min·n + max` is the index of its entry in row min), so one 32-bit word carries the
+/// whole order. The compare-and-swap is WGSL's weak one, which may fail without saying so
+/// (cubecl returns only the old value): the loop reads the word again after every attempt
+/// and stops only once the word holds `k` or an edge that comes first.
+#[cube]
+fn lower_component_edge(
+    dist: &[f32],
+    comp_edge: &[Atomic<u32>],
+    n: u32,
+    t: u32,
+    slot: u32,
+    w: u32,
+    k: u32,
+) {
+    let matrix = (t as usize) * (n as usize) * (n as usize);
+    let slot = slot as usize;
+    let mut held = comp_edge[slot].load();
+    let mut lowering = true;
+    while lowering {
+        lowering = held == NONE;
+        if !lowering {
+            let held_w = u32::reinterpret(dist[matrix + held as usize]);
+            lowering = lighter(w, k, held_w, held);
+        }
+        if lowering {
+            comp_edge[slot].compare_exchange_weak(held, k);
+            held = comp_edge[slot].load();
+        }
     }
 }
 
@@ -208,7 +244,7 @@ pub fn boruvka_vertex_min_kernel(
     dist: &[f32],
     comp: &mut [u32],
     vertex_best: &mut [u32],
-    comp_min: &[Atomic<u32>],
+    comp_edge: &[Atomic<u32>],
     counters: &[Atomic<u32>],
     n: u32,
     cur: u32,
@@ -251,8 +287,9 @@ pub fn boruvka_vertex_min_kernel(
     if UNIT_POS == 0 && !done {
         let scanned = (best[0], best[REDUCE_UNITS as usize]);
         record_vertex_best(
+            dist,
             vertex_best,
-            comp_min,
+            comp_edge,
             counters,
             n,
             t,
@@ -265,58 +302,13 @@ pub fn boruvka_vertex_min_kernel(
     }
 }
 
-/// Vertex i, if its lightest edge has its component's weight, lowers the component's key;
-/// it also resets its slot of the next round's minima (the other parity, which nothing
-/// reads in this round).
-#[cube]
-fn component_key_vertex(
-    vertex_best: &mut [u32],
-    comp: &mut [u32],
-    comp_min: &[Atomic<u32>],
-    counters: &[Atomic<u32>],
-    n: u32,
-    t: u32,
-    cur: u32,
-    i: u32,
-) {
-    let base = t * 2 * n + cur * n;
-    let mins = t * 4 * n + cur * n;
-    let next_mins = t * 4 * n + (1 - cur) * n;
-    let own = t * 2 * n;
-    comp_min[(next_mins + i) as usize].store(NONE);
-    comp_min[(next_mins + 2 * n + i) as usize].store(NONE);
-    if counters[(3 * t) as usize].load() + 1 != n {
-        let c = comp[(base + i) as usize];
-        let w = vertex_best[(own + i) as usize];
-        if w != NONE && w == comp_min[(mins + c) as usize].load() {
-            comp_min[(mins + 2 * n + c) as usize].fetch_min(vertex_best[(own + n + i) as usize]);
-        }
-    }
-}
-
-/// The vertices whose lightest edge has their component's weight lower its key; the
-/// minima of the next round are reset.
-#[cube(launch_unchecked)]
-pub fn boruvka_component_key_kernel(
-    vertex_best: &mut [u32],
-    comp: &mut [u32],
-    comp_min: &[Atomic<u32>],
-    counters: &[Atomic<u32>],
-    n: u32,
-    cur: u32,
-) {
-    let i = ABSOLUTE_POS_X;
-    if i < n {
-        component_key_vertex(vertex_best, comp, comp_min, counters, n, CUBE_POS_Y, cur, i);
-    }
-}
-
 /// Vertex v walks from its component along the hooks to its new root (see
-/// [`boruvka_hook_jump_kernel`]).
+/// [`boruvka_hook_jump_kernel`]), and empties its slot of the next round's edges (the
+/// other parity, which nothing reads in this round).
 #[cube]
 fn hook_jump_vertex(
     comp: &mut [u32],
-    comp_min: &[Atomic<u32>],
+    comp_edge: &[Atomic<u32>],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
     n: u32,
@@ -326,15 +318,14 @@ fn hook_jump_vertex(
 ) {
     let base = t * 2 * n + cur * n;
     let next = t * 2 * n + (1 - cur) * n;
-    let weights = t * 4 * n + cur * n;
-    let keys = weights + 2 * n;
     let own = t * 2 * n;
+    comp_edge[(next + v) as usize].store(NONE);
     let mut r = comp[(base + v) as usize];
     let mut walking = true;
     while walking {
         let mut p = r;
-        if comp_min[(weights + r) as usize].load() != NONE {
-            let key = comp_min[(keys + r) as usize].load();
+        let key = comp_edge[(base + r) as usize].load();
+        if key != NONE {
             let a = key / n;
             let b = key % n;
             let ca = comp[(base + a) as usize];
@@ -342,7 +333,7 @@ fn hook_jump_vertex(
             if ca == r {
                 other = comp[(base + b) as usize];
             }
-            let mutual = comp_min[(keys + other) as usize].load() == key;
+            let mutual = comp_edge[(base + other) as usize].load() == key;
             if !(mutual && r < other) {
                 p = other;
                 // Only in the walk's first step can r be v (later steps visit roots, and v
@@ -364,7 +355,7 @@ fn hook_jump_vertex(
 }
 
 /// Every vertex walks from its component along the hooks to its new root, each hook
-/// computed from the minima as the walk reaches it: a root hooks onto the component across
+/// computed from the components' edges as the walk reaches it: a root hooks onto the component across
 /// its chosen edge, except that of two components that chose the same edge the smaller id
 /// stays a root. The hooks form trees (the order is strict, so the only cycles would be the
 /// mutual pairs, which were broken), so the walk ends. The root vertex of a component that
@@ -372,7 +363,7 @@ fn hook_jump_vertex(
 #[cube(launch_unchecked)]
 pub fn boruvka_hook_jump_kernel(
     comp: &mut [u32],
-    comp_min: &[Atomic<u32>],
+    comp_edge: &[Atomic<u32>],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
     n: u32,
@@ -380,7 +371,7 @@ pub fn boruvka_hook_jump_kernel(
 ) {
     let v = ABSOLUTE_POS_X;
     if v < n {
-        hook_jump_vertex(comp, comp_min, slots, counters, n, CUBE_POS_Y, cur, v);
+        hook_jump_vertex(comp, comp_edge, slots, counters, n, CUBE_POS_Y, cur, v);
     }
 }
 
@@ -432,12 +423,12 @@ pub fn tree_edges_kernel(
 /// taking vertices `UNIT_POS`, `UNIT_POS + CUBE_DIM`, …, and scanning its vertices' rows
 /// alone; a storage barrier stands where the launches above end. So the tree, the edge
 /// list and the counters are those of the multi-launch path, in one launch instead of
-/// 2 + 3·⌈log₂ n⌉.
+/// 2 + 2·⌈log₂ n⌉.
 #[cube(launch_unchecked)]
 pub fn boruvka_one_cube_kernel(
     dist: &[f32],
     comp: &mut [u32],
-    comp_min: &[Atomic<u32>],
+    comp_edge: &[Atomic<u32>],
     vertex_best: &mut [u32],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
@@ -449,12 +440,12 @@ pub fn boruvka_one_cube_kernel(
     let t = CUBE_POS_Y;
     let mut i = UNIT_POS;
     while i < n {
-        init_vertex(comp, comp_min, vertex_best, slots, counters, n, t, i);
+        init_vertex(comp, comp_edge, vertex_best, slots, counters, n, t, i);
         i += CUBE_DIM;
     }
     sync_storage();
     for round in 0..rounds {
-        // Component ids and minima of this round are in half `cur`, as on the host.
+        // Component ids and edges of this round are in half `cur`, as on the host.
         let cur = round % 2;
         // Every unit reads `done` before any of this round's hooks can change it.
         let mut v = UNIT_POS;
@@ -469,8 +460,9 @@ pub fn boruvka_one_cube_kernel(
                 }
                 let scanned = scan_row(dist, comp, n, t, cur, v, ci, first, 1);
                 record_vertex_best(
+                    dist,
                     vertex_best,
-                    comp_min,
+                    comp_edge,
                     counters,
                     n,
                     t,
@@ -486,13 +478,7 @@ pub fn boruvka_one_cube_kernel(
         sync_storage();
         let mut v = UNIT_POS;
         while v < n {
-            component_key_vertex(vertex_best, comp, comp_min, counters, n, t, cur, v);
-            v += CUBE_DIM;
-        }
-        sync_storage();
-        let mut v = UNIT_POS;
-        while v < n {
-            hook_jump_vertex(comp, comp_min, slots, counters, n, t, cur, v);
+            hook_jump_vertex(comp, comp_edge, slots, counters, n, t, cur, v);
             v += CUBE_DIM;
         }
         sync_storage();

@@ -213,7 +213,7 @@ pub fn boruvka_rounds(n: usize) -> usize {
 
 /// The largest n whose trees, and whose trees' adjacency, are each built in one launch
 /// ([`Schedule::OneCube`]): one cube per tree, each unit scanning whole rows alone. At this
-/// size a row is 1 KiB and the matrix 256 KiB, while the launches it replaces (2 + 3·8
+/// size a row is 1 KiB and the matrix 256 KiB, while the launches it replaces (2 + 2·8
 /// Borůvka launches at n = 256, and 4 for the adjacency) each cost a dispatch.
 pub const ONE_CUBE_MAX_ROWS: usize = 256;
 
@@ -221,7 +221,7 @@ pub const ONE_CUBE_MAX_ROWS: usize = 256;
 /// is launched; both give the same results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Schedule {
-    /// One launch per step, across as many cubes as the step has work (Borůvka: init, three
+    /// One launch per step, across as many cubes as the step has work (Borůvka: init, two
     /// launches per round with a cube per vertex for the row scans, edge list).
     Steps,
     /// Everything in one launch, one cube per tree, a storage barrier between steps.
@@ -241,7 +241,7 @@ impl Schedule {
     /// Borůvka kernels launched for one batch of trees on n points.
     pub fn boruvka_launches(self, n: usize) -> usize {
         match self {
-            Schedule::Steps => 2 + 3 * boruvka_rounds(n),
+            Schedule::Steps => 2 + 2 * boruvka_rounds(n),
             Schedule::OneCube => 1,
         }
     }
@@ -289,7 +289,7 @@ pub fn boruvka_trees_scheduled(
         "the distance buffer holds every matrix"
     );
     let comp = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
-    let comp_min = DeviceBuffer::empty::<u32>(client, trees * 4 * n);
+    let comp_edge = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
     let vertex_best = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
     let slots = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
     let counters = DeviceBuffer::empty::<u32>(client, trees * 3);
@@ -304,7 +304,7 @@ pub fn boruvka_trees_scheduled(
                 dim,
                 dist.arg(),
                 comp.arg(),
-                comp_min.arg(),
+                comp_edge.arg(),
                 vertex_best.arg(),
                 slots.arg(),
                 counters.arg(),
@@ -322,7 +322,7 @@ pub fn boruvka_trees_scheduled(
             cubes_per_tree(n, trees),
             dim,
             comp.arg(),
-            comp_min.arg(),
+            comp_edge.arg(),
             vertex_best.arg(),
             slots.arg(),
             counters.arg(),
@@ -337,18 +337,7 @@ pub fn boruvka_trees_scheduled(
                 dist.arg(),
                 comp.arg(),
                 vertex_best.arg(),
-                comp_min.arg(),
-                counters.arg(),
-                nn,
-                cur,
-            );
-            boruvka::boruvka_component_key_kernel::launch_unchecked(
-                client,
-                cubes_per_tree(n, trees),
-                dim,
-                vertex_best.arg(),
-                comp.arg(),
-                comp_min.arg(),
+                comp_edge.arg(),
                 counters.arg(),
                 nn,
                 cur,
@@ -358,7 +347,7 @@ pub fn boruvka_trees_scheduled(
                 cubes_per_tree(n, trees),
                 dim,
                 comp.arg(),
-                comp_min.arg(),
+                comp_edge.arg(),
                 slots.arg(),
                 counters.arg(),
                 nn,

@@ -173,20 +173,6 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
             ),
         ),
         (
-            "boruvka_component_key",
-            define!(
-                line,
-                boruvka::boruvka_component_key_kernel::BoruvkaComponentKeyKernel(
-                    buf(),
-                    buf(),
-                    buf(),
-                    buf(),
-                    (),
-                    ()
-                )
-            ),
-        ),
-        (
             "boruvka_hook_jump",
             define!(
                 line,
