@@ -19,17 +19,33 @@ pub const TILE_K: usize = 16;
 /// Units per cube in reductions.
 pub const REDUCE_UNITS: u32 = 256;
 
-/// μ_k = mean of x[r, k] over the first min(n, SHIFT_ROWS) rows; one unit per column.
+/// Fields per input in the `inputs` table of [`column_shifts_kernel`]: the slot of its
+/// buffer (0: the first input's, 1: the others'), the offset of its first element there,
+/// n, d, and where its shift goes in `shifts`.
+pub const SHIFT_FIELDS: usize = 5;
+
+/// μ_k = mean of x[r, k] over the first min(n, SHIFT_ROWS) rows, for every input of the
+/// table at once: input `CUBE_POS_Y`, one unit per column.
 #[cube(launch_unchecked)]
-pub fn column_shift_kernel(x: &[f32], shift: &mut [f32], x_offset: u32, n: u32, d: u32) {
+pub fn column_shifts_kernel(x0: &[f32], x1: &[f32], inputs: &[u32], shifts: &mut [f32]) {
+    let at = (CUBE_POS_Y * SHIFT_FIELDS as u32) as usize;
+    let slot = inputs[at];
+    let x_offset = inputs[at + 1];
+    let n = inputs[at + 2];
+    let d = inputs[at + 3];
     let k = ABSOLUTE_POS_X;
     if k < d {
         let rows = min(n, SHIFT_ROWS);
         let mut sum = 0.0f32;
         for r in 0..rows {
-            sum += x[(x_offset + r * d + k) as usize];
+            let i = (x_offset + r * d + k) as usize;
+            if slot == 0 {
+                sum += x0[i];
+            } else {
+                sum += x1[i];
+            }
         }
-        shift[k as usize] = sum / f32::cast_from(rows);
+        shifts[(inputs[at + 4] + k) as usize] = sum / f32::cast_from(rows);
     }
 }
 
@@ -48,41 +64,6 @@ pub fn cube_sum(values: &mut Shared<[f32]>, offset: u32) -> f32 {
         stride /= 2;
     }
     values[offset as usize]
-}
-
-/// Per row: `‖x_r − μ‖²` (for the distances) and `‖x_r‖` (for `sphere`); one cube per row.
-#[cube(launch_unchecked)]
-pub fn row_statistics_kernel(
-    x: &[f32],
-    shift: &[f32],
-    shifted_sq_norms: &mut [f32],
-    norms: &mut [f32],
-    x_offset: u32,
-    d: u32,
-    norms_offset: u32,
-) {
-    let r = CUBE_POS_X;
-    // One shared allocation per kernel (shifted sums, then raw sums): with two, cubecl's
-    // C++ backend orders them differently from run to run, and the snapshots would flicker.
-    let mut sums = Shared::<[f32]>::new_slice(2 * REDUCE_UNITS as usize);
-    let mut s_shifted = 0.0f32;
-    let mut s_raw = 0.0f32;
-    let mut k = UNIT_POS;
-    while k < d {
-        let v = x[(x_offset + r * d + k) as usize];
-        let c = v - shift[k as usize];
-        s_shifted += c * c;
-        s_raw += v * v;
-        k += CUBE_DIM;
-    }
-    sums[UNIT_POS as usize] = s_shifted;
-    sums[(REDUCE_UNITS + UNIT_POS) as usize] = s_raw;
-    let total_shifted = cube_sum(&mut sums, 0);
-    let total_raw = cube_sum(&mut sums, REDUCE_UNITS);
-    if UNIT_POS == 0 {
-        shifted_sq_norms[r as usize] = total_shifted;
-        norms[(norms_offset + r) as usize] = f32::sqrt(total_raw);
-    }
 }
 
 /// Four consecutive rows' values at one column: the unit of the shared-memory slabs, so

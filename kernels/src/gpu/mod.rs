@@ -3,9 +3,10 @@
 //! links no runtime: the binary that launches them chooses.
 //!
 //! Data path for one input x (n × d, f32, at `offset` in the buffer that holds it):
-//! [`row_statistics`] (shift μ, ‖x_r − μ‖², ‖x_r‖) → [`sq_distance_matrix`] (n × n) →
-//! [`boruvka_trees`] (edges, on the device) → [`edge_lengths`] (from the coordinates) →
-//! term values ([`mse_rows`], then [`term_values`] in one launch). Backward:
+//! [`column_shifts`] and [`row_sums`] (shift μ, ‖x_r − μ‖², ‖x_r‖; `mse` row sums) →
+//! [`sq_distance_matrix`] (n × n) → [`boruvka_trees`] (edges, on the device) → edge
+//! lengths from the coordinates ([`row_sums`] again) → [`term_values`]. The row sums of
+//! every input and term share a launch. Backward:
 //! [`tree_adjacency`] (CSR) and one [`fused_gradient`] launch per input.
 //!
 //! Everything is `f32`, the one float type every runtime has (WGSL has no f64).
@@ -15,6 +16,7 @@ pub mod boruvka;
 // not a cubecl operation.
 #[allow(clippy::manual_div_ceil)]
 pub mod distance;
+pub mod rows;
 #[allow(clippy::manual_div_ceil)]
 pub mod scatter;
 pub mod source;
@@ -74,6 +76,16 @@ impl DeviceBuffer {
         unsafe { BufferArg::from_raw_parts(self.handle.clone(), (self.len / width).max(1)) }
     }
 
+    /// Elements `at..at + len` as a buffer of their own, bound from there (`at` a multiple
+    /// of [`BINDING_ALIGN`]).
+    pub fn view(&self, at: usize, len: usize) -> DeviceBuffer {
+        assert!(at.is_multiple_of(BINDING_ALIGN) && at + len <= self.len);
+        DeviceBuffer {
+            handle: self.handle.clone().offset_start((at * 4) as u64),
+            len,
+        }
+    }
+
     /// Reads the buffer back as f32 (tests and diagnostics).
     pub fn read_f32(&self, client: &Client) -> Vec<f32> {
         let bytes = client.read_one_unchecked(self.handle.clone());
@@ -105,10 +117,6 @@ fn u32_of(v: usize) -> u32 {
     u32::try_from(v).expect("sizes on the device path fit in 32 bits (checked by the caller)")
 }
 
-fn cubes_for(units: usize) -> CubeCount {
-    cubes_per_tree(units, 1)
-}
-
 /// Enough cubes for `units` units along x, one row of them per tree along y.
 fn cubes_per_tree(units: usize, trees: usize) -> CubeCount {
     CubeCount::Static(
@@ -128,8 +136,189 @@ fn spread(cubes: usize) -> CubeCount {
     }
 }
 
-/// Per-row statistics of one input: returns the shift μ (d) and ‖x_r − μ‖² (n), and writes
-/// ‖x_r‖ into `norms` at `norms_offset`.
+/// Which of the two bound input buffers an input sits in: the first input's, or the one
+/// that holds the others end to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    First,
+    Rest,
+}
+
+impl Slot {
+    fn index(self) -> u32 {
+        match self {
+            Slot::First => 0,
+            Slot::Rest => 1,
+        }
+    }
+}
+
+/// An input: the buffer it sits in and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placed {
+    pub slot: Slot,
+    pub layout: InputLayout,
+}
+
+/// Several inputs' vectors in one buffer start at multiples of this many f32 (256 bytes):
+/// a storage binding at an offset must be aligned, to at most 256 bytes by WebGPU's limits.
+pub const BINDING_ALIGN: usize = 64;
+
+/// The shift μ of each input (its first rows' mean: see [`distance`]) in one launch, input
+/// j's d values at `shift_at` in `shifts` (`buffers`: the two input slots).
+pub fn column_shifts(
+    client: &Client,
+    buffers: [&DeviceBuffer; 2],
+    inputs: &[(Placed, usize)],
+    shifts: &DeviceBuffer,
+) {
+    let Some(widest) = inputs.iter().map(|(p, _)| p.layout.d).max() else {
+        return;
+    };
+    let table: Vec<u32> = inputs
+        .iter()
+        .flat_map(|&(p, shift_at)| {
+            let l = p.layout;
+            assert!(l.offset + l.n * l.d <= buffers[p.slot.index() as usize].len);
+            assert!(
+                shift_at + l.d <= shifts.len,
+                "the shifts buffer holds every shift"
+            );
+            [
+                p.slot.index(),
+                u32_of(l.offset),
+                u32_of(l.n),
+                u32_of(l.d),
+                u32_of(shift_at),
+            ]
+        })
+        .collect();
+    let table = DeviceBuffer::from_u32(client, &table);
+    // SAFETY: the asserts above keep every index within its buffer.
+    unsafe {
+        distance::column_shifts_kernel::launch_unchecked(
+            client,
+            cubes_per_tree(widest, inputs.len()),
+            CubeDim::new_1d(ELEMENTWISE_UNITS),
+            buffers[0].arg(),
+            buffers[1].arg(),
+            table.arg(),
+            shifts.arg(),
+        );
+    }
+}
+
+/// One job of [`row_sums`]: a sum over the d columns per row (or per edge) of an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowJob {
+    /// Per row r: ‖x_r − μ‖² into `shifted` at `shifted_at + r`, ‖x_r‖ into `out` at
+    /// `norms_at + r`; μ from `shifts` at `shift_at`.
+    Statistics {
+        input: Placed,
+        shift_at: usize,
+        shifted_at: usize,
+        norms_at: usize,
+    },
+    /// Per row r: Σ_k (a_rk − b_rk)² into `out` at `at + r` (`a` and `b` have the same shape).
+    MseRows { a: Placed, b: Placed, at: usize },
+    /// Per edge e of the input's tree (its n − 1 edges from edge `edge_at` in `edges`): the
+    /// edge's length from the coordinates into `out` at `at + e`.
+    EdgeLengths {
+        input: Placed,
+        edge_at: usize,
+        at: usize,
+    },
+}
+
+/// Every job in one launch (one cube per row or edge, per job): see [`RowJob`].
+/// `buffers` are the two input slots; `edges` is read by edge jobs only (any buffer binds
+/// otherwise).
+pub fn row_sums(
+    client: &Client,
+    buffers: [&DeviceBuffer; 2],
+    jobs: &[RowJob],
+    shifts: &DeviceBuffer,
+    shifted: &DeviceBuffer,
+    edges: &DeviceBuffer,
+    out: &DeviceBuffer,
+) {
+    let within = |p: Placed| {
+        let l = p.layout;
+        assert!(
+            l.offset + l.n * l.d <= buffers[p.slot.index() as usize].len,
+            "the input lies in its buffer"
+        );
+    };
+    let mut widest = 0;
+    let table: Vec<u32> = jobs
+        .iter()
+        .flat_map(|job| {
+            let (kind, items, a, b_slot, b_offset, out_a, out_b) = match *job {
+                RowJob::Statistics {
+                    input,
+                    shift_at,
+                    shifted_at,
+                    norms_at,
+                } => {
+                    let n = input.layout.n;
+                    assert!(shift_at + input.layout.d <= shifts.len);
+                    assert!(shifted_at + n <= shifted.len && norms_at + n <= out.len);
+                    let kind = rows::KIND_STATISTICS;
+                    (kind, n, input, 0, shift_at, shifted_at, norms_at)
+                }
+                RowJob::MseRows { a, b, at } => {
+                    assert_eq!((a.layout.n, a.layout.d), (b.layout.n, b.layout.d));
+                    within(b);
+                    assert!(at + a.layout.n <= out.len);
+                    let (slot, offset) = (b.slot.index(), b.layout.offset);
+                    (rows::KIND_MSE_ROWS, a.layout.n, a, slot, offset, at, 0)
+                }
+                RowJob::EdgeLengths { input, edge_at, at } => {
+                    let m = input.layout.n.saturating_sub(1);
+                    assert!(2 * (edge_at + m) <= edges.len && at + m <= out.len);
+                    (rows::KIND_EDGE_LENGTHS, m, input, 0, edge_at, at, 0)
+                }
+            };
+            within(a);
+            widest = widest.max(items);
+            [
+                kind,
+                u32_of(items),
+                u32_of(a.layout.d),
+                a.slot.index(),
+                u32_of(a.layout.offset),
+                b_slot,
+                u32_of(b_offset),
+                u32_of(out_a),
+                u32_of(out_b),
+            ]
+        })
+        .collect();
+    if widest == 0 {
+        return;
+    }
+    let table = DeviceBuffer::from_u32(client, &table);
+    // SAFETY: the asserts above keep every index within its buffer (edge ends are vertices
+    // of the input, as Borůvka writes them).
+    unsafe {
+        rows::row_sums_kernel::launch_unchecked(
+            client,
+            CubeCount::Static(u32_of(widest), u32_of(jobs.len()), 1),
+            CubeDim::new_1d(distance::REDUCE_UNITS),
+            buffers[0].arg(),
+            buffers[1].arg(),
+            shifts.arg(),
+            edges.arg(),
+            table.arg(),
+            shifted.arg(),
+            out.arg(),
+        );
+    }
+}
+
+/// Per-row statistics of one input, alone (tests and benchmarks; the fused operation
+/// batches every input's): returns the shift μ (d) and ‖x_r − μ‖² (n), and writes ‖x_r‖
+/// into `norms` at `norms_offset`. Two launches.
 pub fn row_statistics(
     client: &Client,
     x: &DeviceBuffer,
@@ -139,32 +328,18 @@ pub fn row_statistics(
 ) -> (DeviceBuffer, DeviceBuffer) {
     let shift = DeviceBuffer::empty::<f32>(client, input.d);
     let shifted_sq = DeviceBuffer::empty::<f32>(client, input.n);
-    // SAFETY (all launches below): every buffer is at least as long as the indices the
-    // kernel computes from the layout it is given.
-    unsafe {
-        distance::column_shift_kernel::launch_unchecked(
-            client,
-            cubes_for(input.d),
-            CubeDim::new_1d(ELEMENTWISE_UNITS),
-            x.arg(),
-            shift.arg(),
-            u32_of(input.offset),
-            u32_of(input.n),
-            u32_of(input.d),
-        );
-        distance::row_statistics_kernel::launch_unchecked(
-            client,
-            CubeCount::Static(u32_of(input.n), 1, 1),
-            CubeDim::new_1d(distance::REDUCE_UNITS),
-            x.arg(),
-            shift.arg(),
-            shifted_sq.arg(),
-            norms.arg(),
-            u32_of(input.offset),
-            u32_of(input.d),
-            u32_of(norms_offset),
-        );
-    }
+    let placed = Placed {
+        slot: Slot::First,
+        layout: input,
+    };
+    column_shifts(client, [x, x], &[(placed, 0)], &shift);
+    let job = RowJob::Statistics {
+        input: placed,
+        shift_at: 0,
+        shifted_at: 0,
+        norms_at: norms_offset,
+    };
+    row_sums(client, [x, x], &[job], &shift, &shifted_sq, x, norms);
     (shift, shifted_sq)
 }
 
@@ -367,60 +542,6 @@ pub fn boruvka_trees_scheduled(
         );
     }
     counters
-}
-
-/// Lengths of the n − 1 edges at `edge_offset`, from the coordinates, into `lengths` at
-/// `lengths_offset`.
-pub fn edge_lengths(
-    client: &Client,
-    x: &DeviceBuffer,
-    input: InputLayout,
-    edges: &DeviceBuffer,
-    edge_offset: usize,
-    lengths: &DeviceBuffer,
-    lengths_offset: usize,
-) {
-    if input.n < 2 {
-        return;
-    }
-    unsafe {
-        values::edge_lengths_kernel::launch_unchecked(
-            client,
-            CubeCount::Static(u32_of(input.n - 1), 1, 1),
-            CubeDim::new_1d(distance::REDUCE_UNITS),
-            x.arg(),
-            edges.arg(),
-            lengths.arg(),
-            u32_of(input.offset),
-            u32_of(input.d),
-            u32_of(edge_offset),
-            u32_of(lengths_offset),
-        );
-    }
-}
-
-/// Per row Σ_k (a_rk − b_rk)² into `partial` from `partial_offset` on (n values).
-pub fn mse_rows(
-    client: &Client,
-    (a_buf, a): (&DeviceBuffer, InputLayout),
-    (b_buf, b): (&DeviceBuffer, InputLayout),
-    partial: &DeviceBuffer,
-    partial_offset: usize,
-) {
-    unsafe {
-        values::mse_rows_kernel::launch_unchecked(
-            client,
-            CubeCount::Static(u32_of(a.n), 1, 1),
-            CubeDim::new_1d(distance::REDUCE_UNITS),
-            a_buf.arg(),
-            b_buf.arg(),
-            partial.arg(),
-            u32_of(a.offset),
-            u32_of(b.offset),
-            u32_of(a.d),
-            u32_of(partial_offset),
-        );
-    }
 }
 
 /// One summed term: where its summands start in the values buffer, how many, whether each

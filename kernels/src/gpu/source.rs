@@ -1,7 +1,7 @@
 //! Every kernel as compiler input, with no device: what the snapshot tests compile to WGSL
 //! and CUDA C++ so that a change to a kernel shows up as a readable diff.
 
-use super::{boruvka, distance, scatter, values, GradientPlan, ELEMENTWISE_UNITS};
+use super::{boruvka, distance, rows, scatter, values, GradientPlan, ELEMENTWISE_UNITS};
 use cubecl::ir::{features::Features, DeviceIdentity, HardwareProperties, MemoryDeviceProperties};
 use cubecl::prelude::*;
 use cubecl::CubeKernel;
@@ -68,24 +68,24 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
     let tile = CubeDim::new_2d(16, 16);
     vec![
         (
-            "column_shift",
+            "column_shifts",
             define!(
                 line,
-                distance::column_shift_kernel::ColumnShiftKernel(buf(), buf(), (), (), ())
+                distance::column_shifts_kernel::ColumnShiftsKernel(buf(), buf(), buf(), buf())
             ),
         ),
         (
-            "row_statistics",
+            "row_sums",
             define!(
                 reduce,
-                distance::row_statistics_kernel::RowStatisticsKernel(
+                rows::row_sums_kernel::RowSumsKernel(
                     buf(),
                     buf(),
                     buf(),
                     buf(),
-                    (),
-                    (),
-                    ()
+                    buf(),
+                    buf(),
+                    buf()
                 )
             ),
         ),
@@ -224,20 +224,6 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     (),
                     ()
                 )
-            ),
-        ),
-        (
-            "edge_lengths",
-            define!(
-                reduce,
-                values::edge_lengths_kernel::EdgeLengthsKernel(buf(), buf(), buf(), (), (), (), ())
-            ),
-        ),
-        (
-            "mse_rows",
-            define!(
-                reduce,
-                values::mse_rows_kernel::MseRowsKernel(buf(), buf(), buf(), (), (), (), ())
             ),
         ),
         (

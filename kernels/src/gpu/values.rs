@@ -1,65 +1,8 @@
-//! Per-edge and per-row partial sums, and the one-cube reductions that turn them into term
+//! The one-cube reductions that turn per-row and per-edge sums ([`super::rows`]) into term
 //! values.
 
 use super::distance::{cube_sum, REDUCE_UNITS};
 use cubecl::prelude::*;
-
-/// Σ_{k<d} (x[a + k] − y[b + k])², summed by the whole cube; every unit must call it.
-#[cube]
-fn cube_sq_diff_sum(x: &[f32], y: &[f32], a: u32, b: u32, d: u32) -> f32 {
-    let mut sum = 0.0f32;
-    let mut k = UNIT_POS;
-    while k < d {
-        let diff = x[(a + k) as usize] - y[(b + k) as usize];
-        sum += diff * diff;
-        k += CUBE_DIM;
-    }
-    let mut partial = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
-    partial[UNIT_POS as usize] = sum;
-    cube_sum(&mut partial, 0)
-}
-
-/// Tree edge lengths from the coordinates themselves (not from the Gram-trick distances,
-/// which lose digits far from the origin); one cube per edge.
-#[cube(launch_unchecked)]
-pub fn edge_lengths_kernel(
-    x: &[f32],
-    edges: &[i32],
-    lengths: &mut [f32],
-    x_offset: u32,
-    d: u32,
-    edge_offset: u32,
-    lengths_offset: u32,
-) {
-    let e = CUBE_POS_X;
-    let at = (2 * (edge_offset + e)) as usize;
-    let u = u32::cast_from(edges[at]);
-    let v = u32::cast_from(edges[at + 1]);
-    let total = cube_sq_diff_sum(x, x, x_offset + u * d, x_offset + v * d, d);
-    if UNIT_POS == 0 {
-        lengths[(lengths_offset + e) as usize] = f32::sqrt(total);
-    }
-}
-
-/// Per row r: Σ_k (a_rk − b_rk)², for `mse`, into `partial` at `partial_offset + r`; one
-/// cube per row. `a` and `b` are the buffers holding the two inputs (the same buffer when
-/// both sit in it).
-#[cube(launch_unchecked)]
-pub fn mse_rows_kernel(
-    a: &[f32],
-    b: &[f32],
-    partial: &mut [f32],
-    a_offset: u32,
-    b_offset: u32,
-    d: u32,
-    partial_offset: u32,
-) {
-    let r = CUBE_POS_X;
-    let total = cube_sq_diff_sum(a, b, a_offset + r * d, b_offset + r * d, d);
-    if UNIT_POS == 0 {
-        partial[(partial_offset + r) as usize] = total;
-    }
-}
 
 /// Fields per term in the `specs` buffer of [`term_values_kernel`].
 pub const TERM_SPEC_FIELDS: usize = 4;

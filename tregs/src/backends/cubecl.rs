@@ -156,22 +156,72 @@ impl TregsOps for CubeBackend {
         let trees = empty(vec![layout.edge_count, 2], DType::I32);
         let (values_buf, saved_buf, trees_buf) = (buffer(&values), buffer(&saved), buffer(&trees));
 
-        // Once per input that a tree or `sphere` reads (an `mse`-only input needs none): the
-        // shift, shifted squared norms, and the norms `sphere` and its backward read.
-        let stats: Vec<Option<(DeviceBuffer, DeviceBuffer)>> = layout
-            .inputs
+        let buffers = [&head_buf, &tail_buf];
+        let placed = |i: usize| gpu::Placed {
+            slot: if i == 0 {
+                gpu::Slot::First
+            } else {
+                gpu::Slot::Rest
+            },
+            layout: layout.inputs[i],
+        };
+        // Per input that a tree or `sphere` reads (an `mse`-only input needs none): the
+        // shift, the shifted squared norms (at aligned offsets of one buffer each, bound
+        // per input by the distance kernel), and the norms `sphere` and its backward read.
+        let mut shift_at = vec![None; layout.inputs.len()];
+        let mut shifted_at = vec![None; layout.inputs.len()];
+        let (mut shifts_len, mut shifted_len) = (0, 0);
+        for (i, input) in layout.inputs.iter().enumerate() {
+            let reads_norms = plan.terms.iter().any(|t| {
+                matches!(t.primitive, Primitive::MstLen | Primitive::Sphere) && t.args[0] == i
+            });
+            if reads_norms {
+                shift_at[i] = Some(shifts_len);
+                shifted_at[i] = Some(shifted_len);
+                shifts_len += input.d.next_multiple_of(gpu::BINDING_ALIGN);
+                shifted_len += input.n.next_multiple_of(gpu::BINDING_ALIGN);
+            }
+        }
+        let shifts = DeviceBuffer::empty::<f32>(&client, shifts_len);
+        let shifted = DeviceBuffer::empty::<f32>(&client, shifted_len);
+        let with_stats: Vec<usize> = (0..layout.inputs.len())
+            .filter(|&i| shift_at[i].is_some())
+            .collect();
+        let shift_inputs: Vec<(gpu::Placed, usize)> = with_stats
             .iter()
-            .enumerate()
-            .map(|(i, &input)| {
-                let reads_norms = plan.terms.iter().any(|t| {
-                    matches!(t.primitive, Primitive::MstLen | Primitive::Sphere) && t.args[0] == i
-                });
-                reads_norms.then(|| {
-                    gpu::row_statistics(&client, x_of(i), input, &saved_buf, layout.norms[i])
-                })
+            .map(|&i| (placed(i), shift_at[i].expect("filtered")))
+            .collect();
+        gpu::column_shifts(&client, buffers, &shift_inputs, &shifts);
+        // Buffers must not be bound empty: a plan without trees binds a placeholder.
+        let placeholder = DeviceBuffer::zeros_u32(&client, 2);
+        let edges = if layout.edge_count > 0 {
+            trees_buf.clone()
+        } else {
+            placeholder
+        };
+        // One launch for every input's statistics and every `mse` term's row sums.
+        let mut jobs: Vec<gpu::RowJob> = with_stats
+            .iter()
+            .map(|&i| gpu::RowJob::Statistics {
+                input: placed(i),
+                shift_at: shift_at[i].expect("filtered"),
+                shifted_at: shifted_at[i].expect("filtered"),
+                norms_at: layout.norms[i],
             })
             .collect();
-        // Per tree input, once: distances, tree, lengths. Trees on the same number of points
+        for (k, term) in plan.terms.iter().enumerate() {
+            if term.primitive == Primitive::Mse {
+                jobs.push(gpu::RowJob::MseRows {
+                    a: placed(term.args[0]),
+                    b: placed(term.args[1]),
+                    at: layout.mse_rows[k].expect("an mse term has its rows"),
+                });
+            }
+        }
+        gpu::row_sums(
+            &client, buffers, &jobs, &shifts, &shifted, &edges, &saved_buf,
+        );
+        // Per tree input, once: distances, then the tree. Trees on the same number of points
         // (the two views) are built in the same Borůvka launches while their matrices
         // together take at most `SHARED_TREES_BYTES`; beyond that, one matrix at a time.
         let tree_inputs = plan.tree_inputs();
@@ -183,32 +233,43 @@ impl TregsOps for CubeBackend {
             let dist = DeviceBuffer::empty::<f32>(&client, group * n * n);
             for g in 0..group {
                 let i = tree_inputs[first + g];
-                let (shift, shifted_sq) = stats[i].as_ref().expect("tree inputs have statistics");
                 let input = layout.inputs[i];
+                let (shift_at, shifted_at) = (
+                    shift_at[i].expect("tree inputs have statistics"),
+                    shifted_at[i].expect("tree inputs have statistics"),
+                );
                 gpu::sq_distance_matrix(
                     &client,
                     x_of(i),
                     input,
-                    shift,
-                    shifted_sq,
+                    &shifts.view(shift_at, input.d),
+                    &shifted.view(shifted_at, input.n),
                     &dist,
                     g * n * n,
                 );
                 debug_assert_eq!(layout.edges[first + g], layout.edges[first] + g * (n - 1));
             }
             gpu::boruvka_trees(&client, &dist, n, group, &trees_buf, layout.edges[first]);
-            for (t, &i) in tree_inputs.iter().enumerate().skip(first).take(group) {
-                gpu::edge_lengths(
-                    &client,
-                    x_of(i),
-                    layout.inputs[i],
-                    &trees_buf,
-                    layout.edges[t],
-                    &saved_buf,
-                    layout.lengths[t],
-                );
-            }
         }
+        // Every tree's edge lengths, from the coordinates, in one launch.
+        let length_jobs: Vec<gpu::RowJob> = tree_inputs
+            .iter()
+            .enumerate()
+            .map(|(t, &i)| gpu::RowJob::EdgeLengths {
+                input: placed(i),
+                edge_at: layout.edges[t],
+                at: layout.lengths[t],
+            })
+            .collect();
+        gpu::row_sums(
+            &client,
+            buffers,
+            &length_jobs,
+            &shifts,
+            &shifted,
+            &edges,
+            &saved_buf,
+        );
         // Every term's value in one launch, from summands in `saved`.
         let sums: Vec<gpu::TermSum> = plan
             .terms
@@ -230,23 +291,12 @@ impl TregsOps for CubeBackend {
                         distance_to_one: true,
                         scale: 1.0 / n,
                     },
-                    Primitive::Mse => {
-                        let rows = layout.mse_rows[k].expect("an mse term has its rows");
-                        let second = layout.inputs[term.args[1]];
-                        gpu::mse_rows(
-                            &client,
-                            (x_of(term.args[0]), first),
-                            (x_of(term.args[1]), second),
-                            &saved_buf,
-                            rows,
-                        );
-                        gpu::TermSum {
-                            offset: rows,
-                            len: first.n,
-                            distance_to_one: false,
-                            scale: 1.0 / (first.n as f32 * first.d as f32),
-                        }
-                    }
+                    Primitive::Mse => gpu::TermSum {
+                        offset: layout.mse_rows[k].expect("an mse term has its rows"),
+                        len: first.n,
+                        distance_to_one: false,
+                        scale: 1.0 / (first.n as f32 * first.d as f32),
+                    },
                     other => {
                         unreachable!("{other:?} is not fused: `evaluate` runs it with tensor ops")
                     }
