@@ -91,6 +91,14 @@ fn evaluate_with(
             .collect();
         Tensor::cat(parts, 0)
     };
+    // The total is queued before the values are read back: on a GPU, reading waits for
+    // the forward, and whatever is queued by then runs meanwhile.
+    let k = coefs.len();
+    let weights = Tensor::<1>::from_data(
+        TensorData::new(coefs.to_vec(), [k]),
+        (&device, values.dtype()),
+    );
+    let total = (values.clone() * weights).sum();
     let host: Vec<f64> = values
         .to_data()
         .convert::<f64>()
@@ -99,12 +107,6 @@ fn evaluate_with(
     if let Some(k) = host.iter().position(|v| !v.is_finite()) {
         return Err(diagnose_non_finite(plan, inputs, k, host[k]));
     }
-    let k = coefs.len();
-    let weights = Tensor::<1>::from_data(
-        TensorData::new(coefs.to_vec(), [k]),
-        (&device, values.dtype()),
-    );
-    let total = (values.clone() * weights).sum();
     let terms = plan
         .terms
         .iter()
