@@ -944,6 +944,13 @@ fn bench_reports_time_throughput_and_memory() {
         );
         assert!(min > 0.0 && min <= median, "{r}");
         assert!(r["distance_gflops"].as_f64().unwrap() > 0.0, "{r}");
+        let phase = |name: &str| r["phases_median_ms"][name].as_f64().unwrap();
+        assert!(phase("evaluate") > 0.0, "{r}");
+        assert!(phase("backward") > 0.0 && phase("sync") >= 0.0, "{r}");
+        assert!(
+            phase("evaluate") + phase("backward") + phase("sync") <= 3.0 * median,
+            "each phase is part of the call: {r}"
+        );
         let (tree_min, tree_median) = (
             r["tree_ms"]["min"].as_f64().unwrap(),
             r["tree_ms"]["median"].as_f64().unwrap(),
@@ -969,6 +976,7 @@ fn bench_reports_time_throughput_and_memory() {
     assert!(
         text.contains("| distance GFLOP/s |")
             && text.contains("| tree ms |")
+            && text.contains(" eval / bwd / sync ms |")
             && text.contains("|    16 |     4 |"),
         "{text}"
     );

@@ -86,6 +86,11 @@ struct Row {
     d: usize,
     /// Forward + backward, min and median ms.
     call: (f64, f64),
+    /// The call's phases, median ms: `evaluate` (on a GPU: queueing the forward and waiting
+    /// for its term values, which are read back to be checked), `backward()` returning (on
+    /// a GPU: queueing it), and the sync after it (on a GPU: what the device still had to
+    /// do). A long second phase with a short third means the host is what is slow.
+    phases: (f64, f64, f64),
     /// Peak bytes above the baseline during a call (the largest over the reps).
     call_peak: usize,
     /// `pairwise_sq_distances` on one view, min and median ms.
@@ -172,11 +177,12 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             );
         }
         println!(
-            "| {:>5} | {:>5} | {:>11} | {:>14} | {:>8} | {:>11} | {:>16} | {:>17} | {:>7} |{}",
+            "| {:>5} | {:>5} | {:>11} | {:>14} | {:>21} | {:>8} | {:>11} | {:>16} | {:>17} | {:>7} |{}",
             "n",
             "d",
             "call min ms",
             "call median ms",
+            "eval / bwd / sync ms",
             "peak MiB",
             "distance ms",
             "distance GFLOP/s",
@@ -189,7 +195,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             }
         );
         println!(
-            "|------:|------:|------------:|---------------:|---------:|------------:|-----------------:|------------------:|--------:|{}",
+            "|------:|------:|------------:|---------------:|----------------------:|---------:|------------:|-----------------:|------------------:|--------:|{}",
             if on_gpu {
                 "---------------:|-----------------:|---------:|"
             } else {
@@ -202,11 +208,15 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         let row = measure(&loss, &device, on_gpu, n, d, args.reps)?;
         if !args.json {
             println!(
-                "| {:>5} | {:>5} | {:>11.2} | {:>14.2} | {:>8.1} | {:>11.2} | {:>16.1} | {:>17.1} | {:>7.2} |{}",
+                "| {:>5} | {:>5} | {:>11.2} | {:>14.2} | {:>21} | {:>8.1} | {:>11.2} | {:>16.1} | {:>17.1} | {:>7.2} |{}",
                 row.n,
                 row.d,
                 row.call.0,
                 row.call.1,
+                format!(
+                    "{:.2} / {:.2} / {:.2}",
+                    row.phases.0, row.phases.1, row.phases.2
+                ),
                 row.call_peak as f64 / MIB,
                 row.distance.1,
                 row.distance_gflops(),
@@ -225,6 +235,11 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
                     "n": r.n,
                     "d": r.d,
                     "ms": {"min": r.call.0, "median": r.call.1},
+                    "phases_median_ms": {
+                        "evaluate": r.phases.0,
+                        "backward": r.phases.1,
+                        "sync": r.phases.2,
+                    },
                     "peak_mib": r.call_peak as f64 / MIB,
                     "distance_ms": {"min": r.distance.0, "median": r.distance.1},
                     "distance_gflops": r.distance_gflops(),
@@ -306,14 +321,18 @@ fn measure(
     let bindings = [("z", &z), ("z2", &z2)];
 
     let mut call_ms = Vec::new();
+    let mut phase_ms = [Vec::new(), Vec::new(), Vec::new()];
     let mut call_peak = 0;
     for rep in 0..=reps {
         let baseline = alloc::reset_peak();
         let start = Instant::now();
         let out = loss.evaluate(&bindings)?;
+        let evaluated = start.elapsed();
         let grads = out.total().backward();
+        let backward_returned = start.elapsed();
         Backend::sync(device)?;
-        let ms = start.elapsed().as_secs_f64() * 1e3;
+        let elapsed = start.elapsed();
+        let ms = elapsed.as_secs_f64() * 1e3;
         let peak = if on_gpu {
             device
                 .memory_pool_usage()
@@ -326,8 +345,21 @@ fn measure(
         if rep > 0 {
             call_ms.push(ms);
             call_peak = call_peak.max(peak);
+            let phases = [
+                evaluated,
+                backward_returned - evaluated,
+                elapsed - backward_returned,
+            ];
+            for (times, phase) in phase_ms.iter_mut().zip(phases) {
+                times.push(phase.as_secs_f64() * 1e3);
+            }
         }
     }
+    let phases = (
+        min_median(&phase_ms[0]).1,
+        min_median(&phase_ms[1]).1,
+        min_median(&phase_ms[2]).1,
+    );
 
     if on_gpu {
         #[cfg(feature = "wgpu")]
@@ -337,6 +369,7 @@ fn measure(
             n,
             d,
             call: min_median(&call_ms),
+            phases,
             call_peak,
             distance: gpu_steps.0,
             distance_peak: 0,
@@ -372,6 +405,7 @@ fn measure(
         n,
         d,
         call: min_median(&call_ms),
+        phases,
         call_peak,
         distance: min_median(&distance_ms),
         distance_peak,
