@@ -37,6 +37,18 @@ struct SavedLayout {
     mse_rows: Vec<Option<usize>>,
     saved_len: usize,
     edge_count: usize,
+    /// Per input that a tree or `sphere` reads (an `mse`-only input needs none): where its
+    /// shift μ (d) and shifted squared norms (n) go in their scratch buffers, at aligned
+    /// offsets so that the distance kernel binds each input's own.
+    statistics: Vec<Option<StatisticsAt>>,
+    shifts_len: usize,
+    shifted_len: usize,
+}
+
+#[derive(Clone, Copy)]
+struct StatisticsAt {
+    shift: usize,
+    shifted: usize,
 }
 
 impl SavedLayout {
@@ -81,7 +93,29 @@ impl SavedLayout {
                 })
             })
             .collect();
+        let (mut shifts_len, mut shifted_len) = (0, 0);
+        let statistics = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| {
+                let reads_norms = plan.terms.iter().any(|t| {
+                    matches!(t.primitive, Primitive::MstLen | Primitive::Sphere) && t.args[0] == i
+                });
+                reads_norms.then(|| {
+                    let at = StatisticsAt {
+                        shift: shifts_len,
+                        shifted: shifted_len,
+                    };
+                    shifts_len += input.d.next_multiple_of(gpu::BINDING_ALIGN);
+                    shifted_len += input.n.next_multiple_of(gpu::BINDING_ALIGN);
+                    at
+                })
+            })
+            .collect();
         SavedLayout {
+            statistics,
+            shifts_len,
+            shifted_len,
             inputs,
             norms,
             tree_slot,
@@ -90,6 +124,18 @@ impl SavedLayout {
             edges,
             saved_len: at,
             edge_count: edge_at,
+        }
+    }
+
+    /// Input i as the kernels find it: in the first slot (input 0) or the second (the rest).
+    fn placed(&self, i: usize) -> gpu::Placed {
+        gpu::Placed {
+            slot: if i == 0 {
+                gpu::Slot::First
+            } else {
+                gpu::Slot::Rest
+            },
+            layout: self.inputs[i],
         }
     }
 
@@ -157,39 +203,17 @@ impl TregsOps for CubeBackend {
         let (values_buf, saved_buf, trees_buf) = (buffer(&values), buffer(&saved), buffer(&trees));
 
         let buffers = [&head_buf, &tail_buf];
-        let placed = |i: usize| gpu::Placed {
-            slot: if i == 0 {
-                gpu::Slot::First
-            } else {
-                gpu::Slot::Rest
-            },
-            layout: layout.inputs[i],
-        };
-        // Per input that a tree or `sphere` reads (an `mse`-only input needs none): the
-        // shift, the shifted squared norms (at aligned offsets of one buffer each, bound
-        // per input by the distance kernel), and the norms `sphere` and its backward read.
-        let mut shift_at = vec![None; layout.inputs.len()];
-        let mut shifted_at = vec![None; layout.inputs.len()];
-        let (mut shifts_len, mut shifted_len) = (0, 0);
-        for (i, input) in layout.inputs.iter().enumerate() {
-            let reads_norms = plan.terms.iter().any(|t| {
-                matches!(t.primitive, Primitive::MstLen | Primitive::Sphere) && t.args[0] == i
-            });
-            if reads_norms {
-                shift_at[i] = Some(shifts_len);
-                shifted_at[i] = Some(shifted_len);
-                shifts_len += input.d.next_multiple_of(gpu::BINDING_ALIGN);
-                shifted_len += input.n.next_multiple_of(gpu::BINDING_ALIGN);
-            }
-        }
-        let shifts = DeviceBuffer::empty::<f32>(&client, shifts_len);
-        let shifted = DeviceBuffer::empty::<f32>(&client, shifted_len);
-        let with_stats: Vec<usize> = (0..layout.inputs.len())
-            .filter(|&i| shift_at[i].is_some())
+        // The statistics of every input that has them: shifts in one launch, then the
+        // shifted norms (for the distances) and norms (for `sphere` and its backward)
+        // together with every `mse` term's row sums in another.
+        let shifts = DeviceBuffer::empty::<f32>(&client, layout.shifts_len);
+        let shifted = DeviceBuffer::empty::<f32>(&client, layout.shifted_len);
+        let with_statistics: Vec<(usize, StatisticsAt)> = (0..layout.inputs.len())
+            .filter_map(|i| layout.statistics[i].map(|at| (i, at)))
             .collect();
-        let shift_inputs: Vec<(gpu::Placed, usize)> = with_stats
+        let shift_inputs: Vec<(gpu::Placed, usize)> = with_statistics
             .iter()
-            .map(|&i| (placed(i), shift_at[i].expect("filtered")))
+            .map(|&(i, at)| (layout.placed(i), at.shift))
             .collect();
         gpu::column_shifts(&client, buffers, &shift_inputs, &shifts);
         // Buffers must not be bound empty: a plan without trees binds a placeholder.
@@ -199,21 +223,20 @@ impl TregsOps for CubeBackend {
         } else {
             placeholder
         };
-        // One launch for every input's statistics and every `mse` term's row sums.
-        let mut jobs: Vec<gpu::RowJob> = with_stats
+        let mut jobs: Vec<gpu::RowJob> = with_statistics
             .iter()
-            .map(|&i| gpu::RowJob::Statistics {
-                input: placed(i),
-                shift_at: shift_at[i].expect("filtered"),
-                shifted_at: shifted_at[i].expect("filtered"),
+            .map(|&(i, at)| gpu::RowJob::Statistics {
+                input: layout.placed(i),
+                shift_at: at.shift,
+                shifted_at: at.shifted,
                 norms_at: layout.norms[i],
             })
             .collect();
         for (k, term) in plan.terms.iter().enumerate() {
             if term.primitive == Primitive::Mse {
                 jobs.push(gpu::RowJob::MseRows {
-                    a: placed(term.args[0]),
-                    b: placed(term.args[1]),
+                    a: layout.placed(term.args[0]),
+                    b: layout.placed(term.args[1]),
                     at: layout.mse_rows[k].expect("an mse term has its rows"),
                 });
             }
@@ -234,16 +257,13 @@ impl TregsOps for CubeBackend {
             for g in 0..group {
                 let i = tree_inputs[first + g];
                 let input = layout.inputs[i];
-                let (shift_at, shifted_at) = (
-                    shift_at[i].expect("tree inputs have statistics"),
-                    shifted_at[i].expect("tree inputs have statistics"),
-                );
+                let at = layout.statistics[i].expect("tree inputs have statistics");
                 gpu::sq_distance_matrix(
                     &client,
                     x_of(i),
                     input,
-                    &shifts.view(shift_at, input.d),
-                    &shifted.view(shifted_at, input.n),
+                    &shifts.view(at.shift, input.d),
+                    &shifted.view(at.shifted, input.n),
                     &dist,
                     g * n * n,
                 );
@@ -256,7 +276,7 @@ impl TregsOps for CubeBackend {
             .iter()
             .enumerate()
             .map(|(t, &i)| gpu::RowJob::EdgeLengths {
-                input: placed(i),
+                input: layout.placed(i),
                 edge_at: layout.edges[t],
                 at: layout.lengths[t],
             })
