@@ -3,8 +3,8 @@
 # `benches/gpu_device_build.sh` here:
 #   run(command="bash benches/gpu_device_check.sh", carry=[".devbin/gpu", ".gl"], timeout_s=540)
 # It runs the GPU tests over NVIDIA's Vulkan driver, then `tregs bench --backend wgpu` for
-# WGSL and SPIR-V alternated (same sizes as README's table), both Borůvka schedules at small n,
-# then the PyTorch recipe.
+# WGSL and SPIR-V alternated (same sizes as README's table), SPIR-V with checks deferred,
+# both Borůvka schedules at small n, then the PyTorch recipe.
 # Everything lands in $OUT; copy it to benches/results/<gpu>-<date>/ and update README.
 set -x
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
@@ -22,6 +22,9 @@ for round in 1 2; do
   timeout 90 ./tregs_vk bench --backend wgpu --reps 10 --sizes $S > "$OUT/spirv_$round.txt" 2>&1
 done
 tail -n 8 "$OUT/wgsl_2.txt" "$OUT/spirv_2.txt"
+# Checks deferred (no read-back between forward and backward) against the rounds above.
+timeout 45 ./tregs_vk bench --backend wgpu --reps 10 --sizes 1024x128,4096x128,4096x2048 \
+  --deferred-checks > "$OUT/spirv_deferred.txt" 2>&1; tail -n 5 "$OUT/spirv_deferred.txt"
 # Where one-cube Borůvka stops paying (ONE_CUBE_MAX_ROWS): both schedules, small n.
 timeout 45 ./tregs bench --backend wgpu --reps 10 --sizes 128x128,256x128,512x128,1024x128,2048x128 \
   > "$OUT/schedules.txt" 2>&1; tail -n 6 "$OUT/schedules.txt"

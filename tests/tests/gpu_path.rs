@@ -651,6 +651,35 @@ fn nan_on_the_gpu_names_the_row() {
     assert_eq!(err.to_string(), "input `z`: NaN at row 17, column 2");
 }
 
+/// With checks deferred the device path returns the same values and gradients without
+/// reading anything back in `evaluate`, and `check()` names the NaN row as evaluation does.
+#[test]
+fn deferred_checks_on_the_gpu_match_and_name_the_row() {
+    let device = gpu().autodiff();
+    let (n, d) = (300, 8);
+    let z = tensor(&gaussian(n, d, 5, 0.0), n, d, &device).require_grad();
+    let z2 = tensor(&gaussian(n, d, 6, 0.0), n, d, &device).require_grad();
+    let run = || loss!(10.0 * mse(z, z2) + 0.2 * (mst_len(z) + mst_len(z2)) + sphere(z2));
+    let eager = run().unwrap();
+    let eager_grads = eager.backward();
+    let _deferred = tregs::defer_checks();
+    let out = run().unwrap();
+    let grads = out.backward();
+    out.check().unwrap();
+    assert_eq!(out.terms(), eager.terms());
+    assert_eq!(gradient(&z, &grads), gradient(&z, &eager_grads));
+    assert_eq!(gradient(&z2, &grads), gradient(&z2, &eager_grads));
+
+    let mut data = gaussian(40, 4, 2, 0.0);
+    data[17 * 4 + 2] = f32::NAN;
+    let z = tensor(&data, 40, 4, &gpu());
+    let out = loss!(mst_len(z) + sphere(z)).expect("deferred: no read, no error yet");
+    assert_eq!(
+        out.check().unwrap_err().to_string(),
+        "input `z`: NaN at row 17, column 2"
+    );
+}
+
 /// More than 65 535 × 256 elements: the gradient kernel's grid spreads over two
 /// dimensions (wgpu caps one at 65 535 cubes); every element must still be written once.
 #[test]

@@ -4,17 +4,22 @@
 use crate::distributed;
 use crate::error::LossError;
 use crate::ops::TregsOps;
-use crate::output::{LossOutput, TermValue};
+use crate::output::{checks_deferred, DeferredCheck, LossOutput};
 use crate::plan::{FusedPlan, LossPlan, TermPlan};
 use crate::primitives::{
     barlow, byol, clip, cosine, mse, mst_len, nt_xent, sphere, uniformity, vicreg, w2,
 };
 use burn::backend::{Dispatch, DispatchDevice};
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use std::sync::{Arc, OnceLock};
 use tregs_macros_core::{Primitive, Scope};
 
 /// Evaluates `plan` on `inputs` (one per `plan.inputs`, same order) with one coefficient per
 /// term and each term's option values.
+///
+/// The term values are read back and a NaN or infinite one is an error naming the input
+/// row at fault, unless checks are deferred ([`crate::defer_checks`]): then the values are
+/// read when first asked for, and [`LossOutput::check`] returns that error.
 ///
 /// Terms with `scope = global | sharded` read the batch of every process when a
 /// [`crate::distributed::Communicator`] with more than one process is installed; with
@@ -99,30 +104,30 @@ fn evaluate_with(
         (&device, values.dtype()),
     );
     let total = (values.clone() * weights).sum();
-    let host: Vec<f64> = values
-        .to_data()
-        .convert::<f64>()
-        .try_to_vec()
-        .expect("term values are floats");
-    if let Some(k) = host.iter().position(|v| !v.is_finite()) {
-        return Err(diagnose_non_finite(plan, inputs, k, host[k]));
-    }
-    let terms = plan
-        .terms
-        .iter()
-        .zip(coefs)
-        .zip(&host)
-        .map(|((term, &coef), &value)| TermValue {
-            name: term.name.clone(),
-            coef,
-            value,
-        })
-        .collect();
-    Ok(LossOutput {
+    let mut out = LossOutput {
         total,
         values,
-        terms,
-    })
+        names: plan
+            .terms
+            .iter()
+            .zip(coefs)
+            .map(|(term, &coef)| (term.name.clone(), coef))
+            .collect(),
+        host: OnceLock::new(),
+        deferred: None,
+    };
+    if checks_deferred() {
+        out.deferred = Some(Arc::new(DeferredCheck {
+            plan: plan.clone(),
+            inputs: inputs.iter().map(|&t| t.clone()).collect(),
+        }));
+        return Ok(out);
+    }
+    let terms = out.terms();
+    if let Some(k) = terms.iter().position(|t| !t.value.is_finite()) {
+        return Err(diagnose_non_finite(plan, inputs, k, terms[k].value));
+    }
+    Ok(out)
 }
 
 /// Every term's value, in plan order: the fused primitives through one fused operation
@@ -518,7 +523,12 @@ fn validate(
 }
 
 /// A term came out NaN or Inf: name the input row at fault, or say the inputs were fine.
-fn diagnose_non_finite(plan: &LossPlan, inputs: &[&Tensor<2>], k: usize, value: f64) -> LossError {
+pub(crate) fn diagnose_non_finite(
+    plan: &LossPlan,
+    inputs: &[&Tensor<2>],
+    k: usize,
+    value: f64,
+) -> LossError {
     let term = &plan.terms[k];
     for &i in &term.args {
         let [_, d] = inputs[i].dims();

@@ -47,7 +47,7 @@ pub use burn;
 pub use burn::tensor::Tensor;
 pub use error::{ConfigError, LossError};
 pub use evaluate::{evaluate, gpu_buffer_limit, has_fused_op, reference_values, tree_edges};
-pub use output::{LossOutput, TermValue};
+pub use output::{checks_deferred, defer_checks, DeferredChecks, LossOutput, TermValue};
 pub use plan::{FusedPlan, FusedTerm, LossPlan, TermPlan};
 pub use runtime::RuntimeLoss;
 pub use tregs_kernels::Tree;

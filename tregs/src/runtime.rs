@@ -84,7 +84,8 @@ impl RuntimeLoss {
         &self.coefs
     }
 
-    /// Evaluates with tensors bound by name (`[("z", &z), ("z2", &z2)]`).
+    /// Evaluates with tensors bound by name (`[("z", &z), ("z2", &z2)]`), checking the term
+    /// values unless checks are deferred ([`crate::defer_checks`]).
     pub fn evaluate(&self, bindings: &[(&str, &Tensor<2>)]) -> Result<LossOutput, LossError> {
         let inputs = self
             .plan

@@ -981,6 +981,18 @@ fn bench_reports_time_throughput_and_memory() {
         "{text}"
     );
 
+    let v = json(&[
+        "bench",
+        "--sizes",
+        "32x4",
+        "--reps",
+        "1",
+        "--deferred-checks",
+        "--json",
+    ]);
+    assert_eq!(v["deferred_checks"], true, "{v}");
+    assert!(v["results"][0]["ms"]["min"].as_f64().unwrap() > 0.0, "{v}");
+
     let out = tregs(&["bench", "--sizes", "1x4"]);
     assert!(!out.status.success(), "a tree needs 2 points");
 }

@@ -53,6 +53,11 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
 
+    /// Time calls with checks deferred (`tregs::defer_checks`): evaluate does not read the
+    /// term values back; each call checks them after queueing its backward, then syncs.
+    #[arg(long)]
+    deferred_checks: bool,
+
     /// Where to run: flex (CPU) or wgpu (GPU kernels; needs the `wgpu` feature). The GPU
     /// default sizes are n in {1024, 4096, 8192} x d in {128, 2048}.
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
@@ -149,9 +154,15 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         println!(
             "forward + backward (out.total().backward(), then a device sync), {} autodiff \
              device, f32, Gaussian points N(0, 1/d), fixed seed; 1 warm-up + {} timed calls \
-             per size",
+             per size; {}",
             device_label(&device, args.backend),
-            args.reps
+            args.reps,
+            if args.deferred_checks {
+                "checks deferred: evaluate does not read the values back, each call checks \
+                 them after queueing its backward (in the sync phase)"
+            } else {
+                "checks on: evaluate reads the term values back and checks them"
+            }
         );
         print!("{threads} CPU threads, Gram kernel {kernel:?}");
         match calibration {
@@ -205,7 +216,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     }
     let mut rows = Vec::new();
     for (n, d) in sizes {
-        let row = measure(&loss, &device, on_gpu, n, d, args.reps)?;
+        let row = measure(&loss, &device, on_gpu, n, d, args)?;
         if !args.json {
             println!(
                 "| {:>5} | {:>5} | {:>11.2} | {:>14.2} | {:>21} | {:>8.1} | {:>11.2} | {:>16.1} | {:>17.1} | {:>7.2} |{}",
@@ -261,6 +272,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             "gram_kernel": format!("{kernel:?}"),
             "fma_peak_gflops": calibration,
             "reps": args.reps,
+            "deferred_checks": args.deferred_checks,
             "results": results,
         });
         let text = serde_json::to_string_pretty(&report).expect("JSON values serialize");
@@ -309,8 +321,9 @@ fn measure(
     on_gpu: bool,
     n: usize,
     d: usize,
-    reps: u32,
+    args: &BenchArgs,
 ) -> Result<Row, CliError> {
+    let reps = args.reps;
     let seed = 0x7265_6773 ^ ((n as u64) << 32) ^ d as u64;
     let x = gaussian_cloud(n * d, d, seed);
     let x2 = gaussian_cloud(n * d, d, seed.wrapping_add(1));
@@ -325,12 +338,17 @@ fn measure(
     let mut call_peak = 0;
     for rep in 0..=reps {
         let baseline = alloc::reset_peak();
+        let deferred = args.deferred_checks.then(tregs::defer_checks);
         let start = Instant::now();
         let out = loss.evaluate(&bindings)?;
         let evaluated = start.elapsed();
         let grads = out.total().backward();
         let backward_returned = start.elapsed();
+        if deferred.is_some() {
+            out.check()?;
+        }
         Backend::sync(device)?;
+        drop(deferred);
         let elapsed = start.elapsed();
         let ms = elapsed.as_secs_f64() * 1e3;
         let peak = if on_gpu {
