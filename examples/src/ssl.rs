@@ -279,10 +279,18 @@ impl TrainStep for SslModel {
     type Output = SslOutput;
 
     fn step(&self, batch: SslBatch) -> TrainOutput<SslOutput> {
-        let (out, z) = self.loss(&batch).unwrap_or_else(|e| {
+        let fail = |e: tregs::LossError| -> ! {
             panic!("training step {} of epoch {}: {e}", batch.step, batch.epoch)
-        });
+        };
+        // Checked after the backward is queued, not at evaluation: on a GPU the forward and
+        // backward then run back to back, and a bad batch still stops the step before the
+        // optimizer touches the weights.
+        let (out, z) = {
+            let _deferred = tregs::defer_checks();
+            self.loss(&batch).unwrap_or_else(|e| fail(e))
+        };
         let grads = out.backward();
+        out.check().unwrap_or_else(|e| fail(e));
         let item = self.output(&out, &z, &batch, "train");
         TrainOutput::new(self, grads, item)
     }

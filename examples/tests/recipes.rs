@@ -354,3 +354,48 @@ fn cifar_and_image_folder_data_train_end_to_end() {
     assert_eq!(r.train_images + r.test_images, 24);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A batch that makes the embeddings NaN stops the training step with the loss's error
+/// (the step checks the values after queueing its backward, before the optimizer runs), and
+/// checks are back on afterwards.
+#[test]
+fn a_nan_batch_stops_the_training_step_with_the_row() {
+    use burn::tensor::{Device, Tensor, TensorData};
+    use burn::train::TrainStep;
+    use tregs_examples::models::EncoderKind;
+    use tregs_examples::ssl::{Shape, SslBatch, SslModel};
+    let _serial = lock();
+    let device = Device::default().autodiff();
+    let shape = Shape {
+        encoder: EncoderKind::SmallCnn,
+        channels: 1,
+        height: 8,
+        width: 8,
+    };
+    let model = SslModel::new(&tiny(1), shape, None, &device).unwrap();
+    let images = |nan: bool| {
+        let mut pixels: Vec<f32> = (0..4 * 64).map(|i| (i % 7) as f32 / 7.0).collect();
+        if nan {
+            pixels[2 * 64 + 5] = f32::NAN;
+        }
+        Tensor::<4>::from_data(TensorData::new(pixels, [4, 1, 8, 8]), &device)
+    };
+    let batch = SslBatch {
+        view1: images(false),
+        view2: images(true),
+        epoch: 1,
+        step: 3,
+    };
+    let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.step(batch)))
+    else {
+        panic!("the step went on with a NaN batch");
+    };
+    let message = panic
+        .downcast_ref::<String>()
+        .expect("a formatted panic message");
+    assert!(
+        message.starts_with("training step 3 of epoch 1: input `z2`: NaN at row"),
+        "{message}"
+    );
+    assert!(!tregs::checks_deferred(), "the step's guard is gone");
+}
