@@ -4,7 +4,8 @@
 #   run(command="bash benches/gpu_device_check.sh", carry=[".devbin/gpu", ".gl"], timeout_s=540)
 # It runs the GPU tests over NVIDIA's Vulkan driver, then `tregs bench --backend wgpu` for
 # WGSL and SPIR-V alternated (same sizes as README's table), SPIR-V with checks deferred,
-# both Borůvka schedules at small n, then the PyTorch recipe.
+# a per-kernel device-time profile, both Borůvka schedules at small n, then the PyTorch
+# recipe.
 # Everything lands in $OUT; copy it to benches/results/<gpu>-<date>/ and update README.
 set -x
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
@@ -25,6 +26,11 @@ tail -n 8 "$OUT/wgsl_2.txt" "$OUT/spirv_2.txt"
 # Checks deferred (no read-back between forward and backward) against the rounds above.
 timeout 45 ./tregs_vk bench --backend wgpu --reps 10 --sizes 1024x128,4096x128,4096x2048 \
   --deferred-checks > "$OUT/spirv_deferred.txt" 2>&1; tail -n 5 "$OUT/spirv_deferred.txt"
+# Device time per kernel (cubecl's profiler times each kernel alone, so this run's call
+# times are not comparable): one table per call, kept without the kernels' sources.
+CUBECL_DEBUG_LOG=/tmp/cubecl.log CUBECL_DEBUG_OPTION=profile timeout 60 ./tregs_vk bench \
+  --backend wgpu --reps 1 --sizes 1024x128,4096x2048 > /dev/null 2>&1
+grep '^|' /tmp/cubecl.log > "$OUT/kernel_profile.txt"; grep -c Total "$OUT/kernel_profile.txt"
 # Where one-cube Borůvka stops paying (ONE_CUBE_MAX_ROWS): both schedules, small n.
 timeout 45 ./tregs bench --backend wgpu --reps 10 --sizes 128x128,256x128,512x128,1024x128,2048x128 \
   > "$OUT/schedules.txt" 2>&1; tail -n 6 "$OUT/schedules.txt"
