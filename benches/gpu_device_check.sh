@@ -18,11 +18,14 @@ timeout 120 ./gpu_path --test-threads 1 > "$OUT/gpu_path.txt" 2>&1; echo "rc=$?"
 timeout 60 ./gpu_launches > "$OUT/gpu_launches.txt" 2>&1; echo "rc=$?" >> "$OUT/gpu_launches.txt"
 tail -n 3 "$OUT/gpu_path.txt" "$OUT/gpu_launches.txt"
 S="${TREGS_SIZES:-1024x128,1024x2048,4096x128,4096x2048,8192x128,8192x2048}"
-for round in 1 2; do
-  timeout 90 ./tregs bench --backend wgpu --reps 10 --sizes $S > "$OUT/wgsl_$round.txt" 2>&1
-  timeout 90 ./tregs_vk bench --backend wgpu --reps 10 --sizes $S > "$OUT/spirv_$round.txt" 2>&1
-done
-tail -n 8 "$OUT/wgsl_2.txt" "$OUT/spirv_2.txt"
+# Output lands in $OUT as it goes, so a run cut off by its time limit keeps what came
+# first: the steps run in the order of what decides the next change.
+round() {
+  timeout 90 ./tregs bench --backend wgpu --reps 10 --sizes $S > "$OUT/wgsl_$1.txt" 2>&1
+  timeout 90 ./tregs_vk bench --backend wgpu --reps 10 --sizes $S > "$OUT/spirv_$1.txt" 2>&1
+  tail -n 8 "$OUT/wgsl_$1.txt" "$OUT/spirv_$1.txt"
+}
+round 1
 # Checks deferred (no read-back between forward and backward) against the rounds above.
 timeout 45 ./tregs_vk bench --backend wgpu --reps 10 --sizes 1024x128,4096x128,4096x2048 \
   --deferred-checks > "$OUT/spirv_deferred.txt" 2>&1; tail -n 5 "$OUT/spirv_deferred.txt"
@@ -31,7 +34,10 @@ timeout 45 ./tregs_vk bench --backend wgpu --reps 10 --sizes 1024x128,4096x128,4
 CUBECL_DEBUG_LOG=/tmp/cubecl.log CUBECL_DEBUG_OPTION=profile timeout 60 ./tregs_vk bench \
   --backend wgpu --reps 1 --sizes 1024x128,4096x2048 > /dev/null 2>&1
 grep '^|' /tmp/cubecl.log > "$OUT/kernel_profile.txt"; grep -c Total "$OUT/kernel_profile.txt"
+# The second round, against the machine's noise.
+round 2
 # Where one-cube Borůvka stops paying (ONE_CUBE_MAX_ROWS): both schedules, small n.
 timeout 45 ./tregs bench --backend wgpu --reps 10 --sizes 128x128,256x128,512x128,1024x128,2048x128 \
   > "$OUT/schedules.txt" 2>&1; tail -n 6 "$OUT/schedules.txt"
+# The PyTorch recipe (measured on the H100 on 2026-11-27 already).
 timeout 80 python3 torch_tregs.py --reps 3 --sizes 1024x128,1024x2048,4096x2048 > "$OUT/torch.txt" 2>&1; tail -n 6 "$OUT/torch.txt"
