@@ -1,8 +1,9 @@
 //! A `loss!` backward launches a fixed number of kernels per input, whatever the number of
 //! terms: one fused gradient kernel per input, plus the four small kernels that build the
-//! adjacency of both views' trees together (one up to 256 points); and the forward builds
-//! the two trees in the same Borůvka launches (one launch up to 256 points) and every
-//! term's value in one launch. Counted with cubecl's launch
+//! adjacency of both views' trees together (one up to 256 points), the total's gradient
+//! and burn's seed; and the forward builds the two trees in the same Borůvka launches (one
+//! launch up to 256 points), every term's value in one launch and the total in another,
+//! with no kernel of burn's. Counted with cubecl's launch
 //! observer, which is process-wide: this file holds one test so that nothing else launches
 //! meanwhile.
 #![cfg(feature = "wgpu")]
@@ -32,13 +33,24 @@ fn launched_during<T>(call: impl FnOnce() -> T) -> (T, Vec<&'static str>) {
     (result, names)
 }
 
-/// Kernels launched while `backward` runs: (all of them, tregs's, tregs's gradient ones).
+/// Kernels launched while `backward` runs: (all of them, tregs's, tregs's gradient ones);
+/// burn's own are its gradient seed alone, the total's node being tregs's.
 fn count_backward(out: LossOutput) -> (usize, usize, usize) {
     let total = out.total();
     let (_grads, names) = launched_during(|| total.backward());
     let ours = names.iter().filter(|k| k.contains("tregs_kernels")).count();
     let gradient = names.iter().filter(|k| k.contains("FusedGradient")).count();
-    (names.len(), ours, gradient)
+    let total_kernels = names.iter().filter(|k| k.contains("WeightedTotal")).count();
+    assert_eq!(
+        total_kernels, 1,
+        "the total's gradient in one launch: {names:?}"
+    );
+    assert_eq!(
+        names.len(),
+        ours + 1,
+        "burn's seed, then tregs's: {names:?}"
+    );
+    (names.len(), ours - total_kernels, gradient)
 }
 
 #[test]
@@ -77,6 +89,14 @@ fn check_launches(n: usize) {
         let one_cube = forward.iter().any(|k| k.contains("BoruvkaOneCube"));
         let value_kernels = forward.iter().filter(|k| k.contains("TermValues")).count();
         assert_eq!(value_kernels, 1, "every term's value in one launch");
+        let burn_kernels: Vec<_> = forward
+            .iter()
+            .filter(|k| !k.contains("tregs_kernels"))
+            .collect();
+        assert!(
+            burn_kernels.is_empty(),
+            "the forward is tregs's alone: {burn_kernels:?}"
+        );
         // Up to 256 points one launch; beyond, init, two per round, edge gathering: once
         // for both trees either way.
         let schedule = Schedule::for_rows(n);

@@ -680,6 +680,31 @@ fn deferred_checks_on_the_gpu_match_and_name_the_row() {
     );
 }
 
+/// The total's own node on the device (`weighted_total` and its backward kernels) gives
+/// what burn's `(values * c).sum()` gives, value and gradients.
+#[test]
+fn the_total_on_the_gpu_is_the_weighted_sum_of_the_terms() {
+    let device = gpu().autodiff();
+    let (n, d) = (120, 6);
+    let z = tensor(&gaussian(n, d, 11, 0.0), n, d, &device).require_grad();
+    let z2 = tensor(&gaussian(n, d, 12, 0.0), n, d, &device).require_grad();
+    let run = || loss!(10.0 * mse(z, z2) + 0.2 * (mst_len(z) + mst_len(z2)) + 8e-4 * sphere(z));
+    let out = run().unwrap();
+    let total: f32 = out.total().into_scalar();
+    assert!((total as f64 - out.total_value()).abs() <= 1e-5 * out.total_value().abs());
+    let by_node = run().unwrap().total().backward();
+    let weights =
+        Tensor::<1>::from_data(TensorData::new(vec![10.0f32, 0.2, 0.2, 8e-4], [4]), &device);
+    let by_ops = (run().unwrap().values() * weights).sum().backward();
+    for t in [&z, &z2] {
+        let (a, b) = (gradient(t, &by_node), gradient(t, &by_ops));
+        for (fused, reference) in a.iter().zip(&b) {
+            let close = (fused - reference).abs() <= 1e-6 * (1.0 + reference.abs());
+            assert!(close, "{fused} vs {reference}");
+        }
+    }
+}
+
 /// More than 65 535 × 256 elements: the gradient kernel's grid spreads over two
 /// dimensions (wgpu caps one at 65 535 cubes); every element must still be written once.
 #[test]

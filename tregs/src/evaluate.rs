@@ -98,12 +98,19 @@ fn evaluate_with(
     };
     // The total is queued before the values are read back: on a GPU, reading waits for
     // the forward, and whatever is queued by then runs meanwhile.
-    let k = coefs.len();
-    let weights = Tensor::<1>::from_data(
-        TensorData::new(coefs.to_vec(), [k]),
-        (&device, values.dtype()),
-    );
-    let total = (values.clone() * weights).sum();
+    let total = if has_fused_op(&device) {
+        let weights = Arc::new(coefs.to_vec());
+        Tensor::<1>::from_dispatch(<Dispatch as TregsOps>::weighted_total(
+            values.clone().into_dispatch(),
+            weights,
+        ))
+    } else {
+        let weights = Tensor::<1>::from_data(
+            TensorData::new(coefs.to_vec(), [coefs.len()]),
+            (&device, values.dtype()),
+        );
+        (values.clone() * weights).sum()
+    };
     let mut out = LossOutput {
         total,
         values,

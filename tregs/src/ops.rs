@@ -40,4 +40,16 @@ pub trait TregsOps: Backend {
         term_grads: FloatTensor<Self>,
         plan: Arc<FusedPlan>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// `Σ_k weights[k] · values[k]`, shape `[1]`: a loss's total from its term values `[K]`.
+    /// One node of the autodiff graph (burn's `(values * weights).sum()` would be three
+    /// forward and four backward kernels on a GPU, and a weights upload).
+    fn weighted_total(values: FloatTensor<Self>, weights: Arc<Vec<f64>>) -> FloatTensor<Self>;
+
+    /// The gradient of [`TregsOps::weighted_total`] with respect to its values:
+    /// `weights[k] · grad[0]`, shape `[K]`.
+    fn weighted_total_backward(
+        grad: FloatTensor<Self>,
+        weights: Arc<Vec<f64>>,
+    ) -> FloatTensor<Self>;
 }

@@ -60,6 +60,15 @@ impl DeviceBuffer {
         }
     }
 
+    /// A buffer holding `data`.
+    pub fn from_f32(client: &Client, data: &[f32]) -> DeviceBuffer {
+        let data = if data.is_empty() { &[0f32][..] } else { data };
+        DeviceBuffer {
+            handle: client.create_from_slice(f32::as_bytes(data)),
+            len: data.len(),
+        }
+    }
+
     /// A buffer of `len` zero `u32`s.
     pub fn zeros_u32(client: &Client, len: usize) -> DeviceBuffer {
         DeviceBuffer::from_u32(client, &vec![0u32; len.max(1)])
@@ -584,6 +593,47 @@ pub fn term_values(client: &Client, values: &DeviceBuffer, terms: &[TermSum], ou
             values.arg(),
             specs.arg(),
             out.arg(),
+        );
+    }
+}
+
+/// `out[0] = Σ_k weights[k] · values[k]` (the loss total), in one launch.
+pub fn weighted_total(client: &Client, values: &DeviceBuffer, weights: &[f32], out: &DeviceBuffer) {
+    assert!(values.len >= weights.len() && out.len >= 1);
+    let weights_buf = DeviceBuffer::from_f32(client, weights);
+    // SAFETY: indices stay below `weights.len()` in `values` and `weights`, and at 0 in `out`.
+    unsafe {
+        values::weighted_total_kernel::launch_unchecked(
+            client,
+            CubeCount::Static(1, 1, 1),
+            CubeDim::new_1d(1),
+            values.arg(),
+            weights_buf.arg(),
+            out.arg(),
+            u32_of(weights.len()),
+        );
+    }
+}
+
+/// `out[k] = weights[k] · grad[0]` (the total's gradient for each term), in one launch.
+pub fn weighted_total_backward(
+    client: &Client,
+    grad: &DeviceBuffer,
+    weights: &[f32],
+    out: &DeviceBuffer,
+) {
+    assert!(grad.len >= 1 && out.len >= weights.len());
+    let weights_buf = DeviceBuffer::from_f32(client, weights);
+    // SAFETY: indices stay below `weights.len()` in `weights` and `out`, and at 0 in `grad`.
+    unsafe {
+        values::weighted_total_backward_kernel::launch_unchecked(
+            client,
+            cubes_per_tree(weights.len(), 1),
+            CubeDim::new_1d(ELEMENTWISE_UNITS),
+            grad.arg(),
+            weights_buf.arg(),
+            out.arg(),
+            u32_of(weights.len()),
         );
     }
 }

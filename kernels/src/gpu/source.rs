@@ -234,6 +234,25 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
             ),
         ),
         (
+            "weighted_total",
+            define!(
+                CubeDim::new_1d(1),
+                values::weighted_total_kernel::WeightedTotalKernel(buf(), buf(), buf(), ())
+            ),
+        ),
+        (
+            "weighted_total_backward",
+            define!(
+                line,
+                values::weighted_total_backward_kernel::WeightedTotalBackwardKernel(
+                    buf(),
+                    buf(),
+                    buf(),
+                    ()
+                )
+            ),
+        ),
+        (
             "tree_degree",
             define!(
                 line,

@@ -45,3 +45,26 @@ pub fn term_values_kernel(values: &[f32], specs: &[u32], out: &mut [f32]) {
         out[k as usize] = f32::reinterpret(specs[spec + 3]) * total;
     }
 }
+
+/// `out[0] = Σ_k weights[k] · values[k]` over the K terms, by one unit in term order (K is
+/// a handful).
+#[cube(launch_unchecked)]
+pub fn weighted_total_kernel(values: &[f32], weights: &[f32], out: &mut [f32], k: u32) {
+    if ABSOLUTE_POS_X == 0 {
+        let mut total = 0.0f32;
+        for i in 0..k {
+            total += weights[i as usize] * values[i as usize];
+        }
+        out[0] = total;
+    }
+}
+
+/// `out[i] = weights[i] · grad[0]`: the gradient of [`weighted_total_kernel`] with
+/// respect to its values.
+#[cube(launch_unchecked)]
+pub fn weighted_total_backward_kernel(grad: &[f32], weights: &[f32], out: &mut [f32], k: u32) {
+    let i = ABSOLUTE_POS_X;
+    if i < k {
+        out[i as usize] = weights[i as usize] * grad[0];
+    }
+}

@@ -56,6 +56,43 @@ impl<B: Backend + TregsOps, C: CheckpointStrategy> TregsOps for Autodiff<B, C> {
         let constant = |t| Constant.prepare::<C>([]).compute_bound().stateless(t);
         (constant(head), constant(tail))
     }
+
+    fn weighted_total(values: FloatTensor<Self>, weights: Arc<Vec<f64>>) -> FloatTensor<Self> {
+        let node = values.node();
+        let total = B::weighted_total(values.into_primitive(), weights.clone());
+        match WeightedTotalBackward
+            .prepare::<C>([node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(weights, total),
+            OpsKind::UnTracked(prep) => prep.finish(total),
+        }
+    }
+
+    /// A constant, like [`TregsOps::fused_loss_backward`]'s gradients.
+    fn weighted_total_backward(
+        grad: FloatTensor<Self>,
+        weights: Arc<Vec<f64>>,
+    ) -> FloatTensor<Self> {
+        let grads = B::weighted_total_backward(grad.into_primitive(), weights);
+        Constant.prepare::<C>([]).compute_bound().stateless(grads)
+    }
+}
+
+/// The total's node: its gradient reaches the term values as `weights[k] · grad`.
+#[derive(Debug)]
+struct WeightedTotalBackward;
+
+impl<B: Backend + TregsOps> Backward<B, 1> for WeightedTotalBackward {
+    type State = Arc<Vec<f64>>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        if let [Some(values)] = ops.parents {
+            grads.register::<B>(values.id, B::weighted_total_backward(grad, ops.state));
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -425,6 +425,35 @@ impl TregsOps for CubeBackend {
         }
         (grad_head, grad_tail.unwrap_or(placeholder_tail))
     }
+
+    fn weighted_total(values: FloatTensor<Self>, weights: Arc<Vec<f64>>) -> FloatTensor<Self> {
+        let values = f32_contiguous(values, "the term values");
+        let out = empty_device_dtype(
+            values.client.clone(),
+            values.device.clone(),
+            Shape::from(vec![1]),
+            DType::F32,
+        );
+        let weights: Vec<f32> = weights.iter().map(|&w| w as f32).collect();
+        gpu::weighted_total(&values.client, &buffer(&values), &weights, &buffer(&out));
+        out
+    }
+
+    fn weighted_total_backward(
+        grad: FloatTensor<Self>,
+        weights: Arc<Vec<f64>>,
+    ) -> FloatTensor<Self> {
+        let grad = f32_contiguous(grad, "the total's gradient");
+        let out = empty_device_dtype(
+            grad.client.clone(),
+            grad.device.clone(),
+            Shape::from(vec![weights.len()]),
+            DType::F32,
+        );
+        let weights: Vec<f32> = weights.iter().map(|&w| w as f32).collect();
+        gpu::weighted_total_backward(&grad.client, &buffer(&grad), &weights, &buffer(&out));
+        out
+    }
 }
 
 /// The inputs as the kernels read them, in place: the first input, and the others end to

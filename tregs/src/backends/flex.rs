@@ -50,6 +50,27 @@ impl TregsOps for Flex {
             _ => backward_typed::<f32>(&head, &tail, &trees, &term_grads, &plan),
         }
     }
+
+    fn weighted_total(values: FloatTensor<Flex>, weights: Arc<Vec<f64>>) -> FloatTensor<Flex> {
+        let dtype = values.dtype();
+        let total: f64 = to_f64_vec(values)
+            .iter()
+            .zip(weights.iter())
+            .map(|(v, w)| v * w)
+            .sum();
+        FlexTensor::from_data(TensorData::new(vec![total], [1]).convert_dtype(dtype))
+    }
+
+    fn weighted_total_backward(
+        grad: FloatTensor<Flex>,
+        weights: Arc<Vec<f64>>,
+    ) -> FloatTensor<Flex> {
+        let dtype = grad.dtype();
+        let g = to_f64_vec(grad)[0];
+        let grads: Vec<f64> = weights.iter().map(|w| w * g).collect();
+        let k = grads.len();
+        FlexTensor::from_data(TensorData::new(grads, [k]).convert_dtype(dtype))
+    }
 }
 
 fn contiguous(t: FlexTensor) -> FlexTensor {
