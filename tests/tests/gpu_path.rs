@@ -324,14 +324,16 @@ fn trees_in_one_launch_equal_the_rounds_of_launches() {
 }
 
 /// The trees' adjacency (CSR) in one launch up to 256 points equals the four launches':
-/// the same start offsets and the same sorted lists, for several trees at once, including
+/// the same start offsets and the same ordered lists, for several trees at once, including
 /// a star (one vertex of degree n − 1) and a path.
 #[test]
 fn adjacency_in_one_launch_equals_the_four_launches() {
     use cubecl::prelude::*;
     use tregs_kernels::gpu::{self, DeviceBuffer, Schedule};
     let client = cubecl::Device::default().client();
-    for n in [2usize, 3, 100, 256] {
+    // n = 3000: the star of a collapsed batch (all points equal) at a size where ordering
+    // its centre's list by insertion in one unit would take millions of steps.
+    for n in [2usize, 3, 100, 256, 3000] {
         let m = n - 1;
         let star: Vec<i32> = (1..n as i32).flat_map(|v| [0, v]).collect();
         let path: Vec<i32> = (1..n as i32).flat_map(|v| [v - 1, v]).collect();
@@ -504,6 +506,33 @@ fn duplicates_give_finite_equal_gradients() {
     for (a, b) in gpu_grad.iter().zip(&cpu_grad) {
         assert!(
             (a - b).abs() <= 1e-4,
+            "gradient {a} on wgpu vs {b} on the CPU"
+        );
+    }
+}
+
+/// A collapsed batch, every point the same: the tree is the star around vertex 0 (all
+/// edges weigh 0 and ties go to the lowest pair), as on the CPU, whose centre's adjacency
+/// list holds every edge; the tree term's gradient is 0 and the sphere term's matches.
+#[test]
+fn a_collapsed_batch_is_a_star_with_the_cpu_gradient() {
+    let (n, d) = (1500, 3);
+    let data: Vec<f32> = (0..n * d).map(|i| [0.3f32, -0.2, 0.9][i % d]).collect();
+    let mut star: Vec<(u32, u32)> = (1..n as u32).map(|v| (0, v)).collect();
+    star.sort_unstable();
+    assert_eq!(tree_edges(&tensor(&data, n, d, &gpu())).unwrap(), star);
+    let grad_of = |device: &Device| {
+        let z = tensor(&data, n, d, device).require_grad();
+        let out = loss!(0.5 * mst_len(z) + sphere(z)).expect("valid input");
+        let grads = out.total().backward();
+        (out.total_value(), gradient(&z, &grads))
+    };
+    let (cpu_value, cpu_grad) = grad_of(&Device::flex().autodiff());
+    let (gpu_value, gpu_grad) = grad_of(&gpu().autodiff());
+    assert!((cpu_value - gpu_value).abs() <= 1e-5 * cpu_value.abs().max(1.0));
+    for (a, b) in gpu_grad.iter().zip(&cpu_grad) {
+        assert!(
+            (a - b).abs() <= 1e-6,
             "gradient {a} on wgpu vs {b} on the CPU"
         );
     }

@@ -667,6 +667,8 @@ pub fn tree_adjacency_scheduled(
     let degree = DeviceBuffer::zeros_u32(client, trees * n);
     let cursor = DeviceBuffer::zeros_u32(client, trees * n);
     let start = DeviceBuffer::empty::<u32>(client, trees * (n + 1));
+    // Filled in arrival order, then each entry put in its place in `adjacency`.
+    let filled = DeviceBuffer::empty::<u32>(client, trees * 2 * m);
     let adjacency = DeviceBuffer::empty::<u32>(client, trees * 2 * m);
     let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
     if schedule == Schedule::OneCube {
@@ -679,6 +681,7 @@ pub fn tree_adjacency_scheduled(
                 degree.arg(),
                 start.arg(),
                 cursor.arg(),
+                filled.arg(),
                 adjacency.arg(),
                 u32_of(edge_offset),
                 u32_of(n),
@@ -711,15 +714,16 @@ pub fn tree_adjacency_scheduled(
             edges.arg(),
             start.arg(),
             cursor.arg(),
-            adjacency.arg(),
+            filled.arg(),
             u32_of(edge_offset),
             u32_of(m),
         );
-        scatter::sort_adjacency_kernel::launch_unchecked(
+        scatter::order_adjacency_kernel::launch_unchecked(
             client,
-            cubes_per_tree(n, trees),
+            cubes_per_tree(2 * m, trees),
             dim,
             start.arg(),
+            filled.arg(),
             adjacency.arg(),
             u32_of(n),
         );

@@ -109,7 +109,7 @@ pub fn exclusive_scan_kernel(values: &[Atomic<u32>], out: &mut [u32], n: u32) {
 }
 
 /// Places tree t's edge e in both endpoints' adjacency lists (in arrival order; see
-/// [`sort_adjacency_kernel`]).
+/// [`order_adjacency_kernel`]).
 #[cube]
 fn place_edge(
     edges: &[i32],
@@ -137,7 +137,7 @@ fn place_edge(
 }
 
 /// Places every edge index in both endpoints' adjacency lists (in arrival order; see
-/// [`sort_adjacency_kernel`]).
+/// [`order_adjacency_kernel`]).
 #[cube(launch_unchecked)]
 pub fn tree_fill_kernel(
     edges: &[i32],
@@ -162,51 +162,69 @@ pub fn tree_fill_kernel(
     }
 }
 
-/// Sorts vertex v's adjacency list in tree t by edge index (insertion sort: lists are short).
+/// Entry p of tree t's filled adjacency (`filled`, in arrival order) moved to its place in
+/// `sorted`, where each vertex's list ascends by edge index: its place is its list's start
+/// plus the number of smaller entries in that list. Every entry is placed by its own unit,
+/// so a long list (the star of a collapsed batch, where all points coincide and the tree
+/// hangs from vertex 0) costs its length per unit, in parallel, instead of the square of
+/// its length in one unit for an insertion sort.
 #[cube]
-fn sort_list(start: &mut [u32], adjacency: &mut [u32], n: u32, t: u32, v: u32) {
+fn place_in_order(
+    start: &mut [u32],
+    filled: &mut [u32],
+    sorted: &mut [u32],
+    n: u32,
+    t: u32,
+    p: u32,
+) {
     let lists = t * 2 * (n - 1);
-    let begin = lists + start[(t * (n + 1) + v) as usize];
-    let end = lists + start[(t * (n + 1) + v + 1) as usize];
-    for i in begin + 1..end {
-        let item = adjacency[i as usize];
-        let mut j = i;
-        loop {
-            // Two tests, not `&&`: the read below must not happen at j = begin.
-            if j <= begin {
-                break;
-            }
-            let previous = adjacency[(j - 1) as usize];
-            if previous <= item {
-                break;
-            }
-            adjacency[j as usize] = previous;
-            j -= 1;
+    let starts = t * (n + 1);
+    // The vertex whose list holds p: the last v with start[v] ≤ p (every vertex of a tree
+    // has an edge, so the starts increase strictly).
+    let mut lo = 0u32;
+    let mut hi = n;
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if start[(starts + mid) as usize] <= p {
+            lo = mid;
+        } else {
+            hi = mid;
         }
-        adjacency[j as usize] = item;
     }
+    let begin = start[(starts + lo) as usize];
+    let end = start[(starts + lo + 1) as usize];
+    let item = filled[(lists + p) as usize];
+    let mut rank = 0u32;
+    for q in begin..end {
+        if filled[(lists + q) as usize] < item {
+            rank += 1;
+        }
+    }
+    sorted[(lists + begin + rank) as usize] = item;
 }
 
-/// Sorts each vertex's adjacency list by edge index, so that the gradient sums its edges
-/// in the same order every run (the atomic fill order is not reproducible).
+/// Each vertex's adjacency list in ascending edge index, so that the gradient sums its
+/// edges in the same order every run (the atomic fill order is not reproducible): one unit
+/// per entry (see `place_in_order`).
 #[cube(launch_unchecked)]
-pub fn sort_adjacency_kernel(start: &mut [u32], adjacency: &mut [u32], n: u32) {
-    let v = ABSOLUTE_POS_X;
-    if v < n {
-        sort_list(start, adjacency, n, CUBE_POS_Y, v);
+pub fn order_adjacency_kernel(start: &mut [u32], filled: &mut [u32], sorted: &mut [u32], n: u32) {
+    let p = ABSOLUTE_POS_X;
+    if p < 2 * (n - 1) {
+        place_in_order(start, filled, sorted, n, CUBE_POS_Y, p);
     }
 }
 
 /// The four steps above for small n in one launch, one cube per tree (`CUBE_POS_Y`), on
 /// the same buffers, with a storage barrier where a launch ended: the same CSR (the lists
-/// are sorted, so the fill order does not show).
+/// are ordered, so the fill order does not show).
 #[cube(launch_unchecked)]
 pub fn tree_adjacency_one_cube_kernel(
     edges: &[i32],
     degree: &[Atomic<u32>],
     start: &mut [u32],
     cursor: &[Atomic<u32>],
-    adjacency: &mut [u32],
+    filled: &mut [u32],
+    sorted: &mut [u32],
     edge_offset: u32,
     n: u32,
 ) {
@@ -222,14 +240,14 @@ pub fn tree_adjacency_one_cube_kernel(
     sync_storage();
     let mut e = UNIT_POS;
     while e < m {
-        place_edge(edges, start, cursor, adjacency, edge_offset, m, t, e);
+        place_edge(edges, start, cursor, filled, edge_offset, m, t, e);
         e += CUBE_DIM;
     }
     sync_storage();
-    let mut v = UNIT_POS;
-    while v < n {
-        sort_list(start, adjacency, n, t, v);
-        v += CUBE_DIM;
+    let mut p = UNIT_POS;
+    while p < 2 * m {
+        place_in_order(start, filled, sorted, n, t, p);
+        p += CUBE_DIM;
     }
 }
 

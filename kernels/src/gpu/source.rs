@@ -221,6 +221,7 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     buf(),
                     buf(),
                     buf(),
+                    buf(),
                     (),
                     ()
                 )
@@ -274,10 +275,10 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
             ),
         ),
         (
-            "sort_adjacency",
+            "order_adjacency",
             define!(
                 line,
-                scatter::sort_adjacency_kernel::SortAdjacencyKernel(buf(), buf(), ())
+                scatter::order_adjacency_kernel::OrderAdjacencyKernel(buf(), buf(), buf(), ())
             ),
         ),
     ]
