@@ -60,13 +60,10 @@ impl DeviceBuffer {
         }
     }
 
-    /// A buffer holding `data`.
+    /// A buffer holding `data` (as their bits: the buffer is untyped).
     pub fn from_f32(client: &Client, data: &[f32]) -> DeviceBuffer {
-        let data = if data.is_empty() { &[0f32][..] } else { data };
-        DeviceBuffer {
-            handle: client.create_from_slice(f32::as_bytes(data)),
-            len: data.len(),
-        }
+        let bits: Vec<u32> = data.iter().map(|v| v.to_bits()).collect();
+        DeviceBuffer::from_u32(client, &bits)
     }
 
     /// A buffer of `len` zero `u32`s.

@@ -172,6 +172,16 @@ fn buffer(t: &CubeTensor) -> DeviceBuffer {
     }
 }
 
+/// The trees' edges as the kernels bind them: a plan without trees binds a two-word
+/// placeholder instead, since buffers must not be bound empty.
+fn bound_edges(trees: &CubeTensor, layout: &SavedLayout) -> DeviceBuffer {
+    if layout.edge_count > 0 {
+        buffer(trees)
+    } else {
+        DeviceBuffer::zeros_u32(&trees.client, 2)
+    }
+}
+
 fn f32_contiguous(t: CubeTensor, what: &str) -> CubeTensor {
     assert_eq!(
         t.dtype,
@@ -216,13 +226,7 @@ impl TregsOps for CubeBackend {
             .map(|&(i, at)| (layout.placed(i), at.shift))
             .collect();
         gpu::column_shifts(&client, buffers, &shift_inputs, &shifts);
-        // Buffers must not be bound empty: a plan without trees binds a placeholder.
-        let placeholder = DeviceBuffer::zeros_u32(&client, 2);
-        let edges = if layout.edge_count > 0 {
-            trees_buf.clone()
-        } else {
-            placeholder
-        };
+        let edges = bound_edges(&trees, &layout);
         let mut jobs: Vec<gpu::RowJob> = with_statistics
             .iter()
             .map(|&(i, at)| gpu::RowJob::Statistics {
@@ -357,13 +361,9 @@ impl TregsOps for CubeBackend {
         let (head_buf, tail_buf) = (buffer(&head), buffer(&tail));
         let grad_head_buf = buffer(&grad_head);
         let grad_tail_buf = grad_tail.as_ref().map(buffer);
+        let edges = bound_edges(&trees, &layout);
+        // An input without a tree binds this in place of its adjacency.
         let placeholder = DeviceBuffer::zeros_u32(&client, 2);
-        // Buffers must not be bound empty: a plan without trees binds a placeholder.
-        let edges = if layout.edge_count > 0 {
-            buffer(&trees)
-        } else {
-            placeholder.clone()
-        };
         // The trees' adjacency (CSR), consecutive trees on the same number of points in the
         // same launches: per group its buffers, per tree its group and place in it.
         let tree_inputs = plan.tree_inputs();
