@@ -53,7 +53,7 @@ cargo clippy -p tregs --features vulkan --bin tregs -- -D warnings
 cargo test --workspace
 # ...then the GPU path itself. Kept apart so that trybuild's own builds of the UI tests
 # do not have to compile the wgpu stack a second time.
-cargo test -p tregs-tests --features wgpu --test gpu_path --test gpu_launches
+cargo test -p tregs-tests --features wgpu --test gpu_path --test gpu_launches --test gpu_split_f16
 # The recipes with --backend wgpu (pretrain and clip, a few steps).
 cargo test -p tregs-examples --features wgpu --test recipes_gpu
 # Data-parallel: the global-batch terms and sharded Borůvka under `mpirun -np 2` and

@@ -21,9 +21,9 @@ if ! ls .gl/libvulkan1_*.deb > /dev/null 2>&1; then
   (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 fi
 # Test binaries: the path of each comes from cargo's JSON messages.
-tests_json=$(cargo test -p tregs-tests --features wgpu --test gpu_path --test gpu_launches \
+tests_json=$(cargo test -p tregs-tests --features wgpu --test gpu_path --test gpu_launches --test gpu_split_f16 \
   --no-run --message-format=json 2>/dev/null)
-for t in gpu_path gpu_launches; do
+for t in gpu_path gpu_launches gpu_split_f16; do
   exe=$(printf '%s\n' "$tests_json" | python3 -c "
 import json, sys
 for line in sys.stdin:
@@ -37,7 +37,7 @@ cp "$CARGO_TARGET_DIR/debug/tregs" /tmp/tregs-gpu-bins/tregs_vk
 cargo build -q -p tregs --features wgpu --bin tregs
 cp "$CARGO_TARGET_DIR/debug/tregs" /tmp/tregs-gpu-bins/tregs
 strip --strip-all /tmp/tregs-gpu-bins/*
-cp benches/torch_tregs.py /tmp/tregs-gpu-bins/
+cp benches/torch_tregs.py benches/split_f16_check.py /tmp/tregs-gpu-bins/
 tar -C /tmp/tregs-gpu-bins -cJf .devbin/gpu/bins.tar.xz .
 echo "commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')" \
   > .devbin/gpu/commit

@@ -3,65 +3,11 @@
 //! when no wgpu adapter exists: the test command installs one.
 #![cfg(feature = "wgpu")]
 
+mod common;
+
 use burn::tensor::{Device, Tensor, TensorData};
-use tregs::{burn, has_fused_op, loss, tree_edges, wgpu_device, LossError};
-
-fn gpu() -> Device {
-    wgpu_device().unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A reproducible Gaussian cloud (xorshift + Box–Muller), shifted by `offset`.
-fn gaussian(n: usize, d: usize, seed: u64, offset: f32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut uniform = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    (0..n * d)
-        .map(|_| {
-            let (u, v) = (uniform(), uniform());
-            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32 + offset
-        })
-        .collect()
-}
-
-fn tensor(data: &[f32], n: usize, d: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(data.to_vec(), [n, d]), device)
-}
-
-fn gradient(t: &Tensor<2>, grads: &burn::tensor::Gradients) -> Vec<f32> {
-    t.grad(grads)
-        .expect("the input takes part in the loss")
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec()
-        .unwrap()
-}
-
-fn tree_length(data: &[f32], n: usize, d: usize, device: &Device) -> f64 {
-    let z = tensor(data, n, d, device);
-    loss!(mst_len(z)).expect("valid input").total_value()
-}
-
-fn assert_same_tree(label: &str, data: &[f32], n: usize, d: usize) {
-    let (cpu, gpu) = (Device::flex(), gpu());
-    let cpu_len = tree_length(data, n, d, &cpu);
-    let gpu_len = tree_length(data, n, d, &gpu);
-    assert!(
-        (cpu_len - gpu_len).abs() <= 1e-5 * cpu_len.abs(),
-        "{label}: tree length {gpu_len} on wgpu vs {cpu_len} on the CPU"
-    );
-    let cpu_edges = tree_edges(&tensor(data, n, d, &cpu)).unwrap();
-    let gpu_edges = tree_edges(&tensor(data, n, d, &gpu)).unwrap();
-    assert_eq!(
-        gpu_edges.len(),
-        n - 1,
-        "{label}: a spanning tree has n − 1 edges"
-    );
-    assert_eq!(cpu_edges, gpu_edges, "{label}: edge sets differ");
-}
+use common::*;
+use tregs::{burn, has_fused_op, loss, tree_edges, LossError};
 
 #[test]
 fn the_device_path_is_the_fused_one() {
@@ -243,6 +189,92 @@ fn the_distance_kernel_matches_f64_for_each_load_width_and_block() {
                     (lower as f64 - exact).abs() <= 1e-5 * (scale[i] + scale[j] + 1.0),
                     "{label}: d²({i}, {j}) = {lower} on the device, {exact} in f64"
                 );
+            }
+        }
+    }
+}
+
+/// The split-f16 distances (two f16 pieces per entry, one matrix product, finished in
+/// place) against squared distances summed in f64: within 1e-5 of the scale of the two
+/// rows like the f32 kernel, exactly symmetric, zero diagonal; for inputs at offsets in
+/// their buffer, far from the origin, wider than one product tile, and two inputs of
+/// different widths in one product. Here the product runs on cubek's plain kernel (lavapipe
+/// has no tensor cores): this checks the split and the finishing, not a tensor core.
+#[test]
+fn split_f16_distances_match_f64() {
+    use cubecl::prelude::*;
+    use tregs::gpu::{sq_distance_matrices, DistanceInput, DistanceMethod};
+    use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout};
+    let device = cubecl::Device::default();
+    let client = device.client();
+    for clouds in [
+        vec![(70, 20, 0, 0.0)],
+        vec![(33, 12, 2, 3.0)],
+        vec![(200, 16, 0, 1e4)],
+        vec![(300, 256, 0, 0.0)],
+        vec![(50, 7, 0, 0.0), (50, 40, 4, -2.0)],
+    ] {
+        let n = clouds[0].0;
+        let label = format!("{clouds:?}");
+        let data: Vec<Vec<f32>> = clouds
+            .iter()
+            .map(|&(n, d, _, offset)| gaussian(n, d, (n * d) as u64 + 5, offset))
+            .collect();
+        let buffers: Vec<DeviceBuffer> = clouds
+            .iter()
+            .zip(&data)
+            .map(|(&(_, _, at, _), cloud)| {
+                let mut buffer = vec![f32::NAN; at];
+                buffer.extend_from_slice(cloud);
+                DeviceBuffer {
+                    handle: client.create_from_slice(f32::as_bytes(&buffer)),
+                    len: buffer.len(),
+                }
+            })
+            .collect();
+        let inputs: Vec<DistanceInput> = clouds
+            .iter()
+            .zip(&buffers)
+            .map(|(&(n, d, offset, _), x)| {
+                let input = InputLayout { offset, n, d };
+                let norms = DeviceBuffer::empty::<f32>(&client, n);
+                let (shift, shifted_sq) = gpu::row_statistics(&client, x, input, &norms, 0);
+                DistanceInput {
+                    x,
+                    input,
+                    shift,
+                    shifted_sq,
+                }
+            })
+            .collect();
+        let dist = DeviceBuffer::empty::<f32>(&client, clouds.len() * n * n);
+        sq_distance_matrices(&device, &inputs, &dist, DistanceMethod::SplitF16);
+        let got = dist.read_f32(&client);
+        for (t, (&(_, d, _, _), cloud)) in clouds.iter().zip(&data).enumerate() {
+            let got = &got[t * n * n..(t + 1) * n * n];
+            let mean: Vec<f64> = (0..d)
+                .map(|k| (0..n).map(|r| cloud[r * d + k] as f64).sum::<f64>() / n as f64)
+                .collect();
+            let scale: Vec<f64> = (0..n)
+                .map(|r| {
+                    (0..d)
+                        .map(|k| (cloud[r * d + k] as f64 - mean[k]).powi(2))
+                        .sum()
+                })
+                .collect();
+            for i in 0..n {
+                assert_eq!(got[i * n + i], 0.0, "{label} #{t}: diagonal at {i}");
+                for j in 0..i {
+                    let exact: f64 = (0..d)
+                        .map(|k| (cloud[i * d + k] as f64 - cloud[j * d + k] as f64).powi(2))
+                        .sum();
+                    let (lower, upper) = (got[i * n + j], got[j * n + i]);
+                    assert_eq!(lower.to_bits(), upper.to_bits(), "{label} #{t}: ({i}, {j})");
+                    assert!(
+                        (lower as f64 - exact).abs() <= 1e-5 * (scale[i] + scale[j] + 1.0),
+                        "{label} #{t}: d²({i}, {j}) = {lower} split, {exact} in f64"
+                    );
+                }
             }
         }
     }
@@ -534,38 +566,6 @@ fn a_collapsed_batch_is_a_star_with_the_cpu_gradient() {
         assert!(
             (a - b).abs() <= 1e-6,
             "gradient {a} on wgpu vs {b} on the CPU"
-        );
-    }
-}
-
-/// Term values and the gradients of z and z2 from one evaluation.
-type Evaluation = (Vec<f64>, Vec<f32>, Vec<f32>);
-
-/// Runs `run` on the CPU and on the GPU and compares term values (relative to
-/// max(|value|, `value_floor`)) and gradients (relative to max(|g|, `grad_floor`)).
-fn assert_gpu_matches_cpu(
-    run: impl Fn(&Device) -> Evaluation,
-    value_tol: f64,
-    value_floor: f64,
-    grad_tol: f32,
-    grad_floor: f32,
-) {
-    let (cpu_values, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
-    let (gpu_values, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
-    for (c, g) in cpu_values.iter().zip(&gpu_values) {
-        assert!(
-            (c - g).abs() <= value_tol * c.abs().max(value_floor),
-            "term value {g} on wgpu vs {c} on the CPU"
-        );
-    }
-    for (c, g) in cpu_gz
-        .iter()
-        .chain(&cpu_gz2)
-        .zip(gpu_gz.iter().chain(&gpu_gz2))
-    {
-        assert!(
-            (c - g).abs() <= grad_tol * c.abs().max(grad_floor),
-            "gradient {g} on wgpu vs {c} on the CPU"
         );
     }
 }

@@ -45,7 +45,7 @@ fn fixed_kernels_wgsl_and_cuda() {
         .into_iter()
         .map(|(name, k)| (name, cuda(k)))
         .collect();
-    assert_eq!(wgsl_sources.len(), 18, "every kernel is snapshot");
+    assert_eq!(wgsl_sources.len(), 20, "every kernel is snapshot");
     for (name, source) in &wgsl_sources {
         assert!(source.contains("@compute"), "{name} is a compute shader");
         snapshot(&format!("wgsl_{name}"), source);

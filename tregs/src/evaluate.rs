@@ -270,7 +270,7 @@ pub fn has_fused_op(device: &Device) -> bool {
 }
 
 /// The device that runs the kernels, under any autodiff layers.
-fn execution_device(device: &Device) -> &DispatchDevice {
+pub(crate) fn execution_device(device: &Device) -> &DispatchDevice {
     let mut device = device.as_dispatch();
     while let DispatchDevice::Autodiff(inner) = device {
         device = inner;

@@ -36,6 +36,8 @@ pub mod distributed;
 mod error;
 mod evaluate;
 pub mod forward;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+pub mod gpu;
 pub mod metrics;
 pub mod ops;
 mod output;

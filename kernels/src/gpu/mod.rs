@@ -20,6 +20,8 @@ pub mod rows;
 #[allow(clippy::manual_div_ceil)]
 pub mod scatter;
 pub mod source;
+#[allow(clippy::manual_div_ceil)]
+pub mod split_gram;
 pub mod values;
 
 pub use scatter::GradientPlan;
@@ -383,6 +385,92 @@ pub fn sq_distance_matrix(
             u32_of(n),
             u32_of(input.d),
             per_unit,
+        );
+    }
+}
+
+/// The operands and per-row factors of the split-f16 distance product
+/// ([`split_gram`]) for `trees` inputs of n rows, stacked tree by tree: `a` and `b` are
+/// `trees × n × 3·width` f16 (width the widest input's d), the factors `trees × n` f32.
+/// The caller multiplies `a` by `bᵀ` per tree, f16 × f16 accumulated in f32, into the
+/// distance buffer, between [`split_rows`] and [`finish_split_gram`].
+pub struct SplitOperands {
+    pub a: DeviceBuffer,
+    pub b: DeviceBuffer,
+    pub split_norms: DeviceBuffer,
+    pub inverse_scales: DeviceBuffer,
+    pub trees: usize,
+    pub n: usize,
+    pub width: usize,
+}
+
+impl SplitOperands {
+    pub fn new(client: &Client, trees: usize, n: usize, width: usize) -> SplitOperands {
+        let pieces = trees * n * 3 * width;
+        SplitOperands {
+            a: DeviceBuffer::empty::<half::f16>(client, pieces),
+            b: DeviceBuffer::empty::<half::f16>(client, pieces),
+            split_norms: DeviceBuffer::empty::<f32>(client, trees * n),
+            inverse_scales: DeviceBuffer::empty::<f32>(client, trees * n),
+            trees,
+            n,
+            width,
+        }
+    }
+}
+
+/// Tree `tree`'s rows of `operands`, from the input x (shift μ from [`column_shifts`]).
+pub fn split_rows(
+    client: &Client,
+    x: &DeviceBuffer,
+    input: InputLayout,
+    shift: &DeviceBuffer,
+    operands: &SplitOperands,
+    tree: usize,
+) {
+    assert!(
+        input.n == operands.n && input.d <= operands.width && tree < operands.trees,
+        "the operands hold this input's rows"
+    );
+    unsafe {
+        split_gram::split_rows_kernel::launch_unchecked(
+            client,
+            CubeCount::Static(u32_of(input.n), 1, 1),
+            CubeDim::new_1d(distance::REDUCE_UNITS),
+            x.arg(),
+            shift.arg(),
+            operands.a.arg(),
+            operands.b.arg(),
+            operands.split_norms.arg(),
+            operands.inverse_scales.arg(),
+            u32_of(input.offset),
+            u32_of(tree * input.n),
+            u32_of(input.n),
+            u32_of(input.d),
+            u32_of(operands.width),
+        );
+    }
+}
+
+/// Turns the `trees` products of `operands` in `dist` (n × n each, from element 0) into
+/// squared distances, in place: exactly symmetric, zero diagonal.
+pub fn finish_split_gram(client: &Client, operands: &SplitOperands, dist: &DeviceBuffer) {
+    let (n, trees) = (operands.n, operands.trees);
+    assert!(
+        dist.len >= trees * n * n,
+        "the distance buffer holds the matrices"
+    );
+    let side = n.div_ceil(split_gram::FINISH_TILE as usize);
+    unsafe {
+        split_gram::finish_split_gram_kernel::launch_unchecked(
+            client,
+            spread(trees * side * (side + 1) / 2),
+            CubeDim::new_2d(split_gram::FINISH_TILE, split_gram::FINISH_TILE),
+            dist.arg(),
+            operands.split_norms.arg(),
+            operands.inverse_scales.arg(),
+            u32_of(n),
+            u32_of(trees),
         );
     }
 }

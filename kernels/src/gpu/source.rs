@@ -1,7 +1,9 @@
 //! Every kernel as compiler input, with no device: what the snapshot tests compile to WGSL
 //! and CUDA C++ so that a change to a kernel shows up as a readable diff.
 
-use super::{boruvka, distance, rows, scatter, values, GradientPlan, ELEMENTWISE_UNITS};
+use super::{
+    boruvka, distance, rows, scatter, split_gram, values, GradientPlan, ELEMENTWISE_UNITS,
+};
 use cubecl::ir::{features::Features, DeviceIdentity, HardwareProperties, MemoryDeviceProperties};
 use cubecl::prelude::*;
 use cubecl::CubeKernel;
@@ -140,6 +142,38 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     (),
                     4usize,
                     8u32
+                )
+            ),
+        ),
+        (
+            "split_rows",
+            define!(
+                reduce,
+                split_gram::split_rows_kernel::SplitRowsKernel(
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    buf(),
+                    (),
+                    (),
+                    (),
+                    (),
+                    ()
+                )
+            ),
+        ),
+        (
+            "finish_split_gram",
+            define!(
+                tile,
+                split_gram::finish_split_gram_kernel::FinishSplitGramKernel(
+                    buf(),
+                    buf(),
+                    buf(),
+                    (),
+                    ()
                 )
             ),
         ),

@@ -3,6 +3,7 @@
 //! leaves the device: distances, Borůvka rounds, edge lengths, term values and gradients
 //! run back to back with no host round-trip.
 
+use crate::gpu::{distance_method, sq_distance_matrices, DistanceInput};
 use crate::ops::TregsOps;
 use crate::plan::FusedPlan;
 use burn::backend::tensor::{FloatTensor, IntTensor};
@@ -258,21 +259,21 @@ impl TregsOps for CubeBackend {
         for (first, group) in groups {
             let n = layout.inputs[tree_inputs[first]].n;
             let dist = DeviceBuffer::empty::<f32>(&client, group * n * n);
-            for g in 0..group {
-                let i = tree_inputs[first + g];
-                let input = layout.inputs[i];
-                let at = layout.statistics[i].expect("tree inputs have statistics");
-                gpu::sq_distance_matrix(
-                    &client,
-                    x_of(i),
-                    input,
-                    &shifts.view(at.shift, input.d),
-                    &shifted.view(at.shifted, input.n),
-                    &dist,
-                    g * n * n,
-                );
-                debug_assert_eq!(layout.edges[first + g], layout.edges[first] + g * (n - 1));
-            }
+            let distance_inputs: Vec<DistanceInput> = (0..group)
+                .map(|g| {
+                    let i = tree_inputs[first + g];
+                    let input = layout.inputs[i];
+                    let at = layout.statistics[i].expect("tree inputs have statistics");
+                    debug_assert_eq!(layout.edges[first + g], layout.edges[first] + g * (n - 1));
+                    DistanceInput {
+                        x: x_of(i),
+                        input,
+                        shift: shifts.view(at.shift, input.d),
+                        shifted_sq: shifted.view(at.shifted, input.n),
+                    }
+                })
+                .collect();
+            sq_distance_matrices(&device, &distance_inputs, &dist, distance_method());
             gpu::boruvka_trees(&client, &dist, n, group, &trees_buf, layout.edges[first]);
         }
         // Every tree's edge lengths, from the coordinates, in one launch.

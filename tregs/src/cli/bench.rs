@@ -5,7 +5,7 @@
 //! Run it in release: `cargo run --release -p tregs --bin tregs -- bench`
 //! (`--features wgpu -- bench --backend wgpu` for the GPU).
 
-use super::{alloc, min_median, Backend, CliError, TREGS_OBJECTIVE};
+use super::{alloc, min_median, Backend, CliError, Distance, TREGS_OBJECTIVE};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -62,6 +62,12 @@ pub struct BenchArgs {
     /// default sizes are n in {1024, 4096, 8192} x d in {128, 2048}.
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     backend: Backend,
+
+    /// How the GPU path computes distances, in the calls and in the distance step: f32
+    /// (tregs's Gram kernel) or split-f16 (f16 pieces and one matrix product, on tensor
+    /// cores where the device has them). Needs --backend wgpu.
+    #[arg(long, value_enum, default_value_t = Distance::F32)]
+    distance: Distance,
 }
 
 fn parse_size(text: &str) -> Result<(usize, usize), String> {
@@ -141,6 +147,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         .collect();
     let loss = RuntimeLoss::parse(TREGS_OBJECTIVE, &coefficients)?;
     let device = args.backend.device()?;
+    args.distance.apply(args.backend, &device)?;
     let on_gpu = args.backend == Backend::Wgpu;
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     let kernel = GramKernel::Auto.resolve();
@@ -173,6 +180,15 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             None => println!(),
         }
         if on_gpu {
+            println!(
+                "distance method {} (f16 tensor cores on this device: {})",
+                args.distance.name(),
+                if f16_tensor_cores(&device) {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
             println!(
                 "distance = the device's shift, norms and distance kernels on one view; \
                  tree = Borůvka's kernels on that view's matrix (the schedule the library \
@@ -273,6 +289,8 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             "fma_peak_gflops": calibration,
             "reps": args.reps,
             "deferred_checks": args.deferred_checks,
+            "distance_method": args.distance.name(),
+            "f16_tensor_cores": on_gpu.then(|| f16_tensor_cores(&device)),
             "results": results,
         });
         let text = serde_json::to_string_pretty(&report).expect("JSON values serialize");
@@ -288,6 +306,17 @@ fn gpu_columns(row: &Row) -> String {
     };
     let one_cube = one_cube.map_or("—".to_string(), |ms| format!("{ms:.2}"));
     format!(" {rounds:>14.2} | {one_cube:>16} | {launches:>8} |")
+}
+
+/// Whether the device reports f16 × f16 → f32 matrix instructions (tensor cores).
+fn f16_tensor_cores(device: &Device) -> bool {
+    #[cfg(feature = "wgpu")]
+    return tregs::gpu::has_f16_tensor_cores(device);
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let _ = device;
+        false
+    }
 }
 
 fn device_label(device: &Device, backend: Backend) -> String {
@@ -468,9 +497,9 @@ fn gpu_step_ms(
 ) -> Result<((f64, f64), (f64, f64), (f64, Option<f64>)), CliError> {
     use burn::backend::{CubeDevice, WgpuDeviceKind};
     use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout, Schedule};
-    let client = CubeDevice::wgpu(WgpuDeviceKind::DefaultDevice)
-        .map_err(|e| CliError::new(format!("no wgpu adapter: {e}")))?
-        .client();
+    let cube_device = CubeDevice::wgpu(WgpuDeviceKind::DefaultDevice)
+        .map_err(|e| CliError::new(format!("no wgpu adapter: {e}")))?;
+    let client = cube_device.client();
     let points = DeviceBuffer {
         handle: client.create_from_slice(bytemuck::cast_slice(x)),
         len: n * d,
@@ -483,7 +512,14 @@ fn gpu_step_ms(
         let start = Instant::now();
         let (shift, shifted_sq) = gpu::row_statistics(&client, &points, input, &norms, 0);
         let dist = DeviceBuffer::empty::<f32>(&client, n * n);
-        gpu::sq_distance_matrix(&client, &points, input, &shift, &shifted_sq, &dist, 0);
+        let view = tregs::gpu::DistanceInput {
+            x: &points,
+            input,
+            shift,
+            shifted_sq,
+        };
+        let method = tregs::gpu::distance_method();
+        tregs::gpu::sq_distance_matrices(&cube_device, &[view], &dist, method);
         gpu::sync(&client).map_err(CliError::new)?;
         let distance_elapsed = start.elapsed().as_secs_f64() * 1e3;
         let edges = DeviceBuffer::empty::<i32>(&client, 2 * (n - 1));

@@ -14,7 +14,7 @@
 //! ```
 
 use super::npy::{self, Elements, Matrix};
-use super::{json_number, json_object, json_string, min_median, Backend, CliError};
+use super::{json_number, json_object, json_string, min_median, Backend, CliError, Distance};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -68,6 +68,12 @@ pub struct EvalArgs {
     /// f64 files are converted; the gradient file keeps the dtype of --points).
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     backend: Backend,
+
+    /// How the GPU path computes distances: f32 (tregs's Gram kernel) or split-f16 (f16
+    /// pieces and one matrix product, on tensor cores where the device has them). Needs
+    /// --backend wgpu.
+    #[arg(long, value_enum, default_value_t = Distance::F32)]
+    distance: Distance,
 }
 
 /// One input file, as bound.
@@ -133,6 +139,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     }
 
     let device = args.backend.device()?;
+    args.distance.apply(args.backend, &device)?;
     let in_f64 = args.backend == Backend::Flex
         && inputs
             .iter()

@@ -1,0 +1,95 @@
+//! What the GPU tests share: the device, reproducible clouds, and the comparisons of the
+//! GPU path with the CPU path. (Each test binary uses its own part of it.)
+#![allow(dead_code)]
+
+use burn::tensor::{Device, Tensor, TensorData};
+use tregs::{burn, loss, tree_edges, wgpu_device};
+
+pub fn gpu() -> Device {
+    wgpu_device().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A reproducible Gaussian cloud (xorshift + Box–Muller), shifted by `offset`.
+pub fn gaussian(n: usize, d: usize, seed: u64, offset: f32) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    (0..n * d)
+        .map(|_| {
+            let (u, v) = (uniform(), uniform());
+            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32 + offset
+        })
+        .collect()
+}
+
+pub fn tensor(data: &[f32], n: usize, d: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(data.to_vec(), [n, d]), device)
+}
+
+pub fn gradient(t: &Tensor<2>, grads: &burn::tensor::Gradients) -> Vec<f32> {
+    t.grad(grads)
+        .expect("the input takes part in the loss")
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .unwrap()
+}
+
+pub fn tree_length(data: &[f32], n: usize, d: usize, device: &Device) -> f64 {
+    let z = tensor(data, n, d, device);
+    loss!(mst_len(z)).expect("valid input").total_value()
+}
+
+pub fn assert_same_tree(label: &str, data: &[f32], n: usize, d: usize) {
+    let (cpu, gpu) = (Device::flex(), gpu());
+    let cpu_len = tree_length(data, n, d, &cpu);
+    let gpu_len = tree_length(data, n, d, &gpu);
+    assert!(
+        (cpu_len - gpu_len).abs() <= 1e-5 * cpu_len.abs(),
+        "{label}: tree length {gpu_len} on wgpu vs {cpu_len} on the CPU"
+    );
+    let cpu_edges = tree_edges(&tensor(data, n, d, &cpu)).unwrap();
+    let gpu_edges = tree_edges(&tensor(data, n, d, &gpu)).unwrap();
+    assert_eq!(
+        gpu_edges.len(),
+        n - 1,
+        "{label}: a spanning tree has n − 1 edges"
+    );
+    assert_eq!(cpu_edges, gpu_edges, "{label}: edge sets differ");
+}
+
+/// Term values and the gradients of z and z2 from one evaluation.
+pub type Evaluation = (Vec<f64>, Vec<f32>, Vec<f32>);
+
+/// Runs `run` on the CPU and on the GPU and compares term values (relative to
+/// max(|value|, `value_floor`)) and gradients (relative to max(|g|, `grad_floor`)).
+pub fn assert_gpu_matches_cpu(
+    run: impl Fn(&Device) -> Evaluation,
+    value_tol: f64,
+    value_floor: f64,
+    grad_tol: f32,
+    grad_floor: f32,
+) {
+    let (cpu_values, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
+    let (gpu_values, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
+    for (c, g) in cpu_values.iter().zip(&gpu_values) {
+        assert!(
+            (c - g).abs() <= value_tol * c.abs().max(value_floor),
+            "term value {g} on wgpu vs {c} on the CPU"
+        );
+    }
+    for (c, g) in cpu_gz
+        .iter()
+        .chain(&cpu_gz2)
+        .zip(gpu_gz.iter().chain(&gpu_gz2))
+    {
+        assert!(
+            (c - g).abs() <= grad_tol * c.abs().max(grad_floor),
+            "gradient {g} on wgpu vs {c} on the CPU"
+        );
+    }
+}
