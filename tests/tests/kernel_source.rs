@@ -101,7 +101,7 @@ fn every_kernel_compiles_to_spirv() {
             spirv(fused_gradient_kernel(&plan)),
         ));
     }
-    assert_eq!(compiled.len(), 18 + 2);
+    assert_eq!(compiled.len(), 20 + 2);
     for (name, words) in &compiled {
         assert_eq!(
             words.first(),
