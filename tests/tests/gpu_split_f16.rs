@@ -20,21 +20,7 @@ fn split_f16() {
 #[test]
 fn random_clouds_give_the_cpu_tree() {
     split_f16();
-    for (i, &(n, d)) in [
-        (2, 1),
-        (3, 2),
-        (17, 5),
-        (100, 3),
-        (257, 16),
-        (1000, 64),
-        (2048, 256),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let data = gaussian(n, d, 11 + i as u64, 0.0);
-        assert_same_tree(&format!("gaussian n={n} d={d}"), &data, n, d);
-    }
+    assert_random_clouds_give_the_cpu_tree();
 }
 
 #[test]
@@ -54,14 +40,7 @@ fn one_dimension_far_offsets_and_tiny_scales() {
 #[test]
 fn grid_ties_break_like_the_cpu() {
     split_f16();
-    let mut data = Vec::new();
-    for a in 0..8 {
-        for b in 0..8 {
-            for c in 0..8 {
-                data.extend([a as f32, b as f32, c as f32]);
-            }
-        }
-    }
+    let data = integer_grid(8);
     assert_same_tree("8x8x8 grid", &data, 512, 3);
 }
 
@@ -69,25 +48,7 @@ fn grid_ties_break_like_the_cpu() {
 #[test]
 fn two_view_objective_values_and_gradients_match_the_cpu() {
     split_f16();
-    let (n, d) = (300, 32);
-    let a = gaussian(n, d, 21, 0.0);
-    let b: Vec<f32> = a
-        .iter()
-        .zip(gaussian(n, d, 22, 0.0))
-        .map(|(x, e)| x + 0.1 * e)
-        .collect();
-    let run = |device: &Device| {
-        let z = tensor(&a, n, d, device).require_grad();
-        let z2 = tensor(&b, n, d, device).require_grad();
-        let (β, γ, λ) = (10.0, 0.2, 8e-4);
-        let out =
-            loss!(β * mse(z, z2) + γ * (mst_len(z) + mst_len(z2)) + λ * (sphere(z) + sphere(z2)))
-                .expect("valid inputs");
-        let grads = out.total().backward();
-        let values: Vec<f64> = out.terms().iter().map(|t| t.value).collect();
-        (values, gradient(&z, &grads), gradient(&z2, &grads))
-    };
-    assert_gpu_matches_cpu(run, 1e-5, 1e-3, 1e-4, 1.0);
+    assert_two_view_objective_matches_cpu();
 }
 
 /// Duplicated rows, and a batch of one repeated point: zero-length edges give zero force,

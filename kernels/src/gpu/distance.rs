@@ -66,6 +66,22 @@ pub fn cube_sum(values: &mut Shared<[f32]>, offset: u32) -> f32 {
     values[offset as usize]
 }
 
+/// The row of block b when the blocks of a lower triangle are numbered row by row: the
+/// largest bi with bi(bi+1)/2 ≤ b (the column is b − bi(bi+1)/2).
+#[cube]
+pub fn triangle_row(b: u32) -> u32 {
+    // The float guess is off by at most 1.
+    let guess = (f32::sqrt(8.0 * f32::cast_from(b) + 1.0) - 1.0) / 2.0;
+    let mut bi = u32::cast_from(guess);
+    if (bi + 1) * (bi + 2) / 2 <= b {
+        bi += 1;
+    }
+    if bi * (bi + 1) / 2 > b {
+        bi -= 1;
+    }
+    bi
+}
+
 /// Four consecutive rows' values at one column: the unit of the shared-memory slabs, so
 /// that one 16-byte load gives a unit four of the rows it multiplies.
 pub type Quad = Vector<f32, Const<4>>;
@@ -105,15 +121,7 @@ pub fn pairwise_sq_distances_kernel<W: Size>(
     let num_blocks = blocks_per_side * (blocks_per_side + 1) / 2;
     let b = CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X;
     if b < num_blocks {
-        // Block row bi is the largest with bi(bi+1)/2 ≤ b; the float guess is off by at most 1.
-        let guess = (f32::sqrt(8.0 * f32::cast_from(b) + 1.0) - 1.0) / 2.0;
-        let mut bi = u32::cast_from(guess);
-        if (bi + 1) * (bi + 2) / 2 <= b {
-            bi += 1;
-        }
-        if bi * (bi + 1) / 2 > b {
-            bi -= 1;
-        }
+        let bi = triangle_row(b);
         let bj = b - bi * (bi + 1) / 2;
         let row0 = bi * tile;
         let col0 = bj * tile;

@@ -29,7 +29,7 @@
 //! tensor cores where the device has them); [`split_rows_kernel`] writes its operands and
 //! [`finish_split_gram_kernel`] turns its output into distances in place.
 
-use super::distance::{cube_sum, REDUCE_UNITS};
+use super::distance::{cube_sum, triangle_row, REDUCE_UNITS};
 use cubecl::prelude::*;
 use half::f16;
 
@@ -160,15 +160,7 @@ pub fn finish_split_gram_kernel(
     if cube < per_tree * trees {
         let t = cube / per_tree;
         let b = cube % per_tree;
-        // Block row bi is the largest with bi(bi+1)/2 ≤ b; the float guess is off by at most 1.
-        let guess = (f32::sqrt(8.0 * f32::cast_from(b) + 1.0) - 1.0) / 2.0;
-        let mut bi = u32::cast_from(guess);
-        if (bi + 1) * (bi + 2) / 2 <= b {
-            bi += 1;
-        }
-        if bi * (bi + 1) / 2 > b {
-            bi -= 1;
-        }
+        let bi = triangle_row(b);
         let bj = b - bi * (bi + 1) / 2;
         let base = (t * n * n) as usize;
         let rows = t * n;

@@ -93,3 +93,59 @@ pub fn assert_gpu_matches_cpu(
         );
     }
 }
+
+/// Gaussian clouds from n = 2 to n = 2048, d = 256: the CPU's tree, edge for edge.
+pub fn assert_random_clouds_give_the_cpu_tree() {
+    for (i, &(n, d)) in [
+        (2, 1),
+        (3, 2),
+        (17, 5),
+        (100, 3),
+        (257, 16),
+        (1000, 64),
+        (2048, 256),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let data = gaussian(n, d, 11 + i as u64, 0.0);
+        assert_same_tree(&format!("gaussian n={n} d={d}"), &data, n, d);
+    }
+}
+
+/// The points of a `side`³ integer grid in R³, in lexicographic order.
+pub fn integer_grid(side: usize) -> Vec<f32> {
+    let mut data = Vec::new();
+    for a in 0..side {
+        for b in 0..side {
+            for c in 0..side {
+                data.extend([a as f32, b as f32, c as f32]);
+            }
+        }
+    }
+    data
+}
+
+/// The T-REGS objective on two views (n = 300, d = 32): every term value within 1e-5 and
+/// both inputs' gradients within 1e-4 of the CPU's.
+pub fn assert_two_view_objective_matches_cpu() {
+    let (n, d) = (300, 32);
+    let a = gaussian(n, d, 21, 0.0);
+    let b: Vec<f32> = a
+        .iter()
+        .zip(gaussian(n, d, 22, 0.0))
+        .map(|(x, e)| x + 0.1 * e)
+        .collect();
+    let run = |device: &Device| {
+        let z = tensor(&a, n, d, device).require_grad();
+        let z2 = tensor(&b, n, d, device).require_grad();
+        let (β, γ, λ) = (10.0, 0.2, 8e-4);
+        let out =
+            loss!(β * mse(z, z2) + γ * (mst_len(z) + mst_len(z2)) + λ * (sphere(z) + sphere(z2)))
+                .expect("valid inputs");
+        let grads = out.total().backward();
+        let values: Vec<f64> = out.terms().iter().map(|t| t.value).collect();
+        (values, gradient(&z, &grads), gradient(&z2, &grads))
+    };
+    assert_gpu_matches_cpu(run, 1e-5, 1e-3, 1e-4, 1.0);
+}
