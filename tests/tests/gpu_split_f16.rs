@@ -94,3 +94,35 @@ fn the_method_names_a_cpu_device_as_the_problem() {
         "{unknown}"
     );
 }
+
+/// The setting is what the forward runs: the distances come from the split kernels and a
+/// matrix product, and tregs's f32 distance kernel is never launched (in this binary every
+/// evaluation uses split-f16, so concurrent tests add only the same kernels).
+#[test]
+fn the_forward_launches_the_split_kernels_and_not_the_f32_one() {
+    use cubecl::logging::{LaunchObservation, LaunchObserver};
+    use std::sync::{Arc, Mutex};
+    #[derive(Default)]
+    struct Launches(Mutex<Vec<&'static str>>);
+    impl LaunchObserver for Launches {
+        fn launched(&self, kernel: &'static str) {
+            self.0.lock().unwrap().push(kernel);
+        }
+    }
+    split_f16();
+    let data = gaussian(100, 16, 3, 0.0);
+    let launches = Arc::new(Launches::default());
+    let observation = LaunchObservation::new(launches.clone());
+    let z = tensor(&data, 100, 16, &gpu());
+    loss!(mst_len(z)).expect("valid input").total_value();
+    drop(observation);
+    let names = launches.0.lock().unwrap().clone();
+    let launched = |kernel: &str| names.iter().any(|name| name.contains(kernel));
+    assert!(launched("SplitRowsKernel"), "{names:?}");
+    assert!(launched("FinishSplitGramKernel"), "{names:?}");
+    assert!(
+        launched("cubek_matmul"),
+        "cubek's matrix product: {names:?}"
+    );
+    assert!(!launched("PairwiseSqDistancesKernel"), "{names:?}");
+}
