@@ -154,28 +154,36 @@ fn the_distance_kernel_matches_f64_for_each_load_width_and_block() {
         let dist = DeviceBuffer::empty::<f32>(&client, n * n);
         gpu::sq_distance_matrix(&client, &x, input, &shift, &shifted_sq, &dist, 0);
         let got = dist.read_f32(&client);
-        let mean: Vec<f64> = (0..d)
-            .map(|k| (0..n).map(|r| cloud[r * d + k] as f64).sum::<f64>() / n as f64)
-            .collect();
-        let centred_sq = |r: usize| -> f64 {
+        assert_distances_match_f64(&label, &cloud, n, d, &got);
+    }
+}
+
+/// `got` (n × n, read from the device) against the squared distances of `cloud` summed in
+/// f64: every entry within 1e-5 of the scale of its two rows (their squared distance to
+/// the mean), exactly symmetric, the diagonal 0.
+fn assert_distances_match_f64(label: &str, cloud: &[f32], n: usize, d: usize, got: &[f32]) {
+    let mean: Vec<f64> = (0..d)
+        .map(|k| (0..n).map(|r| cloud[r * d + k] as f64).sum::<f64>() / n as f64)
+        .collect();
+    let scale: Vec<f64> = (0..n)
+        .map(|r| {
             (0..d)
                 .map(|k| (cloud[r * d + k] as f64 - mean[k]).powi(2))
                 .sum()
-        };
-        let scale: Vec<f64> = (0..n).map(centred_sq).collect();
-        for i in 0..n {
-            assert_eq!(got[i * n + i], 0.0, "{label}: diagonal at {i}");
-            for j in 0..i {
-                let exact: f64 = (0..d)
-                    .map(|k| (cloud[i * d + k] as f64 - cloud[j * d + k] as f64).powi(2))
-                    .sum();
-                let (lower, upper) = (got[i * n + j], got[j * n + i]);
-                assert_eq!(lower.to_bits(), upper.to_bits(), "{label}: ({i}, {j})");
-                assert!(
-                    (lower as f64 - exact).abs() <= 1e-5 * (scale[i] + scale[j] + 1.0),
-                    "{label}: d²({i}, {j}) = {lower} on the device, {exact} in f64"
-                );
-            }
+        })
+        .collect();
+    for i in 0..n {
+        assert_eq!(got[i * n + i], 0.0, "{label}: diagonal at {i}");
+        for j in 0..i {
+            let exact: f64 = (0..d)
+                .map(|k| (cloud[i * d + k] as f64 - cloud[j * d + k] as f64).powi(2))
+                .sum();
+            let (lower, upper) = (got[i * n + j], got[j * n + i]);
+            assert_eq!(lower.to_bits(), upper.to_bits(), "{label}: ({i}, {j})");
+            assert!(
+                (lower as f64 - exact).abs() <= 1e-5 * (scale[i] + scale[j] + 1.0),
+                "{label}: d²({i}, {j}) = {lower} on the device, {exact} in f64"
+            );
         }
     }
 }
@@ -238,30 +246,7 @@ fn split_f16_distances_match_f64() {
         let got = dist.read_f32(&client);
         for (t, (&(_, d, _, _), cloud)) in clouds.iter().zip(&data).enumerate() {
             let got = &got[t * n * n..(t + 1) * n * n];
-            let mean: Vec<f64> = (0..d)
-                .map(|k| (0..n).map(|r| cloud[r * d + k] as f64).sum::<f64>() / n as f64)
-                .collect();
-            let scale: Vec<f64> = (0..n)
-                .map(|r| {
-                    (0..d)
-                        .map(|k| (cloud[r * d + k] as f64 - mean[k]).powi(2))
-                        .sum()
-                })
-                .collect();
-            for i in 0..n {
-                assert_eq!(got[i * n + i], 0.0, "{label} #{t}: diagonal at {i}");
-                for j in 0..i {
-                    let exact: f64 = (0..d)
-                        .map(|k| (cloud[i * d + k] as f64 - cloud[j * d + k] as f64).powi(2))
-                        .sum();
-                    let (lower, upper) = (got[i * n + j], got[j * n + i]);
-                    assert_eq!(lower.to_bits(), upper.to_bits(), "{label} #{t}: ({i}, {j})");
-                    assert!(
-                        (lower as f64 - exact).abs() <= 1e-5 * (scale[i] + scale[j] + 1.0),
-                        "{label} #{t}: d²({i}, {j}) = {lower} split, {exact} in f64"
-                    );
-                }
-            }
+            assert_distances_match_f64(&format!("{label} #{t} split"), cloud, n, d, got);
         }
     }
 }
