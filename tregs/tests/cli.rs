@@ -1,6 +1,8 @@
 //! The `tregs` binary end to end: `.npy` files written here, the binary run on them, its
 //! output checked against values computed independently in the test.
 
+mod common;
+
 use npyz::WriterBuilder;
 use serde_json::Value;
 use std::fs::File;
@@ -273,12 +275,10 @@ fn scoped_terms_evaluate_on_the_file_as_one_process_holds_it() {
 
 /// A cloud in general position: its tree is unique and stays so under small moves.
 fn generic_cloud(n: usize, d: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next_word = common::xorshift(seed);
     (0..n * d)
         .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = next_word();
             ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
         })
         .collect()

@@ -2,17 +2,17 @@
 //! gradients and the error for a NaN batch are those of an evaluation with checks on, the
 //! error coming from `check()` instead of the evaluation.
 
+mod common;
+
 use burn::tensor::{Device, Tensor, TensorData};
 use std::collections::BTreeMap;
 use tregs::{checks_deferred, defer_checks, loss, LossOutput, RuntimeLoss};
 
 fn points(n: usize, d: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next_word = common::xorshift(seed);
     (0..n * d)
         .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = next_word();
             (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
         })
         .collect()

@@ -2,6 +2,8 @@
 //! point layouts that stress the tree: tiny clouds, one dimension, integer grids with ties,
 //! duplicate points, clouds far from the origin.
 
+mod common;
+
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use proptest::prelude::*;
 use tregs::{loss, reference_values, LossPlan, Primitive};
@@ -24,11 +26,9 @@ fn layout() -> impl Strategy<Value = Layout> {
 }
 
 fn make(n: usize, d: usize, layout: Layout, seed: u64) -> Vec<f64> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next_word = common::xorshift(seed);
     let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
+        let state = next_word();
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     let mut x: Vec<f64> = (0..n * d).map(|_| next() * 2.0 - 1.0).collect();

@@ -1,16 +1,16 @@
 //! The fused operation (Flex + hand-written backward) against the same loss written with
 //! plain burn tensor ops and differentiated by burn's autodiff.
 
+mod common;
+
 use burn::tensor::{Device, Tensor, TensorData};
 use tregs::{loss, reference_values, LossError};
 
 fn cloud(n: usize, d: usize, seed: u64, device: &Device) -> Tensor<2> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next_word = common::xorshift(seed);
     let data: Vec<f32> = (0..n * d)
         .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = next_word();
             (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
         })
         .collect();

@@ -3,6 +3,8 @@
 //! one on S^15 are ordered by effective rank, uniformity and MST dimension; and each metric
 //! matches a value known in closed form.
 
+mod common;
+
 use tregs::metrics::{
     alignment, cosine_stats, effective_rank, modality_gap, mst_dimension, mst_length, uniformity,
     BatchMetrics,
@@ -12,11 +14,9 @@ const N: usize = 256;
 const D: usize = 16;
 
 fn gaussian(len: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next_word = common::xorshift(seed);
     let mut unit = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
+        let state = next_word();
         ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     };
     (0..len)

@@ -6,6 +6,8 @@
 // Greek option names (`γ`) next to Latin ones (`y`) are the point of the DSL.
 #![allow(mixed_script_confusables, confusable_idents)]
 
+mod common;
+
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use std::collections::BTreeMap;
 use tregs::{loss, RuntimeLoss};
@@ -13,14 +15,12 @@ use tregs::{loss, RuntimeLoss};
 type Rows = Vec<Vec<f64>>;
 
 fn random_rows(n: usize, d: usize, seed: u64) -> Rows {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next_word = common::xorshift(seed);
     (0..n)
         .map(|_| {
             (0..d)
                 .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
+                    let state = next_word();
                     (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
                 })
                 .collect()

@@ -2,16 +2,16 @@
 //! value is the weighted sum of the term values, and its gradient reaches the inputs as
 //! burn's `(values * c).sum()` would, alone or beside a gradient through `values()`.
 
+mod common;
+
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use tregs::loss;
 
 fn cloud(n: usize, d: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next_word = common::xorshift(seed);
     (0..n * d)
         .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = next_word();
             (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         })
         .collect()
