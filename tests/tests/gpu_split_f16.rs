@@ -4,6 +4,9 @@
 //! method is process-wide, hence this binary of its own: every test here sets it. On
 //! lavapipe the product runs on cubek's plain kernel; on a GPU with tensor cores, on them.
 #![cfg(feature = "wgpu")]
+// Greek coefficient names (`β`, `γ`, `λ` in `common`) are the point of the DSL;
+// rustc's mixed-script lint flagged them in one workspace clippy run and not in the next.
+#![allow(mixed_script_confusables)]
 
 mod common;
 
