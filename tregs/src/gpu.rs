@@ -5,12 +5,13 @@
 //!   the matrix, on the GPU's f32 units.
 //! - [`DistanceMethod::SplitF16`]: each shifted row split into two f16 pieces
 //!   (`hi + lo`, scaled per row), the Gram matrix from one f16 × f16 → f32 product of
-//!   n × 3d by 3d × n (burn's matmul: tensor cores where the device reports them, e.g.
-//!   NVIDIA through Vulkan's cooperative matrices; a plain kernel elsewhere), then finished
-//!   into distances in place ([`tregs_kernels::gpu::split_gram`]). Three times the
-//!   multiply-adds of the full product (six of the f32 kernel's triangle), at tensor-core
-//!   rates; accuracy close to f32 (only the `lo·lo` term, under 2⁻²² of each product, is
-//!   dropped). It needs f16 support on the device; its inputs take 12·n·d bytes more.
+//!   `[hi | 2lo]` (n × 2d) by `[hi | hi]ᵀ` (burn's matmul: tensor cores where the device
+//!   reports them, e.g. NVIDIA through Vulkan's cooperative matrices; a plain kernel
+//!   elsewhere), then finished into distances in place, each entry summed with its mirror
+//!   ([`tregs_kernels::gpu::split_gram`]). Twice the multiply-adds of the full product
+//!   (four times the f32 kernel's triangle), at tensor-core rates; accuracy close to f32
+//!   (only the `lo·lo` term, under 2⁻²² of each product, is dropped). It needs f16
+//!   support on the device; its inputs take 8·n·d bytes more.
 //!
 //! The choice is process-wide: [`set_distance_method`].
 
@@ -124,6 +125,11 @@ pub fn has_f16_tensor_cores(device: &Device) -> bool {
         .any(|mma| mma.a_type == f16 && mma.b_type == f16 && mma.cd_type == f32)
 }
 
+/// Whether burn's matmul autotune is built in (feature `autotune`): then the split-f16
+/// product's kernel is the fastest of burn's candidates on the device, timed at its first
+/// use per shape; otherwise cubek's default routine.
+pub const MATMUL_AUTOTUNE: bool = cfg!(feature = "autotune");
+
 /// One input of a group of distance matrices: where it lies, and its shift μ and shifted
 /// squared norms (from [`gpu::column_shifts`] and [`gpu::row_sums`]).
 pub struct DistanceInput<'a> {
@@ -177,10 +183,11 @@ pub fn sq_distance_matrices(
 }
 
 /// `a · bᵀ` per tree, f16 × f16 accumulated in f32, into the first `trees·n²` elements of
-/// `dist`: one batched product through burn's matmul.
+/// `dist`: one batched product through burn's matmul (autotuned with [`MATMUL_AUTOTUNE`]).
 fn split_product(device: &CubeDevice, operands: &SplitOperands, dist: &DeviceBuffer) {
     let client = device.client();
-    let (trees, n, k) = (operands.trees, operands.n, 3 * operands.width);
+    let pieces = tregs_kernels::gpu::split_gram::SPLIT_PIECES as usize;
+    let (trees, n, k) = (operands.trees, operands.n, pieces * operands.width);
     let tensor = |buffer: &DeviceBuffer, shape: [usize; 3], dtype| {
         CubeTensor::new_contiguous(
             client.clone(),
@@ -193,7 +200,7 @@ fn split_product(device: &CubeDevice, operands: &SplitOperands, dist: &DeviceBuf
     let lhs = tensor(&operands.a, [trees, n, k], DType::F16);
     let rhs = burn_cubecl::ops::permute(tensor(&operands.b, [trees, n, k], DType::F16), &[0, 2, 1]);
     let out = tensor(dist, [trees, n, n], DType::F32);
-    if let Err(e) = matmul(lhs, rhs, Some(out), MatmulStrategy::Cube, DType::F32) {
+    if let Err(e) = matmul(lhs, rhs, Some(out), MatmulStrategy::default(), DType::F32) {
         panic!("tregs: the split-f16 distance product (f16 {trees}×{n}×{k} by its transpose) could not launch: {e:?}");
     }
 }

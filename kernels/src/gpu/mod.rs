@@ -391,7 +391,8 @@ pub fn sq_distance_matrix(
 
 /// The operands and per-row factors of the split-f16 distance product
 /// ([`split_gram`]) for `trees` inputs of n rows, stacked tree by tree: `a` and `b` are
-/// `trees × n × 3·width` f16 (width the widest input's d), the factors `trees × n` f32.
+/// `trees × n × 2·width` f16 ([`split_gram::SPLIT_PIECES`] pieces of width the widest
+/// input's d), the factors `trees × n` f32.
 /// The caller multiplies `a` by `bᵀ` per tree, f16 × f16 accumulated in f32, into the
 /// distance buffer, between [`split_rows`] and [`finish_split_gram`].
 pub struct SplitOperands {
@@ -406,7 +407,7 @@ pub struct SplitOperands {
 
 impl SplitOperands {
     pub fn new(client: &Client, trees: usize, n: usize, width: usize) -> SplitOperands {
-        let pieces = trees * n * 3 * width;
+        let pieces = trees * n * split_gram::SPLIT_PIECES as usize * width;
         SplitOperands {
             a: DeviceBuffer::empty::<half::f16>(client, pieces),
             b: DeviceBuffer::empty::<half::f16>(client, pieces),

@@ -4,23 +4,28 @@
 //! order of magnitude faster, multiply f16 (or bf16, or TF32 on CUDA, which Vulkan does not
 //! expose) with f32 accumulation. One f16 rounding of the rows would move distances by
 //! about 2⁻¹¹ of ‖c‖², enough to reorder near-equal edges of the tree. So each shifted
-//! row is split in two f16 pieces (the 3×f16 scheme, as in Markidis et al., IPDPSW 2018):
+//! row is split in two f16 pieces (as in the 3×f16 scheme of Markidis et al., IPDPSW 2018):
 //!
 //! ```text
 //! c_i = s_i (x_i − μ)        (s_i a power of two that puts max_k |c_ik| in [2¹¹, 2¹²))
-//! hi_i = f16(c_i),  lo_i = f16(c_i − hi_i)
-//! G_ij = hi_i·hi_j + hi_i·lo_j + lo_i·hi_j = [hi_i | hi_i | lo_i] · [hi_j | lo_j | hi_j]
+//! hi_i = f16(c_i),  lo_i = f16(2 (c_i − hi_i)) / 2
+//! G_ij = [hi_i | 2 lo_i] · [hi_j | hi_j] = hi_i·hi_j + 2 lo_i·hi_j
+//! G_ij + G_ji = 2 (hi_i·hi_j + hi_i·lo_j + lo_i·hi_j)
 //! ```
 //!
-//! so one product of an n × 3d matrix by a 3d × n one, accumulated in f32, gives the Gram
-//! matrix of the split rows; only the `lo·lo` term (≤ 2⁻²² of the product) is dropped. The
-//! per-row scale keeps every row's entries far from f16's overflow (65 504) and its
-//! subnormals (below 2⁻¹⁴), whatever the data's magnitude.
+//! The 3×f16 scheme multiplies `[hi | hi | lo]` by `[hi | lo | hi]` to get the three terms
+//! in every entry; here each entry holds one cross term, and the sum with its mirror,
+//! which the distances need anyway (below), restores both: one product of an n × 2d matrix
+//! by a 2d × n one, accumulated in f32, a third less work than three pieces. Only the
+//! `lo·lo` term (≤ 2⁻²² of the product) is dropped. `2 lo` is stored rather than `lo`
+//! (exact, a power of two) so that the sum needs no factor. The per-row scale keeps every
+//! row's entries far from f16's overflow (65 504) and its subnormals (below 2⁻¹⁴),
+//! whatever the data's magnitude.
 //!
-//! With the split norm `N_i = Σ_k hi_ik² + 2 hi_ik lo_ik` (the same three terms as
-//! `G_ii`), `N_i + N_j − (G_ij + G_ji) = ‖hi_i − hi_j‖² + 2 (hi_i − hi_j)·(lo_i − lo_j)`
-//! (G_ij and G_ji are equal in exact arithmetic; their rounded sum is the same bits both
-//! ways, so that a duplicated row sees the same distances as its original): the
+//! With the split norm `N_i = Σ_k hi_ik² + 2 hi_ik lo_ik` (`G_ii`, from the stored pieces),
+//! `N_i + N_j − (G_ij + G_ji) = ‖hi_i − hi_j‖² + 2 (hi_i − hi_j)·(lo_i − lo_j)`
+//! (the rounded sum `G_ij + G_ji` is the same bits both ways, so that the matrix is
+//! exactly symmetric and a duplicated row sees the same distances as its original): the
 //! squared distance of the split rows up to `‖lo_i − lo_j‖²`, an error relative to the
 //! distance itself rather than to ‖c‖², and duplicates stay at distance 0 up to f32
 //! rounding (clamped at 0).
@@ -37,6 +42,9 @@ use half::f16;
 /// well inside f16's normal range, so that `lo` keeps its 11 bits for entries down to
 /// 2⁻¹² of the largest, and far from its overflow (65 504).
 pub const SCALED_EXPONENT: u32 = 11;
+
+/// Pieces per row in each operand: `a = [hi | 2 lo]`, `b = [hi | hi]`, each `width` wide.
+pub const SPLIT_PIECES: u32 = 2;
 
 /// Side of the square blocks [`finish_split_gram_kernel`] transposes through shared memory.
 pub const FINISH_TILE: u32 = 16;
@@ -60,7 +68,7 @@ pub fn cube_max(values: &mut Shared<[f32]>, offset: u32) -> f32 {
 }
 
 /// Row `CUBE_POS_X` of one input: its scaled pieces, as row `row_offset + r` of both
-/// operands (`a = [hi | hi | lo]`, `b = [hi | lo | hi]`, pieces `width` ≥ d apart, zero past
+/// operands (`a = [hi | 2 lo]`, `b = [hi | hi]`, pieces `width` ≥ d apart, zero past
 /// d, so that inputs of different widths share one product), its split norm `N_r` (in
 /// scaled units) and `1 / s_r`.
 #[cube(launch_unchecked)]
@@ -104,7 +112,7 @@ pub fn split_rows_kernel(
         scale_bits = clamp(254 + SCALED_EXPONENT - biased, 1, 254) << 23;
     }
     let scale = f32::reinterpret(scale_bits);
-    let out = (row_offset + r) * 3 * width;
+    let out = (row_offset + r) * SPLIT_PIECES * width;
     let mut padded = 0u32;
     if r < n {
         padded = width;
@@ -118,15 +126,13 @@ pub fn split_rows_kernel(
         }
         let hi = f16::cast_from(c);
         let hi_f = f32::cast_from(hi);
-        let lo = f16::cast_from(c - hi_f);
-        let lo_f = f32::cast_from(lo);
-        norm += hi_f * hi_f + 2.0 * hi_f * lo_f;
+        let twice_lo = f16::cast_from(2.0 * (c - hi_f));
+        // G_rr exactly, from the pieces as stored.
+        norm += hi_f * hi_f + hi_f * f32::cast_from(twice_lo);
         a[(out + k) as usize] = hi;
-        a[(out + width + k) as usize] = hi;
-        a[(out + 2 * width + k) as usize] = lo;
+        a[(out + width + k) as usize] = twice_lo;
         b[(out + k) as usize] = hi;
-        b[(out + width + k) as usize] = lo;
-        b[(out + 2 * width + k) as usize] = hi;
+        b[(out + width + k) as usize] = hi;
         k += CUBE_DIM;
     }
     shared[(REDUCE_UNITS + UNIT_POS) as usize] = norm;
