@@ -47,8 +47,9 @@ cargo clippy --workspace --all-targets --features "$GPU_FEATURES,$MPI_FEATURES" 
 # The default build (CPU only, nothing to install) must stay warning-free too.
 cargo clippy -p tregs --all-targets -- -D warnings
 # The opt-in SPIR-V build (feature `vulkan`) is compiled and linted, not run: Mesa's lavapipe
-# crashes creating its pipelines (README, "WGSL or SPIR-V"); it runs on the GPU machine.
-cargo clippy -p tregs --features vulkan --bin tregs -- -D warnings
+# crashes creating its pipelines (README, "WGSL or SPIR-V"); it runs on the GPU machine,
+# with burn's matmul autotune (benches/gpu_device_build.sh).
+cargo clippy -p tregs --features vulkan,autotune --bin tregs -- -D warnings
 # Everything, on the default features (the kernel-source snapshots need no device)...
 cargo test --workspace
 # ...then the GPU path itself. Kept apart so that trybuild's own builds of the UI tests

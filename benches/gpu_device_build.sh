@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds, on a machine without a GPU, everything the GPU device check runs, and packs it for
 # the lent GPU machine (which has no Rust toolchain and no internet):
-#   .devbin/gpu/bins.tar.xz  tregs (WGSL) and tregs_vk (SPIR-V) CLIs, the gpu_path and
-#                            gpu_launches test binaries (dev profile: opt-level 2, kernels 3;
+#   .devbin/gpu/bins.tar.xz  tregs (WGSL) and tregs_vk (SPIR-V, with burn's matmul autotune)
+#                            CLIs, the gpu_path, gpu_launches and gpu_split_f16 test binaries (dev profile: opt-level 2, kernels 3;
 #                            symbols stripped, ~40 MB: the device call carries 64 MiB at most)
 #   .gl/*.deb                the Vulkan loader and GL dispatch libraries (see the device
 #                            README: the machine's NVIDIA driver ships the ICD, not the loader)
@@ -32,7 +32,7 @@ for line in sys.stdin:
         print(m['executable'])" | tail -1)
   cp "$exe" /tmp/tregs-gpu-bins/$t
 done
-cargo build -q -p tregs --features vulkan --bin tregs
+cargo build -q -p tregs --features vulkan,autotune --bin tregs
 cp "$CARGO_TARGET_DIR/debug/tregs" /tmp/tregs-gpu-bins/tregs_vk
 cargo build -q -p tregs --features wgpu --bin tregs
 cp "$CARGO_TARGET_DIR/debug/tregs" /tmp/tregs-gpu-bins/tregs

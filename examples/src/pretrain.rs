@@ -68,6 +68,51 @@ impl Backend {
     }
 }
 
+/// `--distance f32|split-f16`: how the GPU path computes its distance matrices
+/// (`tregs::gpu::DistanceMethod`), for the whole process. Checked at once against the
+/// backend: split-f16 is a method of the GPU path, so on flex (or on a device without f16)
+/// it is an error before any training starts.
+pub fn use_distance(name: &str, backend: Backend) -> Result<(), RunError> {
+    match (name, backend) {
+        ("f32", Backend::Flex) => Ok(()),
+        ("split-f16", Backend::Flex) => Err(RunError::Setup(
+            "--distance split-f16 is a method of the GPU path: add --backend wgpu".to_string(),
+        )),
+        ("f32" | "split-f16", Backend::Wgpu) => set_gpu_distance(name, backend),
+        (other, _) => Err(RunError::Setup(format!(
+            "unknown --distance `{other}`: f32 or split-f16"
+        ))),
+    }
+}
+
+/// The distance method this process's evaluations on `backend` use.
+pub fn distance_in_use(backend: Backend) -> String {
+    match backend {
+        Backend::Flex => f32_distance(),
+        #[cfg(feature = "wgpu")]
+        Backend::Wgpu => tregs::gpu::distance_method().to_string(),
+        #[cfg(not(feature = "wgpu"))]
+        Backend::Wgpu => f32_distance(),
+    }
+}
+
+fn f32_distance() -> String {
+    "f32".to_string()
+}
+
+#[cfg(feature = "wgpu")]
+fn set_gpu_distance(name: &str, backend: Backend) -> Result<(), RunError> {
+    let method: tregs::gpu::DistanceMethod = name.parse().map_err(RunError::Setup)?;
+    tregs::gpu::set_distance_method(method, &backend.device()?)
+        .map_err(|e| RunError::Setup(format!("--distance {name}: {e}")))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn set_gpu_distance(_name: &str, backend: Backend) -> Result<(), RunError> {
+    // The device's error names the missing feature.
+    backend.device().map(|_| ())
+}
+
 #[cfg(feature = "wgpu")]
 fn wgpu_device() -> Result<Device, RunError> {
     tregs::wgpu_device().map_err(|e| RunError::Setup(e.to_string()))
@@ -169,6 +214,10 @@ pub struct PretrainResults {
     pub test_images: usize,
     pub seed: u64,
     pub backend: Backend,
+    /// How the tree terms' distances were computed (`--distance`): `f32` (on the CPU, or
+    /// the GPU's f32 kernel) or `split-f16`. Results written before the option read as f32.
+    #[serde(default = "f32_distance")]
+    pub distance: String,
     pub epochs: Vec<EpochLog>,
     pub pretrained: ProbeScores,
     pub random_init: ProbeScores,
@@ -343,6 +392,7 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
         test_images: test_set.len(),
         seed: args.seed,
         backend: args.backend,
+        distance: distance_in_use(args.backend),
         epochs: epoch_logs(&log_path)?,
         beats_random_init: pretrained.linear_probe_top1 > random_init.linear_probe_top1,
         pretrained,

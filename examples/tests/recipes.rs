@@ -172,6 +172,44 @@ fn bad_configs_fail_before_training() {
 }
 
 #[test]
+fn distance_methods_are_checked_before_training() {
+    let out = scratch("distance");
+    let cases: [(&str, &[&str], &str); 3] = [
+        (
+            "pretrain",
+            &["--distance", "split-f16"],
+            "--distance split-f16 is a method of the GPU path: add --backend wgpu",
+        ),
+        (
+            "clip",
+            &["--distance", "split-f16"],
+            "--distance split-f16 is a method of the GPU path",
+        ),
+        (
+            "compare",
+            &["--distance", "fp8"],
+            "unknown --distance `fp8`: f32 or split-f16",
+        ),
+    ];
+    for (bin, extra, expected) in cases {
+        let exe = match bin {
+            "pretrain" => env!("CARGO_BIN_EXE_pretrain"),
+            "clip" => env!("CARGO_BIN_EXE_clip"),
+            _ => env!("CARGO_BIN_EXE_compare"),
+        };
+        let run = Command::new(exe)
+            .args(extra)
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{bin}: {stderr}");
+        assert!(stderr.contains(expected), "{bin}: {stderr}");
+        assert!(!out.exists(), "{bin}: nothing written before the check");
+    }
+}
+
+#[test]
 fn compare_writes_a_table() {
     let _guard = lock();
     let out = scratch("compare");

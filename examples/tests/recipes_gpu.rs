@@ -3,6 +3,7 @@
 //! fail with the adapter error: they never skip.
 #![cfg(feature = "wgpu")]
 
+use std::process::Command;
 use tregs_examples::clip::{digit_pairs, train_clip, ClipConfig};
 use tregs_examples::pretrain::{pretrain, Backend, DataSource, PretrainArgs};
 use tregs_examples::recipe::Recipe;
@@ -55,4 +56,43 @@ fn clip_with_tregs_runs_on_wgpu() {
         r.after,
         r.before
     );
+}
+
+/// `pretrain --distance split-f16` on the GPU path: it trains and says so in results.json.
+/// (A process of its own: the distance method is process-wide.)
+#[test]
+fn pretrain_with_split_f16_distances() {
+    let out = std::env::temp_dir().join(format!("tregs-recipes-split-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let run = Command::new(env!("CARGO_BIN_EXE_pretrain"))
+        .args([
+            "--backend",
+            "wgpu",
+            "--distance",
+            "split-f16",
+            "--epochs",
+            "1",
+        ])
+        .args([
+            "--batch-size",
+            "32",
+            "--limit",
+            "64",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["distance"], "split-f16", "{results}");
+    assert_eq!(results["backend"], "wgpu", "{results}");
+    let total = results["epochs"][0]["total"].as_f64().unwrap();
+    assert!(total.is_finite(), "{results}");
+    let _ = std::fs::remove_dir_all(&out);
 }

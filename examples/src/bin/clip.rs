@@ -6,7 +6,7 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tregs_examples::clip::{digit_pairs, npy_pairs, train_clip, ClipConfig, ClipResults};
-use tregs_examples::pretrain::Backend;
+use tregs_examples::pretrain::{use_distance, Backend};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -35,12 +35,16 @@ struct Cli {
     out: PathBuf,
     #[arg(long, default_value = "flex")]
     backend: String,
+    /// How the GPU path computes distances: f32 (its f32 kernel) or split-f16 (f16 pieces on
+    /// tensor cores; needs --backend wgpu).
+    #[arg(long, default_value = "f32")]
+    distance: String,
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    let device = Backend::parse(&cli.backend)?
-        .device()
-        .map_err(|e| e.to_string())?;
+    let backend = Backend::parse(&cli.backend)?;
+    use_distance(&cli.distance, backend).map_err(|e| e.to_string())?;
+    let device = backend.device().map_err(|e| e.to_string())?;
     let pairs = match (&cli.a, &cli.b) {
         (Some(a), Some(b)) => npy_pairs(a, b)?,
         _ => digit_pairs(),

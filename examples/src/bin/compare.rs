@@ -6,7 +6,9 @@ use clap::Parser;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tregs_examples::pretrain::{pretrain, Backend, DataSource, PretrainArgs, PretrainResults};
+use tregs_examples::pretrain::{
+    pretrain, use_distance, Backend, DataSource, PretrainArgs, PretrainResults,
+};
 use tregs_examples::recipe::{Recipe, SHIPPED};
 
 #[derive(Parser, Debug)]
@@ -28,6 +30,10 @@ struct Cli {
     out: PathBuf,
     #[arg(long, default_value = "flex")]
     backend: String,
+    /// How the GPU path computes distances: f32 (its f32 kernel) or split-f16 (f16 pieces on
+    /// tensor cores; needs --backend wgpu).
+    #[arg(long, default_value = "f32")]
+    distance: String,
     /// Train on this many images only (quick checks).
     #[arg(long)]
     limit: Option<usize>,
@@ -81,6 +87,7 @@ fn mean_std(values: &[f64]) -> (f64, f64) {
 
 fn run(cli: Cli) -> Result<(), String> {
     let backend = Backend::parse(&cli.backend)?;
+    use_distance(&cli.distance, backend).map_err(|e| e.to_string())?;
     let names: Vec<String> = match &cli.configs {
         Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
         None => SHIPPED

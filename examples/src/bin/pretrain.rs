@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tregs::distributed::{Communicator, SingleProcess};
 use tregs_examples::data_parallel::{train_data_parallel, DataParallelArgs, Fault};
-use tregs_examples::pretrain::{load_limited, pretrain, Backend, DataSource, PretrainArgs};
+use tregs_examples::pretrain::{
+    load_limited, pretrain, use_distance, Backend, DataSource, PretrainArgs,
+};
 use tregs_examples::recipe::{Recipe, RecipeError};
 
 #[derive(Parser, Debug)]
@@ -40,6 +42,10 @@ struct Cli {
     /// flex (CPU) or wgpu (needs the `wgpu` feature).
     #[arg(long, default_value = "flex")]
     backend: String,
+    /// How the GPU path computes distances: f32 (its f32 kernel) or split-f16 (f16 pieces on
+    /// tensor cores; needs --backend wgpu).
+    #[arg(long, default_value = "f32")]
+    distance: String,
     /// Continue from the last checkpoint in --out.
     #[arg(long)]
     resume: bool,
@@ -99,6 +105,7 @@ fn run(cli: Cli) -> Result<(), String> {
     }
     let recipe = recipe(&cli).map_err(|e| e.to_string())?;
     let backend = Backend::parse(&cli.backend)?;
+    use_distance(&cli.distance, backend).map_err(|e| e.to_string())?;
     let need_dir = || {
         cli.data_dir
             .clone()

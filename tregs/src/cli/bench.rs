@@ -181,13 +181,15 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         }
         if on_gpu {
             println!(
-                "distance method {} (f16 tensor cores on this device: {})",
+                "distance method {} (f16 tensor cores on this device: {}; burn's matmul \
+                 autotune: {})",
                 args.distance.name(),
                 if f16_tensor_cores(&device) {
                     "yes"
                 } else {
                     "no"
-                }
+                },
+                if matmul_autotune() { "on" } else { "off" }
             );
             println!(
                 "distance = the device's shift, norms and distance kernels on one view; \
@@ -291,6 +293,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             "deferred_checks": args.deferred_checks,
             "distance_method": args.distance.name(),
             "f16_tensor_cores": on_gpu.then(|| f16_tensor_cores(&device)),
+            "matmul_autotune": on_gpu.then(matmul_autotune),
             "results": results,
         });
         let text = serde_json::to_string_pretty(&report).expect("JSON values serialize");
@@ -306,6 +309,14 @@ fn gpu_columns(row: &Row) -> String {
     };
     let one_cube = one_cube.map_or("—".to_string(), |ms| format!("{ms:.2}"));
     format!(" {rounds:>14.2} | {one_cube:>16} | {launches:>8} |")
+}
+
+/// Whether burn's matmul autotune (the split-f16 product's) is built in.
+fn matmul_autotune() -> bool {
+    #[cfg(feature = "wgpu")]
+    return tregs::gpu::MATMUL_AUTOTUNE;
+    #[cfg(not(feature = "wgpu"))]
+    false
 }
 
 /// Whether the device reports f16 × f16 → f32 matrix instructions (tensor cores).
