@@ -28,6 +28,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
+use tregs::DistanceMethod;
 
 /// Where the images come from.
 #[derive(Debug, Clone)]
@@ -68,49 +69,13 @@ impl Backend {
     }
 }
 
-/// `--distance f32|split-f16`: how the GPU path computes its distance matrices
-/// (`tregs::gpu::DistanceMethod`), for the whole process. Checked at once against the
-/// backend: split-f16 is a method of the GPU path, so on flex (or on a device without f16)
-/// it is an error before any training starts.
-pub fn use_distance(name: &str, backend: Backend) -> Result<(), RunError> {
-    match (name, backend) {
-        ("f32", Backend::Flex) => Ok(()),
-        ("split-f16", Backend::Flex) => Err(RunError::Setup(
-            "--distance split-f16 is a method of the GPU path: add --backend wgpu".to_string(),
-        )),
-        ("f32" | "split-f16", Backend::Wgpu) => set_gpu_distance(name, backend),
-        (other, _) => Err(RunError::Setup(format!(
-            "unknown --distance `{other}`: f32 or split-f16"
-        ))),
-    }
-}
-
-/// The distance method this process's evaluations on `backend` use.
-pub fn distance_in_use(backend: Backend) -> String {
-    match backend {
-        Backend::Flex => f32_distance(),
-        #[cfg(feature = "wgpu")]
-        Backend::Wgpu => tregs::gpu::distance_method().to_string(),
-        #[cfg(not(feature = "wgpu"))]
-        Backend::Wgpu => f32_distance(),
-    }
-}
-
-fn f32_distance() -> String {
-    "f32".to_string()
-}
-
-#[cfg(feature = "wgpu")]
-fn set_gpu_distance(name: &str, backend: Backend) -> Result<(), RunError> {
-    let method: tregs::gpu::DistanceMethod = name.parse().map_err(RunError::Setup)?;
-    tregs::gpu::set_distance_method(method, &backend.device()?)
-        .map_err(|e| RunError::Setup(format!("--distance {name}: {e}")))
-}
-
-#[cfg(not(feature = "wgpu"))]
-fn set_gpu_distance(_name: &str, backend: Backend) -> Result<(), RunError> {
-    // The device's error names the missing feature.
-    backend.device().map(|_| ())
+/// `--distance f32|split-f16`: how the GPU path computes its distance matrices, for the
+/// whole process ([`tregs::use_distance_method`]). Checked at once against the backend's
+/// device, so that split-f16 on flex (or on a GPU without f16) is an error before any
+/// training starts.
+pub fn use_distance(method: DistanceMethod, backend: Backend) -> Result<(), RunError> {
+    tregs::use_distance_method(method, &backend.device()?)
+        .map_err(|e| RunError::Setup(format!("--distance {method}: {e}")))
 }
 
 #[cfg(feature = "wgpu")]
@@ -216,8 +181,8 @@ pub struct PretrainResults {
     pub backend: Backend,
     /// How the tree terms' distances were computed (`--distance`): `f32` (on the CPU, or
     /// the GPU's f32 kernel) or `split-f16`. Results written before the option read as f32.
-    #[serde(default = "f32_distance")]
-    pub distance: String,
+    #[serde(default)]
+    pub distance: DistanceMethod,
     pub epochs: Vec<EpochLog>,
     pub pretrained: ProbeScores,
     pub random_init: ProbeScores,
@@ -392,7 +357,7 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
         test_images: test_set.len(),
         seed: args.seed,
         backend: args.backend,
-        distance: distance_in_use(args.backend),
+        distance: tregs::distance_method_in_use(&device),
         epochs: epoch_logs(&log_path)?,
         beats_random_init: pretrained.linear_probe_top1 > random_init.linear_probe_top1,
         pretrained,

@@ -178,17 +178,18 @@ fn distance_methods_are_checked_before_training() {
         (
             "pretrain",
             &["--distance", "split-f16"],
-            "--distance split-f16 is a method of the GPU path: add --backend wgpu",
+            "--distance split-f16: split-f16 distances run on the GPU path only, and this is \
+             a CPU device: use a GPU backend (wgpu)",
         ),
         (
             "clip",
             &["--distance", "split-f16"],
-            "--distance split-f16 is a method of the GPU path",
+            "--distance split-f16: split-f16 distances run on the GPU path only",
         ),
         (
             "compare",
             &["--distance", "fp8"],
-            "unknown --distance `fp8`: f32 or split-f16",
+            "invalid value 'fp8' for '--distance <DISTANCE>'\n  [possible values: f32, split-f16]",
         ),
     ];
     for (bin, extra, expected) in cases {

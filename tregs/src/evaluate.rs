@@ -279,7 +279,7 @@ pub(crate) fn execution_device(device: &Device) -> &DispatchDevice {
 }
 
 /// Whether `device` is a cubecl device (the GPU path of the fused op).
-fn on_gpu(device: &Device) -> bool {
+pub(crate) fn on_gpu(device: &Device) -> bool {
     match execution_device(device) {
         #[cfg(any(feature = "wgpu", feature = "cuda"))]
         DispatchDevice::Cube(_) => true,

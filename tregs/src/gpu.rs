@@ -13,7 +13,8 @@
 //!   (only the `lo·lo` term, under 2⁻²² of each product, is dropped). It needs f16
 //!   support on the device; its inputs take 8·n·d bytes more.
 //!
-//! The choice is process-wide: [`set_distance_method`].
+//! The choice is process-wide: [`set_distance_method`] (or [`crate::use_distance_method`],
+//! which also takes CPU devices).
 
 use crate::evaluate::execution_device;
 use crate::LossError;
@@ -23,42 +24,10 @@ use burn_cubecl::cubecl::ir::{ElemType, FloatKind};
 use burn_cubecl::kernel::matmul::{matmul, MatmulStrategy};
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeDevice;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU8, Ordering};
 use tregs_kernels::gpu::{self, DeviceBuffer, InputLayout, SplitOperands};
 
-/// How the GPU path computes squared distances (see the module's documentation).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum DistanceMethod {
-    /// tregs's f32 Gram kernel (one triangle).
-    #[default]
-    F32,
-    /// Two f16 pieces per entry, one f16 × f16 → f32 matrix product (tensor cores).
-    SplitF16,
-}
-
-impl fmt::Display for DistanceMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DistanceMethod::F32 => "f32",
-            DistanceMethod::SplitF16 => "split-f16",
-        })
-    }
-}
-
-impl FromStr for DistanceMethod {
-    type Err = String;
-    fn from_str(s: &str) -> Result<DistanceMethod, String> {
-        match s {
-            "f32" => Ok(DistanceMethod::F32),
-            "split-f16" => Ok(DistanceMethod::SplitF16),
-            other => Err(format!(
-                "unknown distance method `{other}`: expected `f32` or `split-f16`"
-            )),
-        }
-    }
-}
+pub use crate::DistanceMethod;
 
 static METHOD: AtomicU8 = AtomicU8::new(0);
 

@@ -32,6 +32,7 @@
 mod backends;
 pub mod backward;
 mod config;
+mod distance_method;
 pub mod distributed;
 mod error;
 mod evaluate;
@@ -47,6 +48,7 @@ mod runtime;
 
 pub use burn;
 pub use burn::tensor::Tensor;
+pub use distance_method::{distance_method_in_use, use_distance_method, DistanceMethod};
 pub use error::{ConfigError, LossError};
 pub use evaluate::{evaluate, gpu_buffer_limit, has_fused_op, reference_values, tree_edges};
 pub use output::{checks_deferred, defer_checks, DeferredChecks, LossOutput, TermValue};

@@ -5,6 +5,7 @@
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tregs::DistanceMethod;
 use tregs_examples::clip::{digit_pairs, npy_pairs, train_clip, ClipConfig, ClipResults};
 use tregs_examples::pretrain::{use_distance, Backend};
 
@@ -37,13 +38,13 @@ struct Cli {
     backend: String,
     /// How the GPU path computes distances: f32 (its f32 kernel) or split-f16 (f16 pieces on
     /// tensor cores; needs --backend wgpu).
-    #[arg(long, default_value = "f32")]
-    distance: String,
+    #[arg(long, value_enum, default_value_t = DistanceMethod::F32)]
+    distance: DistanceMethod,
 }
 
 fn run(cli: Cli) -> Result<(), String> {
     let backend = Backend::parse(&cli.backend)?;
-    use_distance(&cli.distance, backend).map_err(|e| e.to_string())?;
+    use_distance(cli.distance, backend).map_err(|e| e.to_string())?;
     let device = backend.device().map_err(|e| e.to_string())?;
     let pairs = match (&cli.a, &cli.b) {
         (Some(a), Some(b)) => npy_pairs(a, b)?,

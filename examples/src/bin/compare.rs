@@ -6,6 +6,7 @@ use clap::Parser;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tregs::DistanceMethod;
 use tregs_examples::pretrain::{
     pretrain, use_distance, Backend, DataSource, PretrainArgs, PretrainResults,
 };
@@ -32,8 +33,8 @@ struct Cli {
     backend: String,
     /// How the GPU path computes distances: f32 (its f32 kernel) or split-f16 (f16 pieces on
     /// tensor cores; needs --backend wgpu).
-    #[arg(long, default_value = "f32")]
-    distance: String,
+    #[arg(long, value_enum, default_value_t = DistanceMethod::F32)]
+    distance: DistanceMethod,
     /// Train on this many images only (quick checks).
     #[arg(long)]
     limit: Option<usize>,
@@ -87,7 +88,7 @@ fn mean_std(values: &[f64]) -> (f64, f64) {
 
 fn run(cli: Cli) -> Result<(), String> {
     let backend = Backend::parse(&cli.backend)?;
-    use_distance(&cli.distance, backend).map_err(|e| e.to_string())?;
+    use_distance(cli.distance, backend).map_err(|e| e.to_string())?;
     let names: Vec<String> = match &cli.configs {
         Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
         None => SHIPPED

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tregs::distributed::{Communicator, SingleProcess};
+use tregs::DistanceMethod;
 use tregs_examples::data_parallel::{train_data_parallel, DataParallelArgs, Fault};
 use tregs_examples::pretrain::{
     load_limited, pretrain, use_distance, Backend, DataSource, PretrainArgs,
@@ -44,8 +45,8 @@ struct Cli {
     backend: String,
     /// How the GPU path computes distances: f32 (its f32 kernel) or split-f16 (f16 pieces on
     /// tensor cores; needs --backend wgpu).
-    #[arg(long, default_value = "f32")]
-    distance: String,
+    #[arg(long, value_enum, default_value_t = DistanceMethod::F32)]
+    distance: DistanceMethod,
     /// Continue from the last checkpoint in --out.
     #[arg(long)]
     resume: bool,
@@ -105,7 +106,7 @@ fn run(cli: Cli) -> Result<(), String> {
     }
     let recipe = recipe(&cli).map_err(|e| e.to_string())?;
     let backend = Backend::parse(&cli.backend)?;
-    use_distance(&cli.distance, backend).map_err(|e| e.to_string())?;
+    use_distance(cli.distance, backend).map_err(|e| e.to_string())?;
     let need_dir = || {
         cli.data_dir
             .clone()

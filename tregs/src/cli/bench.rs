@@ -5,12 +5,12 @@
 //! Run it in release: `cargo run --release -p tregs --bin tregs -- bench`
 //! (`--features wgpu -- bench --backend wgpu` for the GPU).
 
-use super::{alloc, min_median, Backend, CliError, Distance, TREGS_OBJECTIVE};
+use super::{alloc, min_median, use_distance, Backend, CliError, TREGS_OBJECTIVE};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::time::Instant;
-use tregs::RuntimeLoss;
+use tregs::{DistanceMethod, RuntimeLoss};
 use tregs_kernels::GramKernel;
 
 /// Sizes run by default: n in {256, 1024, 4096} x d in {128, 2048}.
@@ -66,8 +66,8 @@ pub struct BenchArgs {
     /// How the GPU path computes distances, in the calls and in the distance step: f32
     /// (tregs's Gram kernel) or split-f16 (f16 pieces and one matrix product, on tensor
     /// cores where the device has them). Needs --backend wgpu.
-    #[arg(long, value_enum, default_value_t = Distance::F32)]
-    distance: Distance,
+    #[arg(long, value_enum, default_value_t = DistanceMethod::F32)]
+    distance: DistanceMethod,
 }
 
 fn parse_size(text: &str) -> Result<(usize, usize), String> {
@@ -147,7 +147,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         .collect();
     let loss = RuntimeLoss::parse(TREGS_OBJECTIVE, &coefficients)?;
     let device = args.backend.device()?;
-    args.distance.apply(args.backend, &device)?;
+    use_distance(args.distance, &device)?;
     let on_gpu = args.backend == Backend::Wgpu;
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     let kernel = GramKernel::Auto.resolve();

@@ -14,12 +14,13 @@
 //! ```
 
 use super::npy::{self, Elements, Matrix};
-use super::{json_number, json_object, json_string, min_median, Backend, CliError, Distance};
+use super::{json_number, json_object, json_string, min_median, use_distance, Backend, CliError};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tregs::DistanceMethod;
 use tregs::{LossOutput, RuntimeLoss};
 
 #[derive(Debug, Args)]
@@ -72,8 +73,8 @@ pub struct EvalArgs {
     /// How the GPU path computes distances: f32 (tregs's Gram kernel) or split-f16 (f16
     /// pieces and one matrix product, on tensor cores where the device has them). Needs
     /// --backend wgpu.
-    #[arg(long, value_enum, default_value_t = Distance::F32)]
-    distance: Distance,
+    #[arg(long, value_enum, default_value_t = DistanceMethod::F32)]
+    distance: DistanceMethod,
 }
 
 /// One input file, as bound.
@@ -139,7 +140,7 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     }
 
     let device = args.backend.device()?;
-    args.distance.apply(args.backend, &device)?;
+    use_distance(args.distance, &device)?;
     let in_f64 = args.backend == Backend::Flex
         && inputs
             .iter()

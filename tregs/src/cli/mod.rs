@@ -107,47 +107,14 @@ impl Backend {
     }
 }
 
-/// How the GPU path computes its distance matrices (`tregs::gpu::DistanceMethod`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Distance {
-    /// tregs's f32 Gram kernel.
-    F32,
-    /// Split f16 pieces and one f16 x f16 -> f32 matrix product (tensor cores where the
-    /// device has them).
-    SplitF16,
-}
-
-impl Distance {
-    pub fn name(self) -> &'static str {
-        match self {
-            Distance::F32 => "f32",
-            Distance::SplitF16 => "split-f16",
-        }
-    }
-
-    /// Makes this the method of every GPU evaluation of the process; split-f16 on the CPU,
-    /// or on a device without f16, is an error.
-    pub fn apply(self, backend: Backend, device: &burn::tensor::Device) -> Result<(), CliError> {
-        match (self, backend) {
-            (Distance::F32, Backend::Flex) => Ok(()),
-            (Distance::SplitF16, Backend::Flex) => Err(CliError::new(
-                "--distance split-f16 is a method of the GPU path: add --backend wgpu",
-            )),
-            #[cfg(feature = "wgpu")]
-            (method, Backend::Wgpu) => {
-                let method = match method {
-                    Distance::F32 => tregs::gpu::DistanceMethod::F32,
-                    Distance::SplitF16 => tregs::gpu::DistanceMethod::SplitF16,
-                };
-                Ok(tregs::gpu::set_distance_method(method, device)?)
-            }
-            #[cfg(not(feature = "wgpu"))]
-            (_, Backend::Wgpu) => {
-                let _ = device;
-                unreachable!("Backend::device refuses wgpu without the feature")
-            }
-        }
-    }
+/// `--distance`: makes `method` the one of every GPU evaluation of this process, checked
+/// against the device the command runs on ([`tregs::use_distance_method`]).
+pub fn use_distance(
+    method: tregs::DistanceMethod,
+    device: &burn::tensor::Device,
+) -> Result<(), CliError> {
+    tregs::use_distance_method(method, device)
+        .map_err(|e| CliError::new(format!("--distance {method}: {e}")))
 }
 
 /// A failed command: the message printed after `error: `.
