@@ -74,10 +74,23 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// Two processes against one on the same global batches, step by step.
+///
+/// Step 1 starts from the same weights on the same batch, and every later step differs
+/// only by the order in which the parameter gradients are summed (one sum over 256 rows
+/// against two sums over 128 rows and an all-reduce). That rounding noise stays near f32's
+/// epsilon for the first three steps and is then amplified about tenfold a step: Adam's
+/// first updates are close to lr·sign(g), so gradient entries at rounding level move
+/// their weights by ±lr depending on the summation order. Measured for this recipe and
+/// seed on an EPYC without AVX-512 (relative gap per step): 1.3e-7, 3.0e-8, 1.2e-7,
+/// 1.1e-5, 1.0e-4, 4.3e-4, 2.5e-3. So the test compares the first three steps, tightly:
+/// a real fault shows far above 1e-5 (gradients averaged with a 0.6 factor instead of
+/// 1/2 gave a gap of 1.6e-2 at step 2; a term that saw only its process's rows would
+/// differ at step 1).
 #[test]
 fn two_processes_train_like_one_on_the_global_batch() {
     let (one, two) = (scratch("one"), scratch("two"));
-    let common = ["--steps", "5", "--seed", "3", "--config", "mse_tregs"];
+    let common = ["--steps", "3", "--seed", "3", "--config", "mse_tregs"];
     let single = Command::new(PRETRAIN)
         .args(common)
         .arg("--out")
@@ -90,11 +103,11 @@ fn two_processes_train_like_one_on_the_global_batch() {
     let (double, _) = run_within(cmd, Duration::from_secs(300));
     assert!(double.status.success(), "{}", text(&double));
     let (a, b) = (totals(&one), totals(&two));
-    assert_eq!(a.len(), 5);
-    assert_eq!(b.len(), 5);
+    assert_eq!(a.len(), 3);
+    assert_eq!(b.len(), 3);
     for (step, (x, y)) in a.iter().zip(&b).enumerate() {
         let rel = (x - y).abs() / x.abs().max(1e-12);
-        assert!(rel < 1e-4, "step {}: one process {x}, two {y}", step + 1);
+        assert!(rel < 1e-5, "step {}: one process {x}, two {y}", step + 1);
     }
     let _ = std::fs::remove_dir_all(&one);
     let _ = std::fs::remove_dir_all(&two);
