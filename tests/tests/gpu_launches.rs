@@ -97,14 +97,14 @@ fn check_launches(n: usize) {
             burn_kernels.is_empty(),
             "the forward is tregs's alone: {burn_kernels:?}"
         );
-        // Up to 256 points one launch; beyond, init, two per round, edge gathering: once
-        // for both trees either way.
+        // Up to 256 points one launch; beyond, two per round (the first initialising too),
+        // edge gathering: once for both trees either way.
         let schedule = Schedule::for_rows(n);
         assert_eq!(one_cube, n <= 256, "n = {n}: {schedule:?}");
         let expected = if n <= 256 {
             1
         } else {
-            2 + 2 * tregs_kernels::gpu::boruvka_rounds(n)
+            1 + 2 * tregs_kernels::gpu::boruvka_rounds(n)
         };
         assert_eq!(schedule.boruvka_launches(n), expected);
         assert_eq!(

@@ -22,6 +22,14 @@
 //!    smaller id stays a root). The root of a component that hooks records the edge in its
 //!    own slot, so edges land in fixed places, whatever the scheduling.
 //!
+//! The first round needs no initialisation launch before it: in round 0 every component is
+//! one vertex, so [`boruvka_first_round_kernel`] scans every other vertex's entry without
+//! reading component ids, and each vertex's cube writes its own starting state (its id, its
+//! component's edge, its empty slots) and, in vertex 0's cube, the tree's counters, whose
+//! round-0 values are known (no hooks yet, n rows read, one round). The state is exactly what
+//! initialisation followed by a generic round leaves, so [`boruvka_vertex_min_kernel`] and
+//! [`boruvka_hook_jump_kernel`] follow it unchanged.
+//!
 //! Component ids and edges are double-buffered by round parity (`cur` = 0 or 1): round r
 //! reads half `cur` while it writes the other, so the hook walk of step 2 never sees a
 //! half-updated round. Each round at least halves the number of components, so ⌈log₂ n⌉
@@ -74,30 +82,6 @@ fn init_vertex(
         counters[c].store(0);
         counters[c + 1].store(0);
         counters[c + 2].store(0);
-    }
-}
-
-#[cube(launch_unchecked)]
-pub fn boruvka_init_kernel(
-    comp: &mut [u32],
-    comp_edge: &[Atomic<u32>],
-    vertex_best: &mut [u32],
-    slots: &mut [u32],
-    counters: &[Atomic<u32>],
-    n: u32,
-) {
-    let i = ABSOLUTE_POS_X;
-    if i < n {
-        init_vertex(
-            comp,
-            comp_edge,
-            vertex_best,
-            slots,
-            counters,
-            n,
-            CUBE_POS_Y,
-            i,
-        );
     }
 }
 
@@ -238,6 +222,91 @@ fn lower_component_edge(
     }
 }
 
+/// The lightest of the cube's units' (weight bits, key) pairs, valid in unit 0. `skip`
+/// (the same in every unit) ends the reduction after its first barrier, for a cube with
+/// nothing to compare; every unit still reaches that barrier.
+#[cube]
+fn lightest_in_cube(best_w: u32, best_k: u32, skip: bool) -> (u32, u32) {
+    // Weights at [0, R), keys at [R, 2R): one shared allocation per kernel (with two,
+    // cubecl's C++ backend orders them differently from run to run).
+    let mut best = Shared::<[u32]>::new_slice(2 * REDUCE_UNITS as usize);
+    best[UNIT_POS as usize] = best_w;
+    best[(REDUCE_UNITS + UNIT_POS) as usize] = best_k;
+    sync_cube();
+    let mut stride = CUBE_DIM / 2;
+    if skip {
+        stride = 0;
+    }
+    while stride > 0 {
+        if UNIT_POS < stride {
+            let ow = best[(UNIT_POS + stride) as usize];
+            let ok = best[(REDUCE_UNITS + UNIT_POS + stride) as usize];
+            let mw = best[UNIT_POS as usize];
+            let mk = best[(REDUCE_UNITS + UNIT_POS) as usize];
+            if lighter(ow, ok, mw, mk) {
+                best[UNIT_POS as usize] = ow;
+                best[(REDUCE_UNITS + UNIT_POS) as usize] = ok;
+            }
+        }
+        sync_cube();
+        stride /= 2;
+    }
+    (best[0], best[REDUCE_UNITS as usize])
+}
+
+/// Round 0, with the initialisation folded in (see the module's doc), one cube per vertex
+/// i: its lightest edge (i, j) over every j ≠ i, since every component is one vertex; then
+/// unit 0 writes i's starting state and its round-0 choice, exactly as
+/// [`init_vertex`] followed by [`boruvka_vertex_min_kernel`] would: its component id, its
+/// lightest edge (which is its component's: no other vertex shares the component, so a
+/// store replaces the compare-and-swap), its empty slots, and in vertex 0's cube the
+/// tree's counters with their round-0 values.
+#[cube(launch_unchecked)]
+pub fn boruvka_first_round_kernel(
+    dist: &[f32],
+    comp: &mut [u32],
+    comp_edge: &[Atomic<u32>],
+    vertex_best: &mut [u32],
+    slots: &mut [u32],
+    counters: &[Atomic<u32>],
+    n: u32,
+) {
+    let i = CUBE_POS_X;
+    let t = CUBE_POS_Y;
+    let row = (t as usize) * (n as usize) * (n as usize) + (i as usize) * (n as usize);
+    let mut best_w = 0xFFFF_FFFFu32;
+    let mut best_k = 0xFFFF_FFFFu32;
+    let mut j = UNIT_POS;
+    while j < n {
+        if j != i {
+            let w = u32::reinterpret(dist[row + j as usize]);
+            let key = min(i, j) * n + max(i, j);
+            if lighter(w, key, best_w, best_k) {
+                best_w = w;
+                best_k = key;
+            }
+        }
+        j += CUBE_DIM;
+    }
+    let (w, k) = lightest_in_cube(best_w, best_k, false);
+    if UNIT_POS == 0 {
+        let own = (t * 2 * n + i) as usize;
+        let n_ = n as usize;
+        comp[own] = i;
+        comp_edge[own].store(k);
+        vertex_best[own] = w;
+        vertex_best[own + n_] = k;
+        slots[own] = NONE;
+        slots[own + n_] = NONE;
+        if i == 0 {
+            let c = (3 * t) as usize;
+            counters[c].store(0);
+            counters[c + 1].store(n);
+            counters[c + 2].store(1);
+        }
+    }
+}
+
 /// One cube per vertex i: the lightest edge (i, j) with j in another component.
 #[cube(launch_unchecked)]
 pub fn boruvka_vertex_min_kernel(
@@ -260,32 +329,8 @@ pub fn boruvka_vertex_min_kernel(
         first = n;
     }
     let (best_w, best_k) = scan_row(dist, comp, n, t, cur, i, ci, first, CUBE_DIM);
-    // Weights at [0, R), keys at [R, 2R): one shared allocation per kernel (with two,
-    // cubecl's C++ backend orders them differently from run to run).
-    let mut best = Shared::<[u32]>::new_slice(2 * REDUCE_UNITS as usize);
-    best[UNIT_POS as usize] = best_w;
-    best[(REDUCE_UNITS + UNIT_POS) as usize] = best_k;
-    sync_cube();
-    let mut stride = CUBE_DIM / 2;
-    while stride > 0 {
-        if UNIT_POS < stride {
-            let ow = best[(UNIT_POS + stride) as usize];
-            let ok = best[(REDUCE_UNITS + UNIT_POS + stride) as usize];
-            let mw = best[UNIT_POS as usize];
-            let mk = best[(REDUCE_UNITS + UNIT_POS) as usize];
-            if lighter(ow, ok, mw, mk) {
-                best[UNIT_POS as usize] = ow;
-                best[(REDUCE_UNITS + UNIT_POS) as usize] = ok;
-            }
-        }
-        sync_cube();
-        stride /= 2;
-        if done || keep {
-            stride = 0;
-        }
-    }
+    let scanned = lightest_in_cube(best_w, best_k, done || keep);
     if UNIT_POS == 0 && !done {
-        let scanned = (best[0], best[REDUCE_UNITS as usize]);
         record_vertex_best(
             dist,
             vertex_best,
@@ -421,9 +466,10 @@ pub fn tree_edges_kernel(
 /// The whole of Borůvka for small n in one launch, one cube per tree (`CUBE_POS_Y`): the
 /// same steps as the kernels above, in the same order and on the same buffers, each unit
 /// taking vertices `UNIT_POS`, `UNIT_POS + CUBE_DIM`, …, and scanning its vertices' rows
-/// alone; a storage barrier stands where the launches above end. So the tree, the edge
-/// list and the counters are those of the multi-launch path, in one launch instead of
-/// 2 + 2·⌈log₂ n⌉.
+/// alone; a storage barrier stands where the launches above end (round 0 is initialisation
+/// then a generic round, which leaves the state [`boruvka_first_round_kernel`] writes). So
+/// the tree, the edge list and the counters are those of the multi-launch path, in one
+/// launch instead of 1 + 2·⌈log₂ n⌉.
 #[cube(launch_unchecked)]
 pub fn boruvka_one_cube_kernel(
     dist: &[f32],

@@ -483,7 +483,7 @@ pub fn boruvka_rounds(n: usize) -> usize {
 
 /// The largest n whose trees, and whose trees' adjacency, are each built in one launch
 /// ([`Schedule::OneCube`]): one cube per tree, each unit scanning whole rows alone. At this
-/// size a row is 1 KiB and the matrix 256 KiB, while the launches it replaces (2 + 2·8
+/// size a row is 1 KiB and the matrix 256 KiB, while the launches it replaces (1 + 2·8
 /// Borůvka launches at n = 256, and 4 for the adjacency) each cost a dispatch.
 pub const ONE_CUBE_MAX_ROWS: usize = 256;
 
@@ -491,8 +491,9 @@ pub const ONE_CUBE_MAX_ROWS: usize = 256;
 /// is launched; both give the same results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Schedule {
-    /// One launch per step, across as many cubes as the step has work (Borůvka: init, two
-    /// launches per round with a cube per vertex for the row scans, edge list).
+    /// One launch per step, across as many cubes as the step has work (Borůvka: two
+    /// launches per round with a cube per vertex for the row scans, the first of them
+    /// initialising too; then the edge list).
     Steps,
     /// Everything in one launch, one cube per tree, a storage barrier between steps.
     OneCube,
@@ -511,7 +512,7 @@ impl Schedule {
     /// Borůvka kernels launched for one batch of trees on n points.
     pub fn boruvka_launches(self, n: usize) -> usize {
         match self {
-            Schedule::Steps => 2 + 2 * boruvka_rounds(n),
+            Schedule::Steps => 1 + 2 * boruvka_rounds(n),
             Schedule::OneCube => 1,
         }
     }
@@ -587,31 +588,35 @@ pub fn boruvka_trees_scheduled(
         return counters;
     }
     unsafe {
-        boruvka::boruvka_init_kernel::launch_unchecked(
-            client,
-            cubes_per_tree(n, trees),
-            dim,
-            comp.arg(),
-            comp_edge.arg(),
-            vertex_best.arg(),
-            slots.arg(),
-            counters.arg(),
-            nn,
-        );
         for round in 0..rounds {
             let cur = (round % 2) as u32;
-            boruvka::boruvka_vertex_min_kernel::launch_unchecked(
-                client,
-                CubeCount::Static(nn, u32_of(trees), 1),
-                CubeDim::new_1d(distance::REDUCE_UNITS),
-                dist.arg(),
-                comp.arg(),
-                vertex_best.arg(),
-                comp_edge.arg(),
-                counters.arg(),
-                nn,
-                cur,
-            );
+            if round == 0 {
+                boruvka::boruvka_first_round_kernel::launch_unchecked(
+                    client,
+                    CubeCount::Static(nn, u32_of(trees), 1),
+                    CubeDim::new_1d(distance::REDUCE_UNITS),
+                    dist.arg(),
+                    comp.arg(),
+                    comp_edge.arg(),
+                    vertex_best.arg(),
+                    slots.arg(),
+                    counters.arg(),
+                    nn,
+                );
+            } else {
+                boruvka::boruvka_vertex_min_kernel::launch_unchecked(
+                    client,
+                    CubeCount::Static(nn, u32_of(trees), 1),
+                    CubeDim::new_1d(distance::REDUCE_UNITS),
+                    dist.arg(),
+                    comp.arg(),
+                    vertex_best.arg(),
+                    comp_edge.arg(),
+                    counters.arg(),
+                    nn,
+                    cur,
+                );
+            }
             boruvka::boruvka_hook_jump_kernel::launch_unchecked(
                 client,
                 cubes_per_tree(n, trees),

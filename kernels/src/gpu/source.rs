@@ -178,10 +178,11 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
             ),
         ),
         (
-            "boruvka_init",
+            "boruvka_first_round",
             define!(
-                line,
-                boruvka::boruvka_init_kernel::BoruvkaInitKernel(
+                reduce,
+                boruvka::boruvka_first_round_kernel::BoruvkaFirstRoundKernel(
+                    buf(),
                     buf(),
                     buf(),
                     buf(),
