@@ -121,7 +121,9 @@ fn skips_its_row(
 }
 
 /// The lightest edge (i, j) over j = first, first + step, … < n with j in another
-/// component than i's (`ci`): (weight bits, key), or (NONE, NONE).
+/// component than i's (`ci`): (weight bits, key), or (NONE, NONE). In round 0
+/// (`first_round`) every component is one vertex and the ids are not written yet: j ≠ i
+/// is the test, and `comp` is not read.
 #[cube]
 fn scan_row(
     dist: &[f32],
@@ -133,6 +135,7 @@ fn scan_row(
     ci: u32,
     first: u32,
     step: u32,
+    #[comptime] first_round: bool,
 ) -> (u32, u32) {
     let base = t * 2 * n + cur * n;
     let row = (t as usize) * (n as usize) * (n as usize) + (i as usize) * (n as usize);
@@ -141,7 +144,12 @@ fn scan_row(
     let mut best_k = 0xFFFF_FFFFu32;
     let mut j = first;
     while j < n {
-        if comp[(base + j) as usize] != ci {
+        let other_component = if first_round {
+            j != i
+        } else {
+            comp[(base + j) as usize] != ci
+        };
+        if other_component {
             let w = u32::reinterpret(dist[row + j as usize]);
             let key = min(i, j) * n + max(i, j);
             if lighter(w, key, best_w, best_k) {
@@ -273,21 +281,7 @@ pub fn boruvka_first_round_kernel(
 ) {
     let i = CUBE_POS_X;
     let t = CUBE_POS_Y;
-    let row = (t as usize) * (n as usize) * (n as usize) + (i as usize) * (n as usize);
-    let mut best_w = 0xFFFF_FFFFu32;
-    let mut best_k = 0xFFFF_FFFFu32;
-    let mut j = UNIT_POS;
-    while j < n {
-        if j != i {
-            let w = u32::reinterpret(dist[row + j as usize]);
-            let key = min(i, j) * n + max(i, j);
-            if lighter(w, key, best_w, best_k) {
-                best_w = w;
-                best_k = key;
-            }
-        }
-        j += CUBE_DIM;
-    }
+    let (best_w, best_k) = scan_row(dist, comp, n, t, 0, i, i, UNIT_POS, CUBE_DIM, true);
     let (w, k) = lightest_in_cube(best_w, best_k, false);
     if UNIT_POS == 0 {
         let own = (t * 2 * n + i) as usize;
@@ -328,7 +322,7 @@ pub fn boruvka_vertex_min_kernel(
     if done || keep {
         first = n;
     }
-    let (best_w, best_k) = scan_row(dist, comp, n, t, cur, i, ci, first, CUBE_DIM);
+    let (best_w, best_k) = scan_row(dist, comp, n, t, cur, i, ci, first, CUBE_DIM, false);
     let scanned = lightest_in_cube(best_w, best_k, done || keep);
     if UNIT_POS == 0 && !done {
         record_vertex_best(
@@ -504,7 +498,7 @@ pub fn boruvka_one_cube_kernel(
                 if keep {
                     first = n;
                 }
-                let scanned = scan_row(dist, comp, n, t, cur, v, ci, first, 1);
+                let scanned = scan_row(dist, comp, n, t, cur, v, ci, first, 1, false);
                 record_vertex_best(
                     dist,
                     vertex_best,

@@ -590,11 +590,13 @@ pub fn boruvka_trees_scheduled(
     unsafe {
         for round in 0..rounds {
             let cur = (round % 2) as u32;
+            let one_per_vertex = CubeCount::Static(nn, u32_of(trees), 1);
+            let reduce = CubeDim::new_1d(distance::REDUCE_UNITS);
             if round == 0 {
                 boruvka::boruvka_first_round_kernel::launch_unchecked(
                     client,
-                    CubeCount::Static(nn, u32_of(trees), 1),
-                    CubeDim::new_1d(distance::REDUCE_UNITS),
+                    one_per_vertex,
+                    reduce,
                     dist.arg(),
                     comp.arg(),
                     comp_edge.arg(),
@@ -606,8 +608,8 @@ pub fn boruvka_trees_scheduled(
             } else {
                 boruvka::boruvka_vertex_min_kernel::launch_unchecked(
                     client,
-                    CubeCount::Static(nn, u32_of(trees), 1),
-                    CubeDim::new_1d(distance::REDUCE_UNITS),
+                    one_per_vertex,
+                    reduce,
                     dist.arg(),
                     comp.arg(),
                     vertex_best.arg(),
