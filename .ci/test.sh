@@ -50,6 +50,9 @@ cargo clippy -p tregs --all-targets -- -D warnings
 # crashes creating its pipelines (README, "WGSL or SPIR-V"); it runs on the GPU machine,
 # with burn's matmul autotune (benches/gpu_device_build.sh).
 cargo clippy -p tregs --features vulkan,autotune --bin tregs -- -D warnings
+# The API docs: every intra-doc link resolves (a cubecl kernel is a function and a module of
+# the same name, so links to kernels say `name()`).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 # Everything, on the default features (the kernel-source snapshots need no device)...
 cargo test --workspace
 # ...then the GPU path itself. Kept apart so that trybuild's own builds of the UI tests

@@ -7,7 +7,7 @@
 //! a strict order the tree is unique, so Borůvka, Prim and Kruskal agree edge for edge.
 //!
 //! One round, two launches:
-//! 1. [`boruvka_vertex_min_kernel`]: every vertex finds its lightest edge leaving its
+//! 1. [`boruvka_vertex_min_kernel()`]: every vertex finds its lightest edge leaving its
 //!    component (one cube per vertex), and lowers its component's edge to it. A vertex whose
 //!    lightest edge of the previous round still leaves its component keeps it without
 //!    reading its row: the edges leaving a component only ever get fewer, so the lightest
@@ -16,19 +16,19 @@
 //!    from the matrix (`dist[key]` is the edge's weight, the matrix being read-only here),
 //!    so the whole (weight, key) order is compared with no 64-bit atomic (WGSL has none)
 //!    and no second pass over the vertices;
-//! 2. [`boruvka_hook_jump_kernel`]: every vertex follows the hooks from its component to
+//! 2. [`boruvka_hook_jump_kernel()`]: every vertex follows the hooks from its component to
 //!    the new root, computing each hook from the edges as it goes (a component hooks onto
 //!    the component across its edge; of two components that chose the same edge, the
 //!    smaller id stays a root). The root of a component that hooks records the edge in its
 //!    own slot, so edges land in fixed places, whatever the scheduling.
 //!
 //! The first round needs no initialisation launch before it: in round 0 every component is
-//! one vertex, so [`boruvka_first_round_kernel`] scans every other vertex's entry without
+//! one vertex, so [`boruvka_first_round_kernel()`] scans every other vertex's entry without
 //! reading component ids, and each vertex's cube writes its own starting state (its id, its
 //! component's edge, its empty slots) and, in vertex 0's cube, the tree's counters, whose
 //! round-0 values are known (no hooks yet, n rows read, one round). The state is exactly what
-//! initialisation followed by a generic round leaves, so [`boruvka_vertex_min_kernel`] and
-//! [`boruvka_hook_jump_kernel`] follow it unchanged.
+//! initialisation followed by a generic round leaves, so [`boruvka_vertex_min_kernel()`] and
+//! [`boruvka_hook_jump_kernel()`] follow it unchanged.
 //!
 //! Component ids and edges are double-buffered by round parity (`cur` = 0 or 1): round r
 //! reads half `cur` while it writes the other, so the hook walk of step 2 never sees a
@@ -37,7 +37,7 @@
 //! the rounds after the tree is complete (a device counter of hooks reaches n − 1) read no
 //! rows.
 //!
-//! For small n ([`super::ONE_CUBE_MAX_ROWS`]) [`boruvka_one_cube_kernel`] runs all of it in
+//! For small n ([`super::ONE_CUBE_MAX_ROWS`]) [`boruvka_one_cube_kernel()`] runs all of it in
 //! one launch, one cube per tree, through the same per-vertex functions, a storage barrier
 //! standing where a launch ends.
 //!
@@ -265,7 +265,7 @@ fn lightest_in_cube(best_w: u32, best_k: u32, skip: bool) -> (u32, u32) {
 /// Round 0, with the initialisation folded in (see the module's doc), one cube per vertex
 /// i: its lightest edge (i, j) over every j ≠ i, since every component is one vertex; then
 /// unit 0 writes i's starting state and its round-0 choice, exactly as
-/// [`init_vertex`] followed by [`boruvka_vertex_min_kernel`] would: its component id, its
+/// `init_vertex` followed by [`boruvka_vertex_min_kernel()`] would: its component id, its
 /// lightest edge (which is its component's: no other vertex shares the component, so a
 /// store replaces the compare-and-swap), its empty slots, and in vertex 0's cube the
 /// tree's counters with their round-0 values.
@@ -342,7 +342,7 @@ pub fn boruvka_vertex_min_kernel(
 }
 
 /// Vertex v walks from its component along the hooks to its new root (see
-/// [`boruvka_hook_jump_kernel`]), and empties its slot of the next round's edges (the
+/// [`boruvka_hook_jump_kernel()`]), and empties its slot of the next round's edges (the
 /// other parity, which nothing reads in this round).
 #[cube]
 fn hook_jump_vertex(
@@ -461,7 +461,7 @@ pub fn tree_edges_kernel(
 /// same steps as the kernels above, in the same order and on the same buffers, each unit
 /// taking vertices `UNIT_POS`, `UNIT_POS + CUBE_DIM`, …, and scanning its vertices' rows
 /// alone; a storage barrier stands where the launches above end (round 0 is initialisation
-/// then a generic round, which leaves the state [`boruvka_first_round_kernel`] writes). So
+/// then a generic round, which leaves the state [`boruvka_first_round_kernel()`] writes). So
 /// the tree, the edge list and the counters are those of the multi-launch path, in one
 /// launch instead of 1 + 2·⌈log₂ n⌉.
 #[cube(launch_unchecked)]

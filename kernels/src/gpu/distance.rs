@@ -19,7 +19,7 @@ pub const TILE_K: usize = 16;
 /// Units per cube in reductions.
 pub const REDUCE_UNITS: u32 = 256;
 
-/// Fields per input in the `inputs` table of [`column_shifts_kernel`]: the slot of its
+/// Fields per input in the `inputs` table of [`column_shifts_kernel()`]: the slot of its
 /// buffer (0: the first input's, 1: the others'), the offset of its first element there,
 /// n, d, and where its shift goes in `shifts`.
 pub const SHIFT_FIELDS: usize = 5;
@@ -349,7 +349,7 @@ pub fn pairwise_sq_distances_kernel<W: Size>(
     }
 }
 
-/// Columns per global load in [`pairwise_sq_distances_kernel`] for an input of `d` columns
+/// Columns per global load in [`pairwise_sq_distances_kernel()`] for an input of `d` columns
 /// at element `offset`: 4 (16-byte loads) when both are multiples of 4, else 1.
 pub fn load_width(d: usize, offset: usize) -> usize {
     if d.is_multiple_of(4) && offset.is_multiple_of(4) {

@@ -9,7 +9,7 @@
 use super::distance::{cube_sum, REDUCE_UNITS};
 use cubecl::prelude::*;
 
-/// Fields per job in the `jobs` table of [`row_sums_kernel`].
+/// Fields per job in the `jobs` table of [`row_sums_kernel()`].
 pub const JOB_FIELDS: usize = 9;
 /// Job fields: the kind (below), items (rows or edges), columns d, the slot and element
 /// offset of input a, of input b (for [`KIND_STATISTICS`]: 0 and the offset of a's shift in

@@ -55,7 +55,7 @@ fn count_edge(edges: &[i32], degree: &[Atomic<u32>], edge_offset: u32, m: u32, t
     degree[own + edges[at + 1] as usize].fetch_add(1u32);
 }
 
-/// deg[u] += 1 and deg[v] += 1 for every tree edge (u, v).
+/// `deg[u] += 1` and `deg[v] += 1` for every tree edge (u, v).
 #[cube(launch_unchecked)]
 pub fn tree_degree_kernel(edges: &[i32], degree: &[Atomic<u32>], edge_offset: u32, m: u32) {
     let e = ABSOLUTE_POS_X;
@@ -109,7 +109,7 @@ pub fn exclusive_scan_kernel(values: &[Atomic<u32>], out: &mut [u32], n: u32) {
 }
 
 /// Places tree t's edge e in both endpoints' adjacency lists (in arrival order; see
-/// [`order_adjacency_kernel`]).
+/// [`order_adjacency_kernel()`]).
 #[cube]
 fn place_edge(
     edges: &[i32],
@@ -137,7 +137,7 @@ fn place_edge(
 }
 
 /// Places every edge index in both endpoints' adjacency lists (in arrival order; see
-/// [`order_adjacency_kernel`]).
+/// [`order_adjacency_kernel()`]).
 #[cube(launch_unchecked)]
 pub fn tree_fill_kernel(
     edges: &[i32],

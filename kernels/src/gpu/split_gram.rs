@@ -31,8 +31,8 @@
 //! rounding (clamped at 0).
 //!
 //! The product is any f16 × f16 → f32 matrix multiplication (the caller's: burn's picks
-//! tensor cores where the device has them); [`split_rows_kernel`] writes its operands and
-//! [`finish_split_gram_kernel`] turns its output into distances in place.
+//! tensor cores where the device has them); [`split_rows_kernel()`] writes its operands and
+//! [`finish_split_gram_kernel()`] turns its output into distances in place.
 
 use super::distance::{cube_sum, triangle_row, REDUCE_UNITS};
 use cubecl::prelude::*;
@@ -46,7 +46,7 @@ pub const SCALED_EXPONENT: u32 = 11;
 /// Pieces per row in each operand: `a = [hi | 2 lo]`, `b = [hi | hi]`, each `width` wide.
 pub const SPLIT_PIECES: u32 = 2;
 
-/// Side of the square blocks [`finish_split_gram_kernel`] transposes through shared memory.
+/// Side of the square blocks [`finish_split_gram_kernel()`] transposes through shared memory.
 pub const FINISH_TILE: u32 = 16;
 
 /// Largest of `values[offset..offset + CUBE_DIM]` in shared memory (CUBE_DIM a power of

@@ -4,7 +4,7 @@
 use super::distance::{cube_sum, REDUCE_UNITS};
 use cubecl::prelude::*;
 
-/// Fields per term in the `specs` buffer of [`term_values_kernel`].
+/// Fields per term in the `specs` buffer of [`term_values_kernel()`].
 pub const TERM_SPEC_FIELDS: usize = 4;
 /// `specs[4k..4k + 4]` for term k: where its summands start in `values`, how many there
 /// are, how each counts (below), and the f32 bits of its scale.
@@ -59,7 +59,7 @@ pub fn weighted_total_kernel(values: &[f32], weights: &[f32], out: &mut [f32], k
     }
 }
 
-/// `out[i] = weights[i] · grad[0]`: the gradient of [`weighted_total_kernel`] with
+/// `out[i] = weights[i] · grad[0]`: the gradient of [`weighted_total_kernel()`] with
 /// respect to its values.
 #[cube(launch_unchecked)]
 pub fn weighted_total_backward_kernel(grad: &[f32], weights: &[f32], out: &mut [f32], k: u32) {

@@ -19,8 +19,8 @@
 //! tree comes from distributed Borůvka ([`sharded`]).
 //!
 //! The transport is a [`Communicator`] installed with [`set_communicator`]: MPI with the
-//! `mpi` feature ([`mpi`]), anything else a user implements. With none installed (or one
-//! process), a global term is the term of the batch at hand.
+//! `mpi` feature (`distributed::mpi`), anything else a user implements. With none installed
+//! (or one process), a global term is the term of the batch at hand.
 
 #[cfg(feature = "mpi")]
 pub mod mpi;
@@ -37,7 +37,7 @@ use tregs_macros_core::Scope;
 ///
 /// Gathers concatenate each process's slice in rank order (lengths may differ). A transport
 /// failure (a dead process) is the implementation's to report: it must stop the process
-/// with a clear message rather than hang (see [`mpi`]'s watchdog).
+/// with a clear message rather than hang (see the watchdog of `distributed::mpi`).
 pub trait Communicator: Send + Sync {
     /// This process's index, `0..size`.
     fn rank(&self) -> usize;
