@@ -264,10 +264,9 @@ fn lightest_in_cube(best_w: u32, best_k: u32, skip: bool) -> (u32, u32) {
 
 /// Round 0, with the initialisation folded in (see the module's doc), one cube per vertex
 /// i: its lightest edge (i, j) over every j ≠ i, since every component is one vertex; then
-/// unit 0 writes i's starting state and its round-0 choice, exactly as
-/// `init_vertex` followed by [`boruvka_vertex_min_kernel()`] would: its component id, its
-/// lightest edge (which is its component's: no other vertex shares the component, so a
-/// store replaces the compare-and-swap), its empty slots, and in vertex 0's cube the
+/// unit 0 initialises i (`init_vertex`) and writes what [`boruvka_vertex_min_kernel()`]
+/// would in round 0: i's lightest edge, which is its component's (no other vertex shares
+/// the component, so a store replaces the compare-and-swap), and in vertex 0's cube the
 /// tree's counters with their round-0 values.
 #[cube(launch_unchecked)]
 pub fn boruvka_first_round_kernel(
@@ -284,17 +283,15 @@ pub fn boruvka_first_round_kernel(
     let (best_w, best_k) = scan_row(dist, comp, n, t, 0, i, i, UNIT_POS, CUBE_DIM, true);
     let (w, k) = lightest_in_cube(best_w, best_k, false);
     if UNIT_POS == 0 {
+        init_vertex(comp, comp_edge, vertex_best, slots, counters, n, t, i);
+        // Round 0's choice. The counters are set, not added to: another cube may count
+        // before this one has initialised them.
         let own = (t * 2 * n + i) as usize;
-        let n_ = n as usize;
-        comp[own] = i;
         comp_edge[own].store(k);
         vertex_best[own] = w;
-        vertex_best[own + n_] = k;
-        slots[own] = NONE;
-        slots[own + n_] = NONE;
+        vertex_best[own + n as usize] = k;
         if i == 0 {
             let c = (3 * t) as usize;
-            counters[c].store(0);
             counters[c + 1].store(n);
             counters[c + 2].store(1);
         }
