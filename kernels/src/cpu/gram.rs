@@ -439,7 +439,7 @@ simd_tile_kernel!(
     /// compiler then spills an accumulator through the stack every k (a third of the
     /// speed, measured on Zen 3).
     Avx2F32, f32, "avx2,fma", 8, 3, 3, kc = 128,
-    store_block = store_full_block_portable::<f32, 24>,
+    store_block = store_full_block_avx2_f32,
     zero = _mm256_setzero_ps, set1 = _mm256_set1_ps, load = _mm256_loadu_ps,
     store = _mm256_storeu_ps, fma = _mm256_fmadd_ps
 );
@@ -447,7 +447,7 @@ simd_tile_kernel!(
 simd_tile_kernel!(
     /// AVX2+FMA f64: tile of 3 rows x 12 columns (3 ymm), 9 accumulators (see `Avx2F32`).
     Avx2F64, f64, "avx2,fma", 4, 3, 3, kc = 128,
-    store_block = store_full_block_portable::<f64, 12>,
+    store_block = store_full_block_avx2_f64,
     zero = _mm256_setzero_pd, set1 = _mm256_set1_pd, load = _mm256_loadu_pd,
     store = _mm256_storeu_pd, fma = _mm256_fmadd_pd
 );
@@ -1254,6 +1254,102 @@ fn transpose_16x16_f32(r: [std::arch::x86_64::__m512; 16]) -> [std::arch::x86_64
         out[8 + k] = _mm512_shuffle_f32x4::<0xdd>(w[k], w[8 + k]);
     }
     out
+}
+
+/// AVX2 [`TileKernel::store_full_block`] for f32 with `PANEL = 24`: distances are formed
+/// 8 lanes at a time, rows stored directly, and each 8 x 8 sub-block transposed in
+/// registers before the column stores. The portable store it replaces was compiled without
+/// AVX (SSE moves, a scalar transpose through a buffer): a quarter of the distance step's
+/// time at n = 4096, d = 128 on Zen 3.
+///
+/// # Safety
+/// As for [`TileKernel::store_full_block`]; the CPU supports AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn store_full_block_avx2_f32(
+    out: *mut f32,
+    n: usize,
+    i0: usize,
+    j0: usize,
+    g: *const f32,
+    norms_i: *const f32,
+    norms_j: *const f32,
+) {
+    use std::arch::x86_64::*;
+    const P: usize = 24;
+    let zero = _mm256_setzero_ps();
+    for v in 0..P / 8 {
+        // SAFETY: the caller passes STRIP_BLOCK x 24 Gram entries, 16 + 24 norms, and an
+        // in-range block of out owned by this thread.
+        unsafe {
+            let n_j = _mm256_loadu_ps(norms_j.add(8 * v));
+            for half in 0..STRIP_BLOCK / 8 {
+                let mut rows = [zero; 8];
+                for (k, row) in rows.iter_mut().enumerate() {
+                    let r = 8 * half + k;
+                    let n_i = _mm256_set1_ps(*norms_i.add(r));
+                    let g_rv = _mm256_loadu_ps(g.add(r * P + 8 * v));
+                    let d2 = _mm256_sub_ps(_mm256_add_ps(n_i, n_j), _mm256_add_ps(g_rv, g_rv));
+                    // max(0, d2) keeping NaN: vmaxps returns its second operand on NaN.
+                    *row = _mm256_max_ps(zero, d2);
+                    _mm256_storeu_ps(out.add((i0 + r) * n + j0 + 8 * v), *row);
+                }
+                for (c, &col) in transpose_8x8_f32(rows).iter().enumerate() {
+                    _mm256_storeu_ps(out.add((j0 + 8 * v + c) * n + i0 + 8 * half), col);
+                }
+            }
+        }
+    }
+}
+
+/// Transposes an 8 x 8 f32 block held as 8 row registers (3 shuffle stages).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn transpose_8x8_f32(r: [std::arch::x86_64::__m256; 8]) -> [std::arch::x86_64::__m256; 8] {
+    use std::arch::x86_64::*;
+    // Stage 1: interleave 32-bit elements of row pairs (within 128-bit lanes).
+    let mut t = [_mm256_setzero_ps(); 8];
+    for k in 0..4 {
+        t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    // Stage 2: 64-bit pairs of (t0, t2), (t1, t3) in each group of 4 rows: u[b + c] holds
+    // column c (low lane) and column c + 4 (high lane) of rows b .. b + 4.
+    let mut u = [_mm256_setzero_ps(); 8];
+    for b in [0, 4] {
+        u[b] = _mm256_shuffle_ps::<0x44>(t[b], t[b + 2]);
+        u[b + 1] = _mm256_shuffle_ps::<0xee>(t[b], t[b + 2]);
+        u[b + 2] = _mm256_shuffle_ps::<0x44>(t[b + 1], t[b + 3]);
+        u[b + 3] = _mm256_shuffle_ps::<0xee>(t[b + 1], t[b + 3]);
+    }
+    // Stage 3: join the rows 0-3 and 4-7 halves of each column.
+    let mut out = [_mm256_setzero_ps(); 8];
+    for c in 0..4 {
+        out[c] = _mm256_permute2f128_ps::<0x20>(u[c], u[4 + c]);
+        out[4 + c] = _mm256_permute2f128_ps::<0x31>(u[c], u[4 + c]);
+    }
+    out
+}
+
+/// The portable block store compiled for AVX2 (f64, whose AVX2 kernel has no hand-written
+/// store): without the target feature the compiler keeps it to SSE.
+///
+/// # Safety
+/// As for [`TileKernel::store_full_block`] with `PANEL = 12`; the CPU supports AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn store_full_block_avx2_f64(
+    out: *mut f64,
+    n: usize,
+    i0: usize,
+    j0: usize,
+    g: *const f64,
+    norms_i: *const f64,
+    norms_j: *const f64,
+) {
+    // SAFETY: forwarded caller contract.
+    unsafe { store_full_block_portable::<f64, 12>(out, n, i0, j0, g, norms_i, norms_j) }
 }
 
 #[cfg(test)]
