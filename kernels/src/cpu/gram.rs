@@ -441,7 +441,7 @@ simd_tile_kernel!(
     Avx2F32, f32, "avx2,fma", 8, 3, 3, kc = 128,
     store_block = store_full_block_avx2_f32,
     zero = _mm256_setzero_ps, set1 = _mm256_set1_ps, load = _mm256_loadu_ps,
-    store = _mm256_storeu_ps, fma = _mm256_fmadd_ps
+    store = _mm256_storeu_ps, fma = _mm256_fmadd_ps, pack = pack_panel_with_norms_avx2_f32
 );
 #[cfg(target_arch = "x86_64")]
 simd_tile_kernel!(
@@ -1330,6 +1330,65 @@ fn transpose_8x8_f32(r: [std::arch::x86_64::__m256; 8]) -> [std::arch::x86_64::_
         out[4 + c] = _mm256_permute2f128_ps::<0x31>(u[c], u[4 + c]);
     }
     out
+}
+
+/// AVX2 [`TileKernel::pack_panel_with_norms`] for f32 with `PANEL = 24`: blocks of 8 rows
+/// x 8 coordinates are loaded (masked at the edges), shifted, transposed in registers and
+/// stored as 8 k-rows of the panel; the squared norms accumulate on the transposed vectors
+/// with `fma(y, y, acc)` in k order, exactly as in `Avx2F32::norms_impl`. (The generic
+/// `pack_panel` it replaces writes the panel one element at a time.)
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pack_panel_with_norms_avx2_f32(
+    x: &[f32],
+    n: usize,
+    d: usize,
+    shift: &[f32],
+    r0: usize,
+    panel: &mut [f32],
+    norms: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    const P: usize = 24;
+    assert!(x.len() >= n * d && shift.len() >= d && panel.len() >= P * d && norms.len() >= P);
+    let valid = n.saturating_sub(r0).min(P);
+    let zero = _mm256_setzero_ps();
+    let lane_ids = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let mut acc = [zero; P / 8];
+    for k0 in (0..d).step_by(8) {
+        let kw = (d - k0).min(8);
+        // Lanes below kw: maskload reads nothing (and faults on nothing) past them.
+        let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(kw as i32), lane_ids);
+        // SAFETY: lanes k0 .. k0 + kw < d of shift are in bounds.
+        let s = unsafe { _mm256_maskload_ps(shift.as_ptr().add(k0), mask) };
+        for (g, acc_g) in acc.iter_mut().enumerate() {
+            let rows_here = valid.saturating_sub(8 * g).min(8);
+            if rows_here == 0 {
+                // Padding rows stay zero; their norms are zero as in `norms_impl`.
+                continue;
+            }
+            let mut rows = [zero; 8];
+            for (r, row) in rows.iter_mut().enumerate().take(rows_here) {
+                // SAFETY: row r0 + 8 g + r < n, lanes k0 .. k0 + kw < d.
+                let v =
+                    unsafe { _mm256_maskload_ps(x.as_ptr().add((r0 + 8 * g + r) * d + k0), mask) };
+                *row = _mm256_sub_ps(v, s);
+            }
+            let cols = transpose_8x8_f32(rows);
+            for (c, &col) in cols.iter().enumerate().take(kw) {
+                // SAFETY: k0 + c < d, so the 8 lanes at (k0 + c) * P + 8 g are in bounds.
+                unsafe { _mm256_storeu_ps(panel.as_mut_ptr().add((k0 + c) * P + 8 * g), col) };
+                *acc_g = _mm256_fmadd_ps(col, col, *acc_g);
+            }
+        }
+    }
+    for (g, &acc_g) in acc.iter().enumerate() {
+        // SAFETY: norms holds P elements.
+        unsafe { _mm256_storeu_ps(norms.as_mut_ptr().add(8 * g), acc_g) };
+    }
 }
 
 /// The portable block store compiled for AVX2 (f64, whose AVX2 kernel has no hand-written
