@@ -18,7 +18,8 @@
 //!   full one; Borůvka rounds with the communication left to the caller);
 //! * [`accumulate_tree_gradient`]: the gradient of the tree length with the tree held fixed,
 //!   gathered per row through [`TreeAdjacency`] ([`add_tree_row_gradient`] for one row);
-//! * [`sq_norm`], [`sq_distance`], [`add_scaled`], [`add_scaled_difference`]: vectorizing f64 row passes;
+//! * [`sq_norm`], [`sq_distance`], [`add_scaled`], [`add_scaled_difference`],
+//!   [`store_rounded`]: vectorizing f64 row passes (AVX2 where the CPU has it);
 //! * [`kruskal_reference_f64`]: a brute-force reference used by the tests.
 
 pub mod cpu;

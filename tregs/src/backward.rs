@@ -7,7 +7,8 @@ use crate::plan::FusedPlan;
 use crate::primitives::{mse, sphere};
 use rayon::prelude::*;
 use tregs_kernels::{
-    add_scaled, add_scaled_difference, add_tree_row_gradient, sq_norm, Real, TreeAdjacency,
+    add_scaled, add_scaled_difference, add_tree_row_gradient, sq_norm, store_rounded, Real,
+    TreeAdjacency,
 };
 use tregs_macros_core::Primitive;
 
@@ -79,9 +80,7 @@ pub fn fused_backward<T: Real>(
                 if let Some((adjacency, lengths)) = &tree {
                     add_tree_row_gradient(x.data, d, r, adjacency, lengths, tree_scale, acc);
                 }
-                for (slot, &v) in out.iter_mut().zip(acc.iter()) {
-                    *slot = T::from_f64(v);
-                }
+                store_rounded(out, acc);
             },
         );
     }

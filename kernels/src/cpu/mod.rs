@@ -20,7 +20,7 @@ pub use gram::{pairwise_sq_distances_peak_bytes, pairwise_sq_distances_scratch_b
 pub use kruskal::{kruskal_on_matrix, kruskal_reference_f64};
 pub use prim::prim_mst;
 pub use real::Real;
-pub use rows::{add_scaled, add_scaled_difference, sq_distance, sq_norm};
+pub use rows::{add_scaled, add_scaled_difference, sq_distance, sq_norm, store_rounded};
 pub use scratch::release_scratch;
 pub use tree::{
     accumulate_tree_gradient, add_tree_row_gradient, edge_lengths, minimum_spanning_tree, Tree,

@@ -183,9 +183,7 @@ pub fn accumulate_tree_gradient<T: Real>(
                 *slot = g.to_f64();
             }
             add_tree_row_gradient(x, d, r, &adjacency, &tree.lengths, scale, acc);
-            for (g, &slot) in out.iter_mut().zip(acc.iter()) {
-                *g = T::from_f64(slot);
-            }
+            rows::store_rounded(out, acc);
         },
     );
 }
