@@ -133,10 +133,8 @@ fn relax_row_and_argmin<T: Real>(
             // No equal lengths: the lengths alone decide (NaN keys are never replaced).
             for l in 0..LANES {
                 let better = row_c[l] < bd_c[l];
-                // A mask select, not a branch: it keeps the chunk in vector registers.
-                let mask = 0u32.wrapping_sub(better as u32);
                 bd_c[l] = if better { row_c[l] } else { bd_c[l] };
-                bs_c[l] = (source & mask) | (bs_c[l] & !mask);
+                bs_c[l] = if better { source } else { bs_c[l] };
             }
         }
         for l in 0..LANES {
