@@ -30,7 +30,8 @@ pub(crate) fn with_distance_buffer<T: Real, R>(len: usize, f: impl FnOnce(&mut [
                 unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<T>(), len) };
             f(buffer)
         }
-        // Re-entered from inside `f` (not done by the kernels): use a fresh buffer.
+        // Re-entered on this thread (rayon may run another tree here while this one waits
+        // in a join, e.g. the two views' trees built in parallel): use a fresh buffer.
         Err(_) => f(&mut vec![T::ZERO; len]),
     })
 }
