@@ -34,7 +34,7 @@ pub fn all_finite<T: Real>(data: &[T]) -> bool {
 
 /// Largest n for which the trees of several inputs are built in parallel (each builder
 /// thread then holds an n x n f32 distance buffer: 256 MiB at this n).
-pub const PARALLEL_TREES_MAX_ROWS: usize = 8192;
+const PARALLEL_TREES_MAX_ROWS: usize = 8192;
 
 /// Term values (unweighted, in plan order) and the trees of [`FusedPlan::tree_inputs`].
 pub fn fused_forward<T: Real>(inputs: &[HostMatrix<T>], plan: &FusedPlan) -> (Vec<f64>, Vec<Tree>) {

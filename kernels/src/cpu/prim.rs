@@ -270,8 +270,8 @@ fn relax_portable<T: Real>(row: &[T], u: usize, bd: &mut [T], bs: &mut [u32]) ->
     relax_row_and_argmin(row, u, bd, bs)
 }
 
-/// Picks the widest vectorized build of the relax pass this CPU runs (all compute the
-/// same exact comparisons, so the tree does not depend on the choice).
+/// Picks the relax pass for this CPU: the hand-written AVX2 pass for f32, else the widest
+/// build of the generic one (all give the same tree, so the choice only sets the speed).
 fn select_relax<T: Real>() -> RelaxFn<T> {
     #[cfg(target_arch = "x86_64")]
     {
