@@ -783,6 +783,34 @@ impl<T> SharedOut<T> {
     }
 }
 
+/// Asks the CPU to bring share `part` of `parts` of `block` into L1: each tile of a
+/// strip prefetches its share of the next panel's k block while it computes.
+///
+/// A tile reads its rows of the current panel's k block (`KC x P` values, contiguous) at a
+/// stride of `P`, using a few values of every line, and the next panel's block sits
+/// `P * d` values further on, which the hardware prefetcher does not guess: measured on
+/// Zen 3 at n = 1024, d = 2048, the first tile of every panel then waits on L3 for each
+/// line and the micro-kernel runs at two thirds of its in-cache speed. The tiles of one
+/// panel share the next panel's lines out between them. Prefetching changes no value.
+#[inline]
+fn prefetch_share<T>(block: &[T], part: usize, parts: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        const LINE: usize = 64;
+        let bytes = std::mem::size_of_val(block);
+        let lines = bytes.div_ceil(LINE);
+        let base = block.as_ptr().cast::<i8>();
+        for line in part * lines / parts..(part + 1) * lines / parts {
+            // SAFETY: prefetching has no architectural effect, and the address lies inside
+            // `block` (line * LINE < bytes).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(line * LINE)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (block, part, parts);
+}
+
 /// The whole pipeline for one micro-kernel `K`; `out` receives n x n squared distances.
 pub(crate) fn sq_distances_with<T: Real, K: TileKernel<T>>(
     x: &[T],
@@ -830,6 +858,10 @@ pub(crate) fn sq_distances_with<T: Real, K: TileKernel<T>>(
                 for (t, tile) in strip.chunks_exact_mut(rows * p).enumerate() {
                     let i0 = j0 + t * rows;
                     let (iq, i_off) = (i0 / p, i0 % p);
+                    if iq + 1 < panels {
+                        let next = &packed[(iq + 1) * panel_len + k0 * p..][..kc * p];
+                        prefetch_share(next, i_off / rows, p / rows);
+                    }
                     // SAFETY: i0 < n so panel iq exists; i_off + rows <= p; the tile
                     // holds rows * p elements; CPU support checked by the dispatcher.
                     unsafe {
