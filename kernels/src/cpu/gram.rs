@@ -636,6 +636,15 @@ fn column_stats<T: Real>(rows: &[T], d: usize) -> Vec<f64> {
             return unsafe { column_stats_avx512(rows, d) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
+            if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
+                // SAFETY: T is f32 (same layout); feature detected.
+                return unsafe {
+                    column_stats_avx2_f32(
+                        std::slice::from_raw_parts(rows.as_ptr() as *const f32, rows.len()),
+                        d,
+                    )
+                };
+            }
             // SAFETY: feature detected.
             return unsafe { column_stats_avx2(rows, d) };
         }
@@ -678,6 +687,50 @@ fn column_stats_avx512_f32(rows: &[f32], d: usize) -> Vec<f64> {
                 _mm512_storeu_ps(mn, _mm512_min_ps(v, _mm512_loadu_ps(mn)));
                 let mx = max.as_mut_ptr().add(c);
                 _mm512_storeu_ps(mx, _mm512_max_ps(v, _mm512_loadu_ps(mx)));
+            }
+        }
+        for c in full..d {
+            let v = row[c];
+            sum[c] += v as f64;
+            min[c] = if v < min[c] { v } else { min[c] };
+            max[c] = if v > max[c] { v } else { max[c] };
+        }
+    }
+    sum.extend(min.iter().map(|&v| v as f64));
+    sum.extend(max.iter().map(|&v| v as f64));
+    sum
+}
+
+/// [`column_stats`] for f32 with AVX2, as [`column_stats_avx512_f32`] with 8 columns at a
+/// time: the rows stream in memory order past the statistics of all columns (they stay
+/// in L1/L2). The generic loop scans blocks of columns down the rows instead, reading
+/// lines a row apart, which the prefetcher does not follow across pages (Zen 3, n = 256,
+/// d = 2048: 0.46 ms against 0.31 here). Intrinsics, because a row-streaming generic loop
+/// compiles the extrema updates to masked stores, which Zen 3 runs slower still.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn column_stats_avx2_f32(rows: &[f32], d: usize) -> Vec<f64> {
+    use std::arch::x86_64::*;
+    let mut sum = vec![0.0f64; d];
+    let mut min = vec![f32::INFINITY; d];
+    let mut max = vec![f32::NEG_INFINITY; d];
+    let full = d / 8 * 8;
+    for row in rows.chunks_exact(d) {
+        for c in (0..full).step_by(8) {
+            // SAFETY: c + 8 <= d for the row and the three statistics vectors.
+            unsafe {
+                let v = _mm256_loadu_ps(row.as_ptr().add(c));
+                let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+                let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
+                let s = sum.as_mut_ptr().add(c);
+                _mm256_storeu_pd(s, _mm256_add_pd(_mm256_loadu_pd(s), lo));
+                _mm256_storeu_pd(s.add(4), _mm256_add_pd(_mm256_loadu_pd(s.add(4)), hi));
+                // vminps / vmaxps return the second operand when either is NaN or both
+                // are zeros: `if v < m { v } else { m }`, as in `column_stats_body`.
+                let mn = min.as_mut_ptr().add(c);
+                _mm256_storeu_ps(mn, _mm256_min_ps(v, _mm256_loadu_ps(mn)));
+                let mx = max.as_mut_ptr().add(c);
+                _mm256_storeu_ps(mx, _mm256_max_ps(v, _mm256_loadu_ps(mx)));
             }
         }
         for c in full..d {
@@ -1459,6 +1512,50 @@ mod tests {
         .into_iter()
         .filter(|k| k.is_available())
         .collect()
+    }
+
+    /// Column sums in row order (f64) and extrema ignoring NaN, one value at a time.
+    fn column_stats_reference<T: Real>(rows: &[T], d: usize) -> Vec<f64> {
+        let n = rows.len() / d;
+        let column = |c: usize| (0..n).map(move |r| rows[r * d + c]);
+        let sums = (0..d).map(|c| column(c).fold(0.0, |s, v| s + v.to_f64()));
+        let mins = (0..d).map(|c| {
+            column(c)
+                .filter(|v| !v.to_f64().is_nan())
+                .fold(f64::INFINITY, |m, v| m.min(v.to_f64()))
+        });
+        let maxs = (0..d).map(|c| {
+            column(c)
+                .filter(|v| !v.to_f64().is_nan())
+                .fold(f64::NEG_INFINITY, |m, v| m.max(v.to_f64()))
+        });
+        sums.chain(mins).chain(maxs).collect()
+    }
+
+    fn check_column_stats<T: Real>() {
+        for (n, d) in [(1, 1), (5, 3), (256, 7), (33, 64), (100, 129), (17, 2048)] {
+            for (name, cloud) in clouds(n, d) {
+                let mut rows: Vec<T> = cloud.iter().map(|&v| T::from_f64(v)).collect();
+                // A NaN and infinities in some columns (ignored by min/max, kept in sums).
+                rows[(n / 2) * d + d / 2] = T::from_f64(f64::NAN);
+                rows[d - 1] = T::from_f64(f64::INFINITY);
+                let expected = column_stats_reference(&rows, d);
+                let got = column_stats(&rows, d);
+                assert_eq!(got.len(), 3 * d);
+                for (k, (g, e)) in got.iter().zip(&expected).enumerate() {
+                    assert!(
+                        g.to_bits() == e.to_bits() || (g.is_nan() && e.is_nan()),
+                        "{name} n={n} d={d}: stat {k} is {g}, expected {e}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn column_stats_match_a_scalar_reference_bit_for_bit() {
+        check_column_stats::<f32>();
+        check_column_stats::<f64>();
     }
 
     /// Deterministic Gaussian-ish values (sum of uniforms, no transcendental calls).
