@@ -710,6 +710,41 @@ fn large_inputs_spread_the_gradient_grid() {
     );
 }
 
+/// More rows than a dispatch's x dimension allows (65 535 cubes on wgpu): the row sums of
+/// `sphere` and `mse` (one cube per row) spread over two dimensions, and every row counts.
+#[test]
+fn more_rows_than_one_grid_dimension_match_the_cpu() {
+    let (n, d) = (70_001, 3);
+    let a = gaussian(n, d, 33, 0.0);
+    let b = gaussian(n, d, 34, 0.5);
+    let run = |device: &Device| {
+        let z = tensor(&a, n, d, device).require_grad();
+        let z2 = tensor(&b, n, d, device).require_grad();
+        let out = loss!(0.5 * sphere(z) + 2.0 * mse(z, z2)).expect("valid inputs");
+        let grads = out.total().backward();
+        let values: Vec<f64> = out.terms().iter().map(|t| t.value).collect();
+        (values, gradient(&z, &grads), gradient(&z2, &grads))
+    };
+    let (cpu_values, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
+    let (gpu_values, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
+    for (c, g) in cpu_values.iter().zip(&gpu_values) {
+        assert!(
+            (c - g).abs() <= 1e-5 * c.abs(),
+            "term {g} on wgpu vs {c} on the CPU"
+        );
+    }
+    for (c, g) in cpu_gz
+        .iter()
+        .chain(&cpu_gz2)
+        .zip(gpu_gz.iter().chain(&gpu_gz2))
+    {
+        assert!(
+            (c - g).abs() <= 1e-4 * c.abs().max(1e-3),
+            "gradient {g} on wgpu vs {c} on the CPU"
+        );
+    }
+}
+
 /// Inputs that together exceed the largest buffer the device binds: a clear error before
 /// any kernel runs (the packed copy would not bind).
 #[test]

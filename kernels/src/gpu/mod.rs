@@ -136,11 +136,23 @@ fn cubes_per_tree(units: usize, trees: usize) -> CubeCount {
 
 /// A 1-D count of `cubes` spread over x and y (x is limited to 65 535 on some runtimes).
 fn spread(cubes: usize) -> CubeCount {
+    let (x, y) = spread_xy(cubes);
+    CubeCount::Static(x, y, 1)
+}
+
+/// `items` cubes per job, spread over x and y as in [`spread`], one layer per job along z:
+/// a `sphere` or `mse` input may have more rows than a dispatch's x dimension allows.
+fn spread_per_job(items: usize, jobs: usize) -> CubeCount {
+    let (x, y) = spread_xy(items);
+    CubeCount::Static(x, y, u32_of(jobs))
+}
+
+fn spread_xy(cubes: usize) -> (u32, u32) {
     const MAX_X: usize = 65_535;
     if cubes <= MAX_X {
-        CubeCount::Static(u32_of(cubes.max(1)), 1, 1)
+        (u32_of(cubes.max(1)), 1)
     } else {
-        CubeCount::Static(MAX_X as u32, u32_of(cubes.div_ceil(MAX_X)), 1)
+        (MAX_X as u32, u32_of(cubes.div_ceil(MAX_X)))
     }
 }
 
@@ -311,7 +323,7 @@ pub fn row_sums(
     unsafe {
         rows::row_sums_kernel::launch_unchecked(
             client,
-            CubeCount::Static(u32_of(widest), u32_of(jobs.len()), 1),
+            spread_per_job(widest, jobs.len()),
             CubeDim::new_1d(distance::REDUCE_UNITS),
             buffers[0].arg(),
             buffers[1].arg(),

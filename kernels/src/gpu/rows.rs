@@ -44,7 +44,8 @@ fn load(x0: &[f32], x1: &[f32], slot: u32, at: u32) -> f32 {
     }
 }
 
-/// Item `CUBE_POS_X` of job `CUBE_POS_Y` (see the kinds above).
+/// Item `CUBE_POS_X + CUBE_POS_Y * CUBE_COUNT_X` of job `CUBE_POS_Z` (see the kinds above;
+/// items are spread over x and y because x is limited to 65 535 cubes on some runtimes).
 #[cube(launch_unchecked)]
 pub fn row_sums_kernel(
     x0: &[f32],
@@ -55,7 +56,7 @@ pub fn row_sums_kernel(
     shifted: &mut [f32],
     out: &mut [f32],
 ) {
-    let job = (CUBE_POS_Y * JOB_FIELDS as u32) as usize;
+    let job = (CUBE_POS_Z * JOB_FIELDS as u32) as usize;
     let kind = jobs[job + JOB_KIND];
     let items = jobs[job + JOB_ITEMS];
     let d = jobs[job + JOB_D];
@@ -63,7 +64,7 @@ pub fn row_sums_kernel(
     let offset_a = jobs[job + JOB_OFFSET_A];
     let mut slot_b = jobs[job + JOB_SLOT_B];
     let offset_b = jobs[job + JOB_OFFSET_B];
-    let item = CUBE_POS_X;
+    let item = CUBE_POS_X + CUBE_POS_Y * CUBE_COUNT_X;
     // A cube past its job's items sums nothing (an empty column range, not a branch around
     // the reductions: their barriers stay in uniform control flow).
     let mut columns = 0u32;
