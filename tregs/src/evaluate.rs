@@ -1,6 +1,7 @@
 //! One evaluation of a loss plan: check the inputs, run the fused operation (or the
 //! tensor-op fallback on backends without one), weight the terms.
 
+use crate::distance_method::DistanceMethod;
 use crate::distributed;
 use crate::error::LossError;
 use crate::ops::TregsOps;
@@ -299,32 +300,78 @@ pub fn gpu_buffer_limit(device: &Device) -> Option<u64> {
     }
 }
 
+/// Elements a GPU kernel can index in one buffer: the kernels address with 32-bit
+/// integers (cubecl's u32 addressing), and the gradient launch's spare units read up to
+/// 65 535 × 256 past an input's last element.
+const GPU_INDEX_LIMIT: u64 = u32::MAX as u64 - 65_535 * 256;
+
 /// The GPU path binds the inputs as two buffers (the first input, and the others end to
 /// end), and each tree's n × n distance matrix as one: each must fit the device's binding
-/// limit.
-fn check_gpu_buffers(plan: &LossPlan, inputs: &[&Tensor<2>], limit: u64) -> Result<(), LossError> {
+/// limit (`limit`, bytes), and every buffer the kernels index must stay within 32-bit
+/// indices (the binding limit does not ensure it: CUDA binds a quarter of the device's
+/// memory, Vulkan with 64-bit indexing the whole heap). `dims` are the inputs' (rows,
+/// columns); `split_f16`: the distances come from split-f16 operands (tree inputs of
+/// one size share them: trees × n × 2d f16 values).
+fn check_gpu_buffers(
+    plan: &LossPlan,
+    dims: &[[usize; 2]],
+    limit: u64,
+    split_f16: bool,
+) -> Result<(), LossError> {
     let mib = |bytes: u64| bytes as f64 / (1u64 << 20) as f64;
-    let bytes = |t: &&Tensor<2>| (t.dims()[0] * t.dims()[1] * 4) as u64;
-    let first = inputs.first().map_or(0, bytes);
-    let rest: u64 = inputs.iter().skip(1).map(bytes).sum();
-    for (what, size) in [
+    let elements = |[n, d]: [usize; 2]| (n * d) as u64;
+    let first = dims.first().copied().map_or(0, elements);
+    let rest: u64 = dims.iter().skip(1).copied().map(elements).sum();
+    for (what, count) in [
         ("the first input takes", first),
         (
             "the inputs after the first (one buffer, end to end) take",
             rest,
         ),
     ] {
-        if size > limit {
+        if count * 4 > limit {
             return Err(LossError::Device(format!(
                 "{what} {:.1} MiB, more than the largest buffer this GPU binds ({:.1} MiB): \
                  use smaller batches, or the Flex backend",
-                mib(size),
+                mib(count * 4),
                 mib(limit)
             )));
         }
+        if count > GPU_INDEX_LIMIT {
+            return Err(LossError::Device(format!(
+                "{what} {count} values, more than the GPU kernels' 32-bit indices reach \
+                 ({GPU_INDEX_LIMIT}): use smaller batches, or the Flex backend"
+            )));
+        }
     }
-    for term in plan.terms.iter().filter(|t| t.primitive.needs_tree()) {
-        let n = inputs[term.args[0]].dims()[0] as u64;
+    let tree_rows = |term: &TermPlan| dims[term.args[0]][0] as u64;
+    let trees: Vec<&TermPlan> = plan
+        .terms
+        .iter()
+        .filter(|t| t.primitive.needs_tree())
+        .collect();
+    // Per-row values kept for the backward: norms of every input, tree edge lengths, mse
+    // rows.
+    let saved: u64 = dims.iter().map(|&[n, _]| n as u64).sum::<u64>()
+        + trees
+            .iter()
+            .map(|t| tree_rows(t).saturating_sub(1))
+            .sum::<u64>()
+        + plan
+            .terms
+            .iter()
+            .filter(|t| t.primitive == Primitive::Mse)
+            .map(|t| dims[t.args[0]][0] as u64)
+            .sum::<u64>();
+    if saved > GPU_INDEX_LIMIT {
+        return Err(LossError::Device(format!(
+            "the inputs' rows, tree edges and mse rows come to {saved} saved values, more than \
+             the GPU kernels' 32-bit indices reach ({GPU_INDEX_LIMIT}): use smaller batches, \
+             or the Flex backend"
+        )));
+    }
+    for term in &trees {
+        let n = tree_rows(term);
         if n * n * 4 > limit {
             return Err(LossError::Term {
                 term: term.name.clone(),
@@ -335,6 +382,23 @@ fn check_gpu_buffers(plan: &LossPlan, inputs: &[&Tensor<2>], limit: u64) -> Resu
                     mib(limit)
                 ),
             });
+        }
+        if split_f16 {
+            // An upper bound: every tree input of this size sharing the operands.
+            let same: Vec<&&TermPlan> = trees.iter().filter(|t| tree_rows(t) == n).collect();
+            let width = same.iter().map(|t| dims[t.args[0]][1] as u64).max();
+            let values = same.len() as u64 * n * 2 * width.unwrap_or(0);
+            if values > GPU_INDEX_LIMIT || values * 2 > limit {
+                return Err(LossError::Term {
+                    term: term.name.clone(),
+                    problem: format!(
+                        "its split-f16 operands take {values} f16 values ({:.1} MiB), more \
+                         than the GPU binds or its kernels' 32-bit indices reach: use smaller \
+                         batches, the f32 distance method, or the Flex backend",
+                        mib(values * 2)
+                    ),
+                });
+            }
         }
     }
     Ok(())
@@ -445,7 +509,10 @@ fn validate(
         }
     }
     if let Some(limit) = gpu_buffer_limit(&device) {
-        check_gpu_buffers(plan, inputs, limit)?;
+        let dims: Vec<[usize; 2]> = inputs.iter().map(|t| t.dims()).collect();
+        let split_f16 =
+            crate::distance_method::distance_method_in_use(&device) == DistanceMethod::SplitF16;
+        check_gpu_buffers(plan, &dims, limit, split_f16)?;
     }
     for ((term, coef), options) in plan.terms.iter().zip(coefs).zip(options) {
         let term_error = |problem: String| LossError::Term {
@@ -558,5 +625,66 @@ pub(crate) fn diagnose_non_finite(
             "evaluates to {value} although its inputs are finite: the values overflow; \
              rescale the inputs"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::RuntimeLoss;
+    use std::collections::BTreeMap;
+
+    fn plan(source: &str) -> LossPlan {
+        RuntimeLoss::parse(source, &BTreeMap::new())
+            .expect("a valid expression")
+            .plan()
+            .clone()
+    }
+
+    /// A device that binds anything: only the 32-bit index bounds can refuse.
+    const UNBOUNDED: u64 = u64::MAX / 8;
+
+    #[test]
+    fn gpu_inputs_past_32_bit_indices_are_a_clear_error() {
+        let plan = plan("sphere(z) + mse(z, z2)");
+        // 2^31 rows of 2 columns: 16 GiB, bindable here, but 2^32 values.
+        let big = [1 << 31, 2];
+        let small = [1 << 20, 2];
+        let err = check_gpu_buffers(&plan, &[big, big], UNBOUNDED, false).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the first input takes 4294967296 values")
+                && err.to_string().contains("32-bit indices"),
+            "{err}"
+        );
+        let err = check_gpu_buffers(&plan, &[small, big], UNBOUNDED, false).unwrap_err();
+        assert!(
+            err.to_string().contains("the inputs after the first"),
+            "{err}"
+        );
+        assert!(check_gpu_buffers(&plan, &[small, small], UNBOUNDED, false).is_ok());
+        // The binding limit still comes first when it is the smaller.
+        let err = check_gpu_buffers(&plan, &[small, small], 1 << 20, false).unwrap_err();
+        assert!(
+            err.to_string().contains("largest buffer this GPU binds"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn split_f16_operands_past_32_bit_indices_name_the_tree_term() {
+        let plan = plan("mst_len(z) + mst_len(z2)");
+        // 46 000 × 30 000 per view: each input indexable, but two trees' operands of
+        // n × 2d f16 values take 5.5e9.
+        let view = [46_000, 30_000];
+        assert!(check_gpu_buffers(&plan, &[view, view], UNBOUNDED, false).is_ok());
+        let err = check_gpu_buffers(&plan, &[view, view], UNBOUNDED, true).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("mst_len") && message.contains("split-f16 operands"),
+            "{message}"
+        );
+        let view = [4_096, 2_048];
+        assert!(check_gpu_buffers(&plan, &[view, view], UNBOUNDED, true).is_ok());
     }
 }
