@@ -430,6 +430,93 @@ fn a_successful_run_replaces_an_existing_gradient_file() {
     );
 }
 
+/// `--grad` never destroys an input or a non-file: the output path naming an input (by
+/// its own name, a symlink or a hard link) or a device is refused before any work, and
+/// through a symlink the file it points to is replaced, the link kept.
+#[test]
+fn the_gradient_never_replaces_an_input_a_link_or_a_device() {
+    let files = Files::new();
+    let z = files.f32("z.npy", 3, 2, &LINE);
+    let z2 = files.f32("z2.npy", 3, 2, &LINE2);
+    let original = std::fs::read(&z).unwrap();
+    let original2 = std::fs::read(&z2).unwrap();
+    let z_link = files.path("z-link.npy");
+    std::os::unix::fs::symlink(&z, &z_link).unwrap();
+    let z2_hard = files.path("z2-hard.npy");
+    std::fs::hard_link(&z2, &z2_hard).unwrap();
+    for (out, input) in [
+        (&z, "--points"),
+        (&z_link, "--points"),
+        (&z2_hard, "--points2"),
+    ] {
+        let result = tregs(&[
+            "eval",
+            "--points",
+            p(&z),
+            "--points2",
+            p(&z2),
+            "--loss",
+            "mse(z, z2)",
+            "--grad",
+            p(out),
+        ]);
+        assert_eq!(
+            result.status.code(),
+            Some(1),
+            "{out:?}: {}",
+            stderr(&result)
+        );
+        let message = stderr(&result);
+        assert!(
+            message.contains("refusing to overwrite an input") && message.contains(input),
+            "{message}"
+        );
+    }
+    assert_eq!(std::fs::read(&z).unwrap(), original, "--points untouched");
+    assert_eq!(
+        std::fs::read(&z2).unwrap(),
+        original2,
+        "--points2 untouched"
+    );
+
+    // A device: refused, and still a device afterwards.
+    let result = tregs(&[
+        "eval",
+        "--points",
+        p(&z),
+        "--loss",
+        "sphere(z)",
+        "--grad",
+        "/dev/null",
+    ]);
+    assert_eq!(result.status.code(), Some(1), "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains("not a regular file"),
+        "{}",
+        stderr(&result)
+    );
+    assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+
+    // Through a symlink to an earlier gradient: the target is rewritten, the link stays.
+    let target = files.path("g.npy");
+    std::fs::write(&target, b"old").unwrap();
+    let link = files.path("g-link.npy");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let result = tregs(&[
+        "eval",
+        "--points",
+        p(&z),
+        "--loss",
+        "sphere(z)",
+        "--grad",
+        p(&link),
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    assert!(link.is_symlink(), "the link is kept");
+    let (_, shape, _) = read_npy(&target);
+    assert_eq!(shape, [3, 2]);
+}
+
 #[test]
 fn repeat_adds_the_timing_of_forward_plus_backward() {
     let files = Files::new();

@@ -111,7 +111,9 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         eprintln!("warning: the loss does not read `z2`; --points2 is ignored");
     }
     if let Some(out) = &args.grad {
-        npy::output_dir(out)?;
+        let mut inputs = vec![("--points", args.points.as_path())];
+        inputs.extend(args.points2.as_deref().map(|p| ("--points2", p)));
+        npy::check_output("--grad", out, &inputs)?;
     }
 
     let mut inputs = vec![Input {

@@ -148,6 +148,13 @@ pub fn write_matrix_atomically(path: &Path, matrix: &Matrix) -> Result<(), CliEr
             one_line(&e.to_string())
         ))
     };
+    // Through a symlink, the file it points to is replaced and the link kept.
+    let resolved = if path.is_symlink() {
+        std::fs::canonicalize(path).map_err(|e| fail(&e))?
+    } else {
+        path.to_path_buf()
+    };
+    let path = resolved.as_path();
     let dir = output_dir(path)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".tregs-")
@@ -185,7 +192,7 @@ fn write_elements<T: npyz::AutoSerialize + Copy, W: Write>(
 }
 
 /// The directory an output file goes to; it must exist (checked before any work is done).
-pub fn output_dir(path: &Path) -> Result<&Path, CliError> {
+fn output_dir(path: &Path) -> Result<&Path, CliError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -204,6 +211,59 @@ pub fn output_dir(path: &Path) -> Result<&Path, CliError> {
         )));
     }
     Ok(dir)
+}
+
+/// Checks, before any work, that `path` can take an output without destroying anything it
+/// should not: its directory exists; if something is already there, it is a regular file
+/// (directly or through a symlink; not a directory, device or pipe, which the rename into
+/// place would replace), and not one of `inputs` (`(flag, path)`), even through another
+/// name (a symlink or a hard link).
+pub fn check_output(flag: &str, path: &Path, inputs: &[(&str, &Path)]) -> Result<(), CliError> {
+    output_dir(path)?;
+    let shown = path.display();
+    if path.is_symlink() && !path.exists() {
+        return Err(CliError::new(format!(
+            "{flag} {shown}: a symlink to nothing; give a file path"
+        )));
+    }
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        return Err(CliError::new(format!(
+            "{flag} {shown}: not a regular file (a device, pipe or socket would be replaced by \
+             the output); give a file path"
+        )));
+    }
+    for &(input_flag, input) in inputs {
+        if let Ok(input_meta) = std::fs::metadata(input) {
+            if same_file(&meta, &input_meta, path, input) {
+                return Err(CliError::new(format!(
+                    "{flag} {shown} is the input file of {input_flag} ({}): refusing to \
+                     overwrite an input; give another path",
+                    input.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata, a_path: &Path, b_path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = (a_path, b_path);
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        match (std::fs::canonicalize(a_path), std::fs::canonicalize(b_path)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// A temporary file is private (0600); the output gets the permissions of the file it
