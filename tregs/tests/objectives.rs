@@ -492,3 +492,28 @@ fn a_fused_term_on_a_later_input_beside_tensor_op_terms() {
         assert_close(*g, c + 0.5 * t, 1e-12, 1e-12, "b gradient");
     }
 }
+
+/// A zero row (a dead unit's embedding, a padded sample) gives every normalizing term a
+/// finite gradient, as PyTorch's `F.normalize` does, and an unchanged value.
+#[test]
+fn a_zero_row_gives_finite_gradients_through_every_normalizing_term() {
+    let (n, d) = (6, 4);
+    let mut z = random_rows(n, d, 41);
+    let z2 = random_rows(n, d, 42);
+    z[3] = vec![0.0; d];
+    for term in [
+        "cosine(z, z2)",
+        "byol(z, z2)",
+        "nt_xent(z, z2)",
+        "clip(z, z2)",
+        "uniformity(z)",
+        "w2(z)",
+    ] {
+        let (value, gz, gz2) = evaluate(term, &z, &z2);
+        assert!(value.is_finite(), "{term}: value {value}");
+        assert!(
+            gz.iter().chain(&gz2).all(|g| g.is_finite()),
+            "{term}: gradient {gz:?} {gz2:?}"
+        );
+    }
+}

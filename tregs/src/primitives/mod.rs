@@ -26,7 +26,9 @@ pub(crate) const EXCLUDED: f64 = 1e9;
 
 /// Rows divided by their norm, as PyTorch's `F.normalize` (norm clamped at 1e-12).
 pub(crate) fn normalize_rows(z: Tensor<2>) -> Tensor<2> {
-    let norms = z.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
+    // Clamped before the square root, whose derivative at 0 is infinite: a zero row gets
+    // the finite gradient of PyTorch's `F.normalize` (x / max(‖x‖, 1e-12)), not NaN.
+    let norms = z.clone().powi_scalar(2).sum_dim(1).clamp_min(1e-24).sqrt();
     z / norms
 }
 
