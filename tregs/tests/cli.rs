@@ -881,6 +881,25 @@ fn an_unknown_term_is_the_grammar_error() {
     );
 }
 
+/// A Rust expression as a coefficient, valid in `loss!`, is refused at run time with the
+/// reason, not with the macro's hint to add the parentheses it already has.
+#[test]
+fn a_rust_expression_coefficient_at_run_time_says_it_is_macro_only() {
+    let files = Files::new();
+    let z = files.f32("z.npy", 3, 2, &LINE);
+    for (loss, column) in [
+        ("(1.0 / 2.0)*sphere(z)", "1:1:"),
+        ("(cfg.beta) * sphere(z)", "1:1:"),
+        ("sphere(z) + 0.5.max(1.0)*sphere(z)", "1:16:"),
+    ] {
+        let args = ["eval", "--points", p(&z), "--loss", loss];
+        assert_fails(&files, &args, "only available inside `loss!`", true);
+        assert_fails(&files, &args, column, true);
+        let err = stderr(&tregs(&args));
+        assert!(!err.contains("wrap it in parentheses"), "{err}");
+    }
+}
+
 #[test]
 fn an_unknown_coefficient_is_an_error() {
     let files = Files::new();

@@ -37,20 +37,27 @@ pub fn parse_expr(tokens: TokenStream, mode: Mode) -> syn::Result<Expr> {
             ));
         }
         let expr = parse_sum(input, mode)?;
-        expect_end(input)?;
+        expect_end(input, mode)?;
         Ok(expr)
     };
     parser.parse2(tokens)
 }
 
-fn expect_end(input: ParseStream) -> syn::Result<()> {
+/// What a run-time expression gets where the macro would take a Rust expression.
+pub(crate) const RUST_EXPRESSIONS_MACRO_ONLY: &str = "Rust expressions are only available inside \
+    `loss!`; at run time a coefficient is a number or a name";
+
+fn expect_end(input: ParseStream, mode: Mode) -> syn::Result<()> {
     if input.is_empty() {
         return Ok(());
     }
-    let hint = if input.peek(Token![.]) || input.peek(Token![/]) || input.peek(Token![::]) {
-        "; to use a Rust expression as a coefficient, wrap it in parentheses, e.g. `(cfg.beta) * mse(z, z2)`"
-    } else {
-        ""
+    let rust_like = input.peek(Token![.]) || input.peek(Token![/]) || input.peek(Token![::]);
+    let hint = match (rust_like, mode) {
+        (false, _) => String::new(),
+        (true, Mode::Macro) => "; to use a Rust expression as a coefficient, wrap it in \
+                                parentheses, e.g. `(cfg.beta) * mse(z, z2)`"
+            .to_string(),
+        (true, Mode::Runtime) => format!("; {RUST_EXPRESSIONS_MACRO_ONLY}"),
     };
     let found = input.fork().parse::<TokenTree>()?;
     Err(syn::Error::new(
@@ -175,7 +182,7 @@ fn parse_group(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
     }
     let grammar = (|stream: ParseStream| {
         let expr = parse_sum(stream, mode)?;
-        expect_end(stream)?;
+        expect_end(stream, mode)?;
         Ok(expr)
     })
     .parse2(inner.clone());
@@ -184,8 +191,11 @@ fn parse_group(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
         Err(err) => {
             // Inside the macro, a group that calls no primitive is a Rust expression
             // (`(1.0 / n as f64)`, `(cfg.beta)`): rustc type-checks it as a coefficient.
-            if mode == Mode::Macro && !calls_primitive(&inner) {
+            if !calls_primitive(&inner) {
                 if let Ok(rust) = syn::parse2::<syn::Expr>(inner.clone()) {
+                    if mode == Mode::Runtime {
+                        return Err(syn::Error::new(group.span(), RUST_EXPRESSIONS_MACRO_ONLY));
+                    }
                     return Ok(Expr::Rust {
                         tokens: quote::ToTokens::to_token_stream(&rust),
                         span: group.span(),

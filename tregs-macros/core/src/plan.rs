@@ -81,8 +81,7 @@ impl Coef {
             Coef::Rust { span, .. } => {
                 return Err(syn::Error::new(
                     *span,
-                    "Rust expressions are only available inside `loss!`; at run time a \
-                     coefficient is a number or a name",
+                    crate::parse::RUST_EXPRESSIONS_MACRO_ONLY,
                 ))
             }
             Coef::Neg(inner) => -inner.eval(lookup)?,
