@@ -900,6 +900,37 @@ fn a_rust_expression_coefficient_at_run_time_says_it_is_macro_only() {
     }
 }
 
+/// Output into a pipe whose reader has gone (`| head -c0`): the command stops quietly,
+/// killed by SIGPIPE as `cat` would be, with no panic message.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let files = Files::new();
+    let z = files.f32("z.npy", 3, 2, &LINE);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tregs"))
+        .args([
+            "eval",
+            "--points",
+            p(&z),
+            "--loss",
+            "sphere(z)",
+            "--repeat",
+            "3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tregs binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
+}
+
+/// SIGPIPE's number on Linux and macOS.
+const SIGPIPE: i32 = 13;
+
 #[test]
 fn an_unknown_coefficient_is_an_error() {
     let files = Files::new();

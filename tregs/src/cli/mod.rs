@@ -145,6 +145,7 @@ impl From<tregs::LossError> for CliError {
 
 /// Parses the command line, runs the command, reports a failure on stderr.
 pub fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => eval::run(&args),
@@ -156,6 +157,20 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Rust starts programs with SIGPIPE ignored, so that printing to a closed pipe
+/// (`tregs eval … | head -c0`) is an error, which `println!` turns into a panic. A command
+/// line tool should stop quietly there, as `cat` does: the default action ends the process
+/// when the reader has gone. (Files are written before anything is printed, and atomically,
+/// so nothing is left half written.)
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default has no preconditions; no other
+    // thread exists yet.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
