@@ -1161,6 +1161,18 @@ fn bench_reports_time_throughput_and_memory() {
 
     let out = tregs(&["bench", "--sizes", "1x4"]);
     assert!(!out.status.success(), "a tree needs 2 points");
+
+    // More memory than the machine has: a clear error before anything is allocated.
+    let out = tregs(&["bench", "--sizes", "64x8,99999999x99999999", "--reps", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: --sizes 99999999x99999999: needs about")
+            && err.contains("GiB available")
+            && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty(), "nothing run: {}", stdout(&out));
 }
 
 /// `--metrics` on the three collinear points: tree length 3, alignment and the gap of the

@@ -91,6 +91,24 @@ fn parse_size(text: &str) -> Result<(usize, usize), String> {
     Ok((n, d))
 }
 
+/// A lower bound on the host memory one size needs: the two views, their gradients and
+/// about as many f32 intermediates (inputs are generated on the host for either backend);
+/// on the CPU also three n × n f32 matrices (the two views' tree buffers, the distance
+/// step's own).
+fn host_bytes_needed(n: usize, d: usize, on_gpu: bool) -> u128 {
+    let (n, d) = (n as u128, d as u128);
+    let matrices = if on_gpu { 0 } else { 3 * n * n * 4 };
+    8 * n * d * 4 + matrices
+}
+
+/// `MemAvailable` of /proc/meminfo (Linux); `None` where it cannot be read.
+fn available_memory_bytes() -> Option<u128> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Measurements at one size.
 struct Row {
     n: usize,
@@ -141,6 +159,20 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     } else {
         args.sizes.clone()
     };
+    if let Some(available) = available_memory_bytes() {
+        for &(n, d) in &sizes {
+            let needed = host_bytes_needed(n, d, args.backend == Backend::Wgpu);
+            if needed > available {
+                let gib = |bytes: u128| bytes as f64 / (1u64 << 30) as f64;
+                return Err(CliError::new(format!(
+                    "--sizes {n}x{d}: needs about {:.1} GiB of memory here, more than the {:.1} \
+                     GiB available: use smaller sizes",
+                    gib(needed),
+                    gib(available)
+                )));
+            }
+        }
+    }
     let coefficients: BTreeMap<String, f64> = COEFFICIENTS
         .iter()
         .map(|&(k, v)| (k.to_string(), v))
