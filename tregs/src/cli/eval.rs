@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tregs::DistanceMethod;
-use tregs::{LossOutput, RuntimeLoss};
+use tregs::{LossOutput, Primitive, RuntimeLoss};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -100,10 +100,19 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
                 ))
             }
             other => {
+                let clip_scaled = loss.plan().terms.iter().any(|t| {
+                    t.primitive == Primitive::ClipScaled && loss.plan().inputs[t.args[2]] == other
+                });
+                let hint = if clip_scaled {
+                    "; `clip_scaled`'s logit scale is a learnable tensor, for training code \
+                     (`loss!`, `RuntimeLoss`): here, use `clip(z, z2, τ = …)`"
+                } else {
+                    ""
+                };
                 return Err(CliError::new(format!(
                     "the loss reads `{other}`, which is not an input here: the inputs are `z` \
-                     (--points) and `z2` (--points2)"
-                )))
+                     (--points) and `z2` (--points2){hint}"
+                )));
             }
         }
     }

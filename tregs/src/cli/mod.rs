@@ -42,8 +42,11 @@ pub enum Command {
 
 /// The primitives table and the grammar in brief, for `--help`.
 pub fn reference_help() -> String {
+    // `eval` binds two matrices; `clip_scaled`'s third input, a learnable 1×1 tensor, is
+    // for training code (`loss!`, `RuntimeLoss`).
     let rows: Vec<(String, &str)> = Primitive::ALL
         .iter()
+        .filter(|&&p| p != Primitive::ClipScaled)
         .map(|p| (p.signature(), p.formula()))
         .collect();
     let width = rows
@@ -60,6 +63,7 @@ pub fn reference_help() -> String {
         "\nA loss is a weighted sum of terms: numbers, named coefficients given with\n\
          --coef NAME=VALUE (Greek names may be spelled in ASCII: β or beta), +, -, * and\n\
          parentheses. `z` is the matrix from --points, `z2` the one from --points2.\n\
+         (`clip_scaled(a, b, s)`, whose s is a learnable tensor, is for training code.)\n\
          \nExample, the T-REGS objective:\n  \
          tregs eval --points z.npy --points2 z2.npy \\\n    \
          --loss \"β*mse(z, z2) + γ*(mst_len(z) + mst_len(z2)) + λ*(sphere(z) + sphere(z2))\" \\\n    \
