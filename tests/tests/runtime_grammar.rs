@@ -129,3 +129,16 @@ fn scope_mistakes_are_located() {
         .contains("option `scope` is given twice"));
     assert!(error("mst_len(scope = global, z)", &[]).contains("come before its named options"));
 }
+
+/// An expression cut short after an operator points at that operator (a run-time string's
+/// end has no span of its own: it used to point at 1:1).
+#[test]
+fn an_expression_ending_after_an_operator_points_at_it() {
+    assert_eq!(
+        error("sphere(z) +", &[]),
+        "1:11: the expression ends after `+`: expected a coefficient or a term such as \
+         `mst_len(z)`\n  sphere(z) +\n            ^"
+    );
+    assert!(error("γ*", &[("gamma", 1.0)]).starts_with("1:2: the expression ends after `*`"));
+    assert!(error("sphere(z) - -", &[]).starts_with("1:13: the expression ends after `-`"));
+}

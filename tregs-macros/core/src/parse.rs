@@ -76,6 +76,7 @@ fn parse_sum(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
         } else {
             return Ok(lhs);
         };
+        expect_more(input, span, if op == BinOp::Add { "+" } else { "-" })?;
         let rhs = parse_product(input, mode)?;
         lhs = Expr::Binary {
             op,
@@ -86,10 +87,26 @@ fn parse_sum(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
     }
 }
 
+/// After an operator, the expression must go on: an error at the operator otherwise (the
+/// end of a run-time string has no span of its own; it would point at 1:1).
+fn expect_more(input: ParseStream, op_span: proc_macro2::Span, op: &str) -> syn::Result<()> {
+    if input.is_empty() {
+        return Err(syn::Error::new(
+            op_span,
+            format!(
+                "the expression ends after `{op}`: expected a coefficient or a term such as \
+                 `mst_len(z)`"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_product(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
     let mut lhs = parse_unary(input, mode)?;
     while input.peek(Token![*]) {
         let span = input.parse::<Token![*]>()?.span;
+        expect_more(input, span, "*")?;
         let rhs = parse_unary(input, mode)?;
         lhs = Expr::Binary {
             op: BinOp::Mul,
@@ -104,6 +121,7 @@ fn parse_product(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
 fn parse_unary(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
     if input.peek(Token![-]) {
         let span = input.parse::<Token![-]>()?.span;
+        expect_more(input, span, "-")?;
         let inner = parse_unary(input, mode)?;
         return Ok(Expr::Neg {
             inner: Box::new(inner),
