@@ -619,11 +619,20 @@ pub(crate) fn diagnose_non_finite(
             };
         }
     }
+    let options: Vec<&str> = term.primitive.options().iter().map(|o| o.name).collect();
+    let remedy = if options.is_empty() {
+        "rescale the inputs".to_string()
+    } else {
+        // e.g. a temperature near 0 overflows the exponentials of nt_xent and clip.
+        format!(
+            "check its options ({}) or rescale the inputs",
+            options.join(", ")
+        )
+    };
     LossError::Term {
         term: term.name.clone(),
         problem: format!(
-            "evaluates to {value} although its inputs are finite: the values overflow; \
-             rescale the inputs"
+            "evaluates to {value} although its inputs are finite: the values overflow; {remedy}"
         ),
     }
 }

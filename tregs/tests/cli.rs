@@ -747,9 +747,95 @@ fn a_truncated_npy_file_is_an_error() {
     assert_fails(
         &files,
         &["eval", "--points", p(&z), "--loss", "sphere(z)"],
-        "cannot read the data of",
+        "z.npy is truncated: its header declares 3 x 2 values of 4 bytes (24 bytes after the \
+         header) and the file has",
         false,
     );
+}
+
+#[test]
+fn an_empty_matrix_names_its_file() {
+    let files = Files::new();
+    let empty = files.f32("none.npy", 0, 8, &[]);
+    assert_fails(
+        &files,
+        &["eval", "--points", p(&empty), "--loss", "sphere(z)"],
+        "input `z` (",
+        false,
+    );
+    assert_fails(
+        &files,
+        &["eval", "--points", p(&empty), "--loss", "sphere(z)"],
+        "none.npy): is empty (0x8)",
+        false,
+    );
+}
+
+/// A temperature so small that the exponentials overflow: the message names the term and
+/// its options, not only the inputs.
+#[test]
+fn an_overflowing_temperature_points_at_the_options() {
+    let files = Files::new();
+    let z = files.f32("z.npy", 3, 2, &LINE);
+    let z2 = files.f32("z2.npy", 3, 2, &LINE2);
+    let args = [
+        "eval",
+        "--points",
+        p(&z),
+        "--points2",
+        p(&z2),
+        "--loss",
+        "nt_xent(z, z2, τ = 1e-30)",
+    ];
+    // The value is finite; the gradient overflows (assert_fails asks for --grad).
+    assert_fails(
+        &files,
+        &args,
+        "the gradient of `z` is Inf at row 0, column 0",
+        false,
+    );
+    assert_fails(&files, &args, "nt_xent(z, z2, τ = 1e-30)", false);
+    // Below f32's range the temperature is 0 and the value itself overflows.
+    let args = [
+        "eval",
+        "--points",
+        p(&z),
+        "--points2",
+        p(&z2),
+        "--loss",
+        "nt_xent(z, z2, τ = 1e-300)",
+    ];
+    assert_fails(&files, &args, "nt_xent", false);
+    assert_fails(
+        &files,
+        &args,
+        "check its options (τ) or rescale the inputs",
+        false,
+    );
+}
+
+#[test]
+fn points2_read_by_metrics_only_says_so() {
+    let files = Files::new();
+    let z = files.f32("z.npy", 3, 2, &LINE);
+    let z2 = files.f32("z2.npy", 3, 2, &LINE2);
+    let out = tregs(&[
+        "eval",
+        "--points",
+        p(&z),
+        "--points2",
+        p(&z2),
+        "--loss",
+        "sphere(z)",
+        "--metrics",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--points2 is used by --metrics only"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("metrics of z2"), "{}", stdout(&out));
 }
 
 #[test]

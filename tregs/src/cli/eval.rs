@@ -117,7 +117,11 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         }
     }
     if args.points2.is_some() && !reads("z2") {
-        eprintln!("warning: the loss does not read `z2`; --points2 is ignored");
+        if args.metrics {
+            eprintln!("warning: the loss does not read `z2`; --points2 is used by --metrics only");
+        } else {
+            eprintln!("warning: the loss does not read `z2`; --points2 is ignored");
+        }
     }
     if let Some(out) = &args.grad {
         let mut inputs = vec![("--points", args.points.as_path())];
@@ -138,6 +142,15 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         });
     }
     for input in inputs.iter().filter(|i| reads(i.name)) {
+        let (n, d) = (input.matrix.n, input.matrix.d);
+        if n == 0 || d == 0 {
+            return Err(CliError::new(format!(
+                "input `{}` ({}): is empty ({n}x{d}); expected at least one point of at least \
+                 one coordinate",
+                input.name,
+                input.path.display(),
+            )));
+        }
         if let Some((pos, what)) = input.matrix.elements.first_non_finite() {
             let d = input.matrix.d;
             return Err(CliError::new(format!(
@@ -286,10 +299,15 @@ fn gradient_of_z(out: &LossOutput, z: &Tensor<2>, file: &Matrix) -> Result<Matri
     };
     let gradient = Matrix { n, d, elements };
     if let Some((pos, what)) = gradient.elements.first_non_finite() {
+        // The terms are finite (checked by evaluate): one of them overflows in its backward.
+        let terms: Vec<&str> = out.terms().iter().map(|t| t.name.as_str()).collect();
         return Err(CliError::new(format!(
-            "the gradient is {what} at row {}, column {}; nothing written",
+            "the gradient of `z` is {what} at row {}, column {} although every term's value \
+             is finite: the backward of one of {} overflows (a small temperature, or inputs \
+             of a large scale); nothing written",
             pos / d,
-            pos % d
+            pos % d,
+            terms.join(", ")
         )));
     }
     Ok(gradient)

@@ -95,7 +95,18 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, CliError> {
         _ => 0,
     };
     let order = npy.order();
+    let file_bytes = std::fs::metadata(path).map(|m| m.len()).ok();
     let read_error = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            let data = (n as u64)
+                .saturating_mul(d as u64)
+                .saturating_mul(precision as u64);
+            let size = file_bytes.map_or(String::new(), |b| format!(" and the file has {b}"));
+            return CliError::new(format!(
+                "{shown} is truncated: its header declares {n} x {d} values of {precision} \
+                 bytes ({data} bytes after the header){size}"
+            ));
+        }
         CliError::new(format!(
             "cannot read the data of {shown}: {}",
             one_line(&e.to_string())
