@@ -100,7 +100,7 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, CliError> {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
             let data = (n as u64)
                 .saturating_mul(d as u64)
-                .saturating_mul(precision as u64);
+                .saturating_mul(precision);
             let size = file_bytes.map_or(String::new(), |b| format!(" and the file has {b}"));
             return CliError::new(format!(
                 "{shown} is truncated: its header declares {n} x {d} values of {precision} \
