@@ -658,36 +658,33 @@ fn column_stats_avx512<T: Real>(rows: &[T], d: usize) -> Vec<f64> {
     column_stats_body(rows, d)
 }
 
-/// [`column_stats`] for f32 with AVX-512F: the rows stream sequentially, the running
-/// statistics of 16 columns at a time are loaded, updated and stored (sums in f64 in row
-/// order, as in [`column_stats_body`]).
+/// The loop of the f32 SIMD [`column_stats`]: the rows stream in memory order past the
+/// statistics of all columns (they stay in L1/L2), `W` columns at a time through
+/// `step(values, sums, mins, maxs)` (pointers to column c of the row and of the three
+/// statistics), the last `d % W` columns one at a time by the same rules: sums in f64 in
+/// row order, extrema `if v < m { v } else { m }` (NaN ignored), as in
+/// [`column_stats_body`]. Inlined into each caller, so that the loop is compiled for the
+/// caller's target features.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn column_stats_avx512_f32(rows: &[f32], d: usize) -> Vec<f64> {
-    use std::arch::x86_64::*;
+#[inline(always)]
+fn column_stats_f32_streamed<const W: usize>(
+    rows: &[f32],
+    d: usize,
+    step: impl Fn(*const f32, *mut f64, *mut f32, *mut f32),
+) -> Vec<f64> {
     let mut sum = vec![0.0f64; d];
     let mut min = vec![f32::INFINITY; d];
     let mut max = vec![f32::NEG_INFINITY; d];
-    let full = d / 16 * 16;
+    let full = d / W * W;
     for row in rows.chunks_exact(d) {
-        for c in (0..full).step_by(16) {
-            // SAFETY: c + 16 <= d for the row and the three statistics vectors.
-            unsafe {
-                let v = _mm512_loadu_ps(row.as_ptr().add(c));
-                let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-                let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
-                    _mm512_castps_pd(v),
-                )));
-                let s = sum.as_mut_ptr().add(c);
-                _mm512_storeu_pd(s, _mm512_add_pd(_mm512_loadu_pd(s), lo));
-                _mm512_storeu_pd(s.add(8), _mm512_add_pd(_mm512_loadu_pd(s.add(8)), hi));
-                // vminps / vmaxps return the second operand when either is NaN: NaN
-                // inputs are ignored, as in `column_stats_body`.
-                let mn = min.as_mut_ptr().add(c);
-                _mm512_storeu_ps(mn, _mm512_min_ps(v, _mm512_loadu_ps(mn)));
-                let mx = max.as_mut_ptr().add(c);
-                _mm512_storeu_ps(mx, _mm512_max_ps(v, _mm512_loadu_ps(mx)));
-            }
+        for c in (0..full).step_by(W) {
+            // c + W <= d: W values from each pointer are in the row and the statistics.
+            step(
+                row.as_ptr().wrapping_add(c),
+                sum.as_mut_ptr().wrapping_add(c),
+                min.as_mut_ptr().wrapping_add(c),
+                max.as_mut_ptr().wrapping_add(c),
+            );
         }
         for c in full..d {
             let v = row[c];
@@ -701,48 +698,50 @@ fn column_stats_avx512_f32(rows: &[f32], d: usize) -> Vec<f64> {
     sum
 }
 
-/// [`column_stats`] for f32 with AVX2, as [`column_stats_avx512_f32`] with 8 columns at a
-/// time: the rows stream in memory order past the statistics of all columns (they stay
-/// in L1/L2). The generic loop scans blocks of columns down the rows instead, reading
-/// lines a row apart, which the prefetcher does not follow across pages (Zen 3, n = 256,
-/// d = 2048: 0.46 ms against 0.31 here). Intrinsics, because a row-streaming generic loop
-/// compiles the extrema updates to masked stores, which Zen 3 runs slower still.
+/// [`column_stats`] for f32 with AVX-512F, 16 columns at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn column_stats_avx512_f32(rows: &[f32], d: usize) -> Vec<f64> {
+    use std::arch::x86_64::*;
+    column_stats_f32_streamed::<16>(rows, d, |x, s, mn, mx| {
+        // SAFETY: the loop passes pointers with 16 values of the row and of each statistic.
+        unsafe {
+            let v = _mm512_loadu_ps(x);
+            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+            let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
+                _mm512_castps_pd(v),
+            )));
+            _mm512_storeu_pd(s, _mm512_add_pd(_mm512_loadu_pd(s), lo));
+            _mm512_storeu_pd(s.add(8), _mm512_add_pd(_mm512_loadu_pd(s.add(8)), hi));
+            // vminps / vmaxps return the second operand when either is NaN or both are
+            // zeros: `if v < m { v } else { m }`.
+            _mm512_storeu_ps(mn, _mm512_min_ps(v, _mm512_loadu_ps(mn)));
+            _mm512_storeu_ps(mx, _mm512_max_ps(v, _mm512_loadu_ps(mx)));
+        }
+    })
+}
+
+/// [`column_stats`] for f32 with AVX2, 8 columns at a time. The generic loop scans blocks
+/// of columns down the rows instead, reading lines a row apart, which the prefetcher does
+/// not follow across pages (Zen 3, n = 256, d = 2048: 0.46 ms against 0.31 here).
+/// Intrinsics, because a row-streaming generic loop compiles the extrema updates to masked
+/// stores, which Zen 3 runs slower still.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn column_stats_avx2_f32(rows: &[f32], d: usize) -> Vec<f64> {
     use std::arch::x86_64::*;
-    let mut sum = vec![0.0f64; d];
-    let mut min = vec![f32::INFINITY; d];
-    let mut max = vec![f32::NEG_INFINITY; d];
-    let full = d / 8 * 8;
-    for row in rows.chunks_exact(d) {
-        for c in (0..full).step_by(8) {
-            // SAFETY: c + 8 <= d for the row and the three statistics vectors.
-            unsafe {
-                let v = _mm256_loadu_ps(row.as_ptr().add(c));
-                let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-                let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
-                let s = sum.as_mut_ptr().add(c);
-                _mm256_storeu_pd(s, _mm256_add_pd(_mm256_loadu_pd(s), lo));
-                _mm256_storeu_pd(s.add(4), _mm256_add_pd(_mm256_loadu_pd(s.add(4)), hi));
-                // vminps / vmaxps return the second operand when either is NaN or both
-                // are zeros: `if v < m { v } else { m }`, as in `column_stats_body`.
-                let mn = min.as_mut_ptr().add(c);
-                _mm256_storeu_ps(mn, _mm256_min_ps(v, _mm256_loadu_ps(mn)));
-                let mx = max.as_mut_ptr().add(c);
-                _mm256_storeu_ps(mx, _mm256_max_ps(v, _mm256_loadu_ps(mx)));
-            }
+    column_stats_f32_streamed::<8>(rows, d, |x, s, mn, mx| {
+        // SAFETY: the loop passes pointers with 8 values of the row and of each statistic.
+        unsafe {
+            let v = _mm256_loadu_ps(x);
+            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
+            _mm256_storeu_pd(s, _mm256_add_pd(_mm256_loadu_pd(s), lo));
+            _mm256_storeu_pd(s.add(4), _mm256_add_pd(_mm256_loadu_pd(s.add(4)), hi));
+            _mm256_storeu_ps(mn, _mm256_min_ps(v, _mm256_loadu_ps(mn)));
+            _mm256_storeu_ps(mx, _mm256_max_ps(v, _mm256_loadu_ps(mx)));
         }
-        for c in full..d {
-            let v = row[c];
-            sum[c] += v as f64;
-            min[c] = if v < min[c] { v } else { min[c] };
-            max[c] = if v > max[c] { v } else { max[c] };
-        }
-    }
-    sum.extend(min.iter().map(|&v| v as f64));
-    sum.extend(max.iter().map(|&v| v as f64));
-    sum
+    })
 }
 
 #[cfg(target_arch = "x86_64")]
