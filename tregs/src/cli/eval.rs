@@ -142,15 +142,6 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         });
     }
     for input in inputs.iter().filter(|i| reads(i.name)) {
-        let (n, d) = (input.matrix.n, input.matrix.d);
-        if n == 0 || d == 0 {
-            return Err(CliError::new(format!(
-                "input `{}` ({}): is empty ({n}x{d}); expected at least one point of at least \
-                 one coordinate",
-                input.name,
-                input.path.display(),
-            )));
-        }
         if let Some((pos, what)) = input.matrix.elements.first_non_finite() {
             let d = input.matrix.d;
             return Err(CliError::new(format!(
@@ -180,7 +171,9 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         .map(|(i, t)| (i.name, t))
         .collect();
 
-    let out = loss.evaluate(&bindings)?;
+    let out = loss
+        .evaluate(&bindings)
+        .map_err(|e| naming_files(e, &inputs))?;
     let gradient = match &args.grad {
         Some(_) => Some(gradient_of_z(&out, &tensors[0], &inputs[0].matrix)?),
         None => None,
@@ -311,6 +304,20 @@ fn gradient_of_z(out: &LossOutput, z: &Tensor<2>, file: &Matrix) -> Result<Matri
         )));
     }
     Ok(gradient)
+}
+
+/// The library names an input by its binding (`z`); the CLI adds the file it was read
+/// from (an empty matrix, a shape mismatch, …).
+fn naming_files(e: tregs::LossError, inputs: &[Input]) -> CliError {
+    if let tregs::LossError::Input { input, problem } = &e {
+        if let Some(file) = inputs.iter().find(|i| i.name == input) {
+            return CliError::new(format!(
+                "input `{input}` ({}): {problem}",
+                file.path.display()
+            ));
+        }
+    }
+    e.into()
 }
 
 /// `k` evaluations, forward plus backward, in milliseconds.
