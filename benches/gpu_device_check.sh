@@ -17,6 +17,8 @@ mkdir -p /tmp/b && tar -C /tmp/b -xJf .devbin/gpu/bins.tar.xz
 cd /tmp/b
 timeout 120 ./gpu_path --test-threads 1 > "$OUT/gpu_path.txt" 2>&1; echo "rc=$?" >> "$OUT/gpu_path.txt"
 timeout 60 ./gpu_launches > "$OUT/gpu_launches.txt" 2>&1; echo "rc=$?" >> "$OUT/gpu_launches.txt"
+# The longest Borůvka hook walk on a chain of 4096 hooks (path halving; lavapipe: 3 to 771).
+timeout 30 ./gpu_path a_chain_of_hooks --nocapture 2>&1 | grep -E 'longest|test result' | tee "$OUT/hook_walk.txt"
 timeout 60 ./gpu_split_f16 --test-threads 1 > "$OUT/gpu_split_f16.txt" 2>&1; echo "rc=$?" >> "$OUT/gpu_split_f16.txt"
 tail -n 3 "$OUT/gpu_path.txt" "$OUT/gpu_launches.txt" "$OUT/gpu_split_f16.txt"
 # Tensor cores (SPIR-V: Vulkan's cooperative matrices; WGSL has none): the split-f16

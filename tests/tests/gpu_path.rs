@@ -52,6 +52,8 @@ struct DeviceTree {
     hooks: usize,
     rows_read: usize,
     rounds_reading: usize,
+    /// The longest hook walk of any vertex in any round, in steps.
+    longest_walk: usize,
 }
 
 fn device_tree(data: &[f32], n: usize, d: usize) -> DeviceTree {
@@ -85,11 +87,26 @@ fn device_trees_scheduled(
         let (shift, shifted_sq) = gpu::row_statistics(&client, &x, input, &norms, 0);
         gpu::sq_distance_matrix(&client, &x, input, &shift, &shifted_sq, &dist, t * n * n);
     }
+    trees_of_matrices(&client, &dist, n, trees, schedule)
+}
+
+/// The trees of `trees` n × n matrices end to end in `dist`, built in the same Borůvka
+/// launches, each with Prim's on the same matrix (read back).
+fn trees_of_matrices(
+    client: &cubecl::client::Client,
+    dist: &tregs_kernels::gpu::DeviceBuffer,
+    n: usize,
+    trees: usize,
+    schedule: tregs_kernels::gpu::Schedule,
+) -> Vec<DeviceTree> {
+    use cubecl::prelude::*;
+    use tregs_kernels::gpu::{self, boruvka::COUNTERS_PER_TREE, DeviceBuffer};
     // Edge lists start one edge in, to check the offset.
-    let edges = DeviceBuffer::empty::<i32>(&client, 2 * (1 + trees * (n - 1)));
-    let counters = gpu::boruvka_trees_scheduled(&client, &dist, n, trees, &edges, 1, schedule)
-        .read_u32(&client);
-    let matrices = dist.read_f32(&client);
+    let edges = DeviceBuffer::empty::<i32>(client, 2 * (1 + trees * (n - 1)));
+    let counters =
+        gpu::boruvka_trees_scheduled(client, dist, n, trees, &edges, 1, schedule).read_u32(client);
+    let counters: Vec<&[u32]> = counters.chunks(COUNTERS_PER_TREE as usize).collect();
+    let matrices = dist.read_f32(client);
     let flat =
         i32::from_bytes(&client.read_one_unchecked(edges.handle.clone()))[..edges.len].to_vec();
     let sorted = |pairs: Vec<(usize, usize)>| {
@@ -116,9 +133,10 @@ fn device_trees_scheduled(
                         .map(|(u, v)| (u as usize, v as usize))
                         .collect(),
                 ),
-                hooks: counters[3 * t] as usize,
-                rows_read: counters[3 * t + 1] as usize,
-                rounds_reading: counters[3 * t + 2] as usize,
+                hooks: counters[t][0] as usize,
+                rows_read: counters[t][1] as usize,
+                rounds_reading: counters[t][2] as usize,
+                longest_walk: counters[t][3] as usize,
             }
         })
         .collect()
@@ -401,6 +419,55 @@ fn a_tree_made_in_one_round_is_one_chain_of_hooks_and_stops_the_reads() {
     assert_eq!(tree.edges, tree.prim_on_device_distances);
     assert_eq!(tree.hooks, n - 1);
     assert_eq!((tree.rounds_reading, tree.rows_read), (1, n));
+}
+
+/// The worst hook forest: a matrix whose lightest edges make one chain, vertex i hooking
+/// onto i − 1 in round 0 (weights: w(i − 1, i) = i, every other pair 10⁶ + i + j). Walking
+/// one hook per step, the last vertex took n − 1 dependent steps (4095 here, until
+/// 2026-11-29); jumping to the grandparent without writing it back, ⌈(n − 1)/2⌉ = 2048.
+/// With path halving the walks running together shorten each other's paths: how much
+/// depends on how they interleave: on lavapipe, 3 to 771 steps in 33 runs on 2 threads,
+/// 3 on 1, 3 to 131 on 16 (`LP_NUM_THREADS`); a simulation of lockstep walks, as on a
+/// large GPU, gives log₂ n = 12. The bound asserted, n/3, is one the walks beat on
+/// lavapipe with room to spare and walks without write-back cannot.
+#[test]
+fn a_chain_of_hooks_is_walked_in_far_fewer_steps_than_its_length() {
+    use cubecl::prelude::*;
+    use tregs_kernels::gpu::{DeviceBuffer, Schedule};
+    let n = 4096;
+    let mut matrix = vec![0f32; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            matrix[i * n + j] = match i.abs_diff(j) {
+                0 => 0.0,
+                1 => i.max(j) as f32,
+                _ => (1_000_000 + i + j) as f32,
+            };
+        }
+    }
+    let client = cubecl::Device::default().client();
+    let dist = DeviceBuffer {
+        handle: client.create_from_slice(f32::as_bytes(&matrix)),
+        len: matrix.len(),
+    };
+    assert_eq!(Schedule::for_rows(n), Schedule::Steps);
+    let tree = trees_of_matrices(&client, &dist, n, 1, Schedule::Steps).remove(0);
+    let chain: Vec<(usize, usize)> = (1..n).map(|i| (i - 1, i)).collect();
+    assert!(tree.edges == chain, "not the chain");
+    assert!(
+        tree.edges == tree.prim_on_device_distances,
+        "not Prim's tree"
+    );
+    assert_eq!((tree.hooks, tree.rounds_reading), (n - 1, 1));
+    eprintln!(
+        "longest hook walk: {} steps for a chain of {n}",
+        tree.longest_walk
+    );
+    assert!(
+        tree.longest_walk >= 1 && tree.longest_walk <= n / 3,
+        "longest walk {} steps",
+        tree.longest_walk
+    );
 }
 
 /// A vertex whose lightest edge of the round before still leaves its component keeps it

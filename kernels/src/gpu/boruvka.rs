@@ -20,7 +20,9 @@
 //!    the new root, computing each hook from the edges as it goes (a component hooks onto
 //!    the component across its edge; of two components that chose the same edge, the
 //!    smaller id stays a root). The root of a component that hooks records the edge in its
-//!    own slot, so edges land in fixed places, whatever the scheduling.
+//!    own slot, so edges land in fixed places, whatever the scheduling. The walks shorten
+//!    the hook forest as they go (path halving in `parents`): a walk of one hook per step
+//!    would cost the last vertex of a chain of hooks n − 1 dependent reads.
 //!
 //! The first round needs no initialisation launch before it: in round 0 every component is
 //! one vertex, so [`boruvka_first_round_kernel()`] scans every other vertex's entry without
@@ -45,22 +47,28 @@
 //! the same launches: tree t is cube row `CUBE_POS_Y = t`, and every buffer holds one block
 //! per tree. Per tree: `dist` (n², at t·n²), `comp` (2n: ids of rounds of parity 0 and 1),
 //! `comp_edge` (2n: the key of each component's lightest outgoing edge, rounds of parity 0
-//! and 1),
-//! `vertex_best` (2n: each vertex's lightest outgoing edge, weight then key), `slots` (2n:
-//! edge ends u, then v, per hooked root), `counters` (3: hooks so far, then, for tests and
-//! benchmarks, rows read and rounds that read any).
+//! and 1), `parents` (2n: an ancestor of each root in the round's hook forest, once a walk has
+//! found one, rounds of parity 0 and 1), `vertex_best` (2n: each vertex's lightest outgoing
+//! edge, weight then key), `slots` (2n: edge ends u, then v, per hooked root), `counters`
+//! ([`COUNTERS_PER_TREE`]: hooks so far, then, for tests and benchmarks, rows read, rounds
+//! that read any and the longest walk).
 
 use super::distance::REDUCE_UNITS;
 use cubecl::prelude::*;
 
-/// Marks "no edge" in weights, keys and slots.
+/// Marks "no edge" in weights, keys and slots, and "not known yet" in `parents`.
 pub const NONE: u32 = 0xFFFF_FFFF;
+
+/// Device counters per tree: hooks made, matrix rows read, rounds that read rows, and the
+/// longest hook walk of any vertex in any round (steps, each a jump to a grandparent).
+pub const COUNTERS_PER_TREE: u32 = 4;
 
 /// Vertex i of tree t before the first round: its own component, no edge chosen yet.
 #[cube]
 fn init_vertex(
     comp: &mut [u32],
     comp_edge: &[Atomic<u32>],
+    parents: &[Atomic<u32>],
     vertex_best: &mut [u32],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
@@ -73,15 +81,18 @@ fn init_vertex(
     comp[pairs] = i;
     comp_edge[pairs].store(NONE);
     comp_edge[pairs + n_].store(NONE);
+    parents[pairs].store(NONE);
+    parents[pairs + n_].store(NONE);
     vertex_best[pairs] = NONE;
     vertex_best[pairs + n_] = NONE;
     slots[pairs] = NONE;
     slots[pairs + n_] = NONE;
     if i == 0 {
-        let c = (3 * t) as usize;
+        let c = (COUNTERS_PER_TREE * t) as usize;
         counters[c].store(0);
         counters[c + 1].store(0);
         counters[c + 2].store(0);
+        counters[c + 3].store(0);
     }
 }
 
@@ -106,7 +117,7 @@ fn skips_its_row(
     ci: u32,
 ) -> (bool, bool) {
     let base = t * 2 * n + cur * n;
-    let done = counters[(3 * t) as usize].load() + 1 == n;
+    let done = counters[(COUNTERS_PER_TREE * t) as usize].load() + 1 == n;
     let cached_k = vertex_best[(t * 2 * n + n + i) as usize];
     let mut keep = false;
     if cached_k != NONE {
@@ -179,7 +190,7 @@ fn record_vertex_best(
     scanned: (u32, u32),
     keep: bool,
 ) {
-    let c = 3 * t;
+    let c = COUNTERS_PER_TREE * t;
     let own = t * 2 * n;
     if !keep {
         counters[(c + 1) as usize].fetch_add(1);
@@ -273,6 +284,7 @@ pub fn boruvka_first_round_kernel(
     dist: &[f32],
     comp: &mut [u32],
     comp_edge: &[Atomic<u32>],
+    parents: &[Atomic<u32>],
     vertex_best: &mut [u32],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
@@ -283,7 +295,17 @@ pub fn boruvka_first_round_kernel(
     let (best_w, best_k) = scan_row(dist, comp, n, t, 0, i, i, UNIT_POS, CUBE_DIM, true);
     let (w, k) = lightest_in_cube(best_w, best_k, false);
     if UNIT_POS == 0 {
-        init_vertex(comp, comp_edge, vertex_best, slots, counters, n, t, i);
+        init_vertex(
+            comp,
+            comp_edge,
+            parents,
+            vertex_best,
+            slots,
+            counters,
+            n,
+            t,
+            i,
+        );
         // Round 0's choice. The counters are set, not added to: another cube may count
         // before this one has initialised them.
         let own = (t * 2 * n + i) as usize;
@@ -291,7 +313,7 @@ pub fn boruvka_first_round_kernel(
         vertex_best[own] = w;
         vertex_best[own + n as usize] = k;
         if i == 0 {
-            let c = (3 * t) as usize;
+            let c = (COUNTERS_PER_TREE * t) as usize;
             counters[c + 1].store(n);
             counters[c + 2].store(1);
         }
@@ -338,13 +360,58 @@ pub fn boruvka_vertex_min_kernel(
     }
 }
 
+/// The component that root r hooks onto this round (r itself if it stays a root), and the
+/// key of r's chosen edge: a root hooks onto the component across its edge, except that of
+/// two components that chose the same edge the smaller id stays a root. `base` is the
+/// tree's half of this round's ids and edges.
+#[cube]
+fn hook_of(comp: &mut [u32], comp_edge: &[Atomic<u32>], n: u32, base: u32, r: u32) -> (u32, u32) {
+    let key = comp_edge[(base + r) as usize].load();
+    let mut p = r;
+    if key != NONE {
+        let ca = comp[(base + key / n) as usize];
+        let mut other = ca;
+        if ca == r {
+            other = comp[(base + key % n) as usize];
+        }
+        let mutual = comp_edge[(base + other) as usize].load() == key;
+        if !(mutual && r < other) {
+            p = other;
+        }
+    }
+    (p, key)
+}
+
+/// An ancestor of root r in this round's hook forest, r itself only if r stays a root:
+/// `parents[base + r]` if a walk has written one, else r's hook, computed and written.
+#[cube]
+fn parent_of(
+    comp: &mut [u32],
+    comp_edge: &[Atomic<u32>],
+    parents: &[Atomic<u32>],
+    n: u32,
+    base: u32,
+    r: u32,
+) -> u32 {
+    let known = parents[(base + r) as usize].load();
+    let mut p = known;
+    if known == NONE {
+        let (hook, _key) = hook_of(comp, comp_edge, n, base, r);
+        // Only where nothing is known yet: a walk may have shortened it already.
+        parents[(base + r) as usize].compare_exchange_weak(NONE, hook);
+        p = hook;
+    }
+    p
+}
+
 /// Vertex v walks from its component along the hooks to its new root (see
-/// [`boruvka_hook_jump_kernel()`]), and empties its slot of the next round's edges (the
-/// other parity, which nothing reads in this round).
+/// [`boruvka_hook_jump_kernel()`]), and empties its entries of the next round's edges and
+/// parents (the other parity, which nothing reads in this round).
 #[cube]
 fn hook_jump_vertex(
     comp: &mut [u32],
     comp_edge: &[Atomic<u32>],
+    parents: &[Atomic<u32>],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
     n: u32,
@@ -356,50 +423,54 @@ fn hook_jump_vertex(
     let next = t * 2 * n + (1 - cur) * n;
     let own = t * 2 * n;
     comp_edge[(next + v) as usize].store(NONE);
+    parents[(next + v) as usize].store(NONE);
     let mut r = comp[(base + v) as usize];
+    if r == v {
+        // A root records its own hook: each hook once, in its root's slot, whatever the
+        // scheduling.
+        let (hook, key) = hook_of(comp, comp_edge, n, base, v);
+        if hook != v {
+            slots[(own + v) as usize] = key / n;
+            slots[(own + n + v) as usize] = key % n;
+            counters[(COUNTERS_PER_TREE * t) as usize].fetch_add(1);
+        }
+        parents[(base + v) as usize].compare_exchange_weak(NONE, hook);
+    }
+    // Path halving: each step jumps to the grandparent and points the root left behind at
+    // it, so that walks passing there later skip a level. Whatever the interleaving, every
+    // value in `parents` is an ancestor, so every walk ends at its root.
+    let mut steps = 0u32;
     let mut walking = true;
     while walking {
-        let mut p = r;
-        let key = comp_edge[(base + r) as usize].load();
-        if key != NONE {
-            let a = key / n;
-            let b = key % n;
-            let ca = comp[(base + a) as usize];
-            let mut other = ca;
-            if ca == r {
-                other = comp[(base + b) as usize];
-            }
-            let mutual = comp_edge[(base + other) as usize].load() == key;
-            if !(mutual && r < other) {
-                p = other;
-                // Only in the walk's first step can r be v (later steps visit roots, and v
-                // is one only if it starts at itself).
-                if r == v {
-                    slots[(own + v) as usize] = a;
-                    slots[(own + n + v) as usize] = b;
-                    counters[(3 * t) as usize].fetch_add(1);
-                }
-            }
-        }
+        let p = parent_of(comp, comp_edge, parents, n, base, r);
         if p == r {
             walking = false;
         } else {
-            r = p;
+            let g = parent_of(comp, comp_edge, parents, n, base, p);
+            if g != p {
+                parents[(base + r) as usize].store(g);
+            }
+            r = g;
+            steps += 1;
         }
     }
     comp[(next + v) as usize] = r;
+    counters[(COUNTERS_PER_TREE * t + 3) as usize].fetch_max(steps);
 }
 
 /// Every vertex walks from its component along the hooks to its new root, each hook
-/// computed from the components' edges as the walk reaches it: a root hooks onto the component across
-/// its chosen edge, except that of two components that chose the same edge the smaller id
-/// stays a root. The hooks form trees (the order is strict, so the only cycles would be the
-/// mutual pairs, which were broken), so the walk ends. The root vertex of a component that
-/// hooks records the edge in its slot and counts the hook.
+/// computed from the components' edges when a walk first reaches it ([`hook_of`]). The
+/// hooks form trees (the order is strict, so the only cycles would be the mutual pairs,
+/// which were broken), so the walk ends. The root vertex of a component that hooks records
+/// the edge in its slot and counts the hook. The walks shorten the forest as they go (path
+/// halving in `parents`, as in ECL-MST's union-find on GPUs): on a chain of n hooks, where
+/// one hook per step costs the last vertex n − 1 dependent reads, walks running together
+/// halve each other's paths.
 #[cube(launch_unchecked)]
 pub fn boruvka_hook_jump_kernel(
     comp: &mut [u32],
     comp_edge: &[Atomic<u32>],
+    parents: &[Atomic<u32>],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
     n: u32,
@@ -407,7 +478,9 @@ pub fn boruvka_hook_jump_kernel(
 ) {
     let v = ABSOLUTE_POS_X;
     if v < n {
-        hook_jump_vertex(comp, comp_edge, slots, counters, n, CUBE_POS_Y, cur, v);
+        hook_jump_vertex(
+            comp, comp_edge, parents, slots, counters, n, CUBE_POS_Y, cur, v,
+        );
     }
 }
 
@@ -466,6 +539,7 @@ pub fn boruvka_one_cube_kernel(
     dist: &[f32],
     comp: &mut [u32],
     comp_edge: &[Atomic<u32>],
+    parents: &[Atomic<u32>],
     vertex_best: &mut [u32],
     slots: &mut [u32],
     counters: &[Atomic<u32>],
@@ -477,7 +551,17 @@ pub fn boruvka_one_cube_kernel(
     let t = CUBE_POS_Y;
     let mut i = UNIT_POS;
     while i < n {
-        init_vertex(comp, comp_edge, vertex_best, slots, counters, n, t, i);
+        init_vertex(
+            comp,
+            comp_edge,
+            parents,
+            vertex_best,
+            slots,
+            counters,
+            n,
+            t,
+            i,
+        );
         i += CUBE_DIM;
     }
     sync_storage();
@@ -515,7 +599,7 @@ pub fn boruvka_one_cube_kernel(
         sync_storage();
         let mut v = UNIT_POS;
         while v < n {
-            hook_jump_vertex(comp, comp_edge, slots, counters, n, t, cur, v);
+            hook_jump_vertex(comp, comp_edge, parents, slots, counters, n, t, cur, v);
             v += CUBE_DIM;
         }
         sync_storage();

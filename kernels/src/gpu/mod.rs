@@ -507,9 +507,16 @@ pub enum Schedule {
     /// launches per round with a cube per vertex for the row scans, the first of them
     /// initialising too; then the edge list).
     Steps,
-    /// Everything in one launch, one cube per tree, a storage barrier between steps.
+    /// Everything in one launch, one cube per tree, a storage barrier between steps. For
+    /// small n only: up to [`ONE_CUBE_LIMIT_ROWS`] for Borůvka.
     OneCube,
 }
+
+/// The largest n [`boruvka_trees_scheduled`] builds in one cube (benchmarks time it up to
+/// there). Beyond about 3 700 rows lavapipe returned incomplete trees from that one
+/// long-running cube (a chain of hooks, with or without path halving), while the launches
+/// per round gave the right one; nothing that large needs it.
+pub const ONE_CUBE_LIMIT_ROWS: usize = 2048;
 
 impl Schedule {
     /// One cube up to [`ONE_CUBE_MAX_ROWS`] points, a launch per step beyond.
@@ -540,9 +547,10 @@ impl Schedule {
 
 /// The minimum spanning trees of the complete graphs on `trees` distance matrices of n × n,
 /// end to end in `dist`, built in the same launches; tree t is written as n − 1 `(min, max)`
-/// pairs into `edges` (i32) from edge `edge_offset + t·(n − 1)` on. Returns three device
-/// counters per tree, [hooks made, matrix rows read, rounds that read rows], for tests and
-/// benchmarks (reading them waits for the trees). Launched as
+/// pairs into `edges` (i32) from edge `edge_offset + t·(n − 1)` on. Returns
+/// [`boruvka::COUNTERS_PER_TREE`] device counters per tree, [hooks made, matrix rows read,
+/// rounds that read rows, longest hook walk], for tests and benchmarks (reading them waits
+/// for the trees). Launched as
 /// [`Schedule::for_rows`]`(n)`.
 pub fn boruvka_trees(
     client: &Client,
@@ -571,11 +579,16 @@ pub fn boruvka_trees_scheduled(
         dist.len >= trees * n * n,
         "the distance buffer holds every matrix"
     );
+    assert!(
+        schedule == Schedule::Steps || n <= ONE_CUBE_LIMIT_ROWS,
+        "one-cube Borůvka is for n <= {ONE_CUBE_LIMIT_ROWS}, not {n}"
+    );
     let comp = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
     let comp_edge = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
+    let parents = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
     let vertex_best = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
     let slots = DeviceBuffer::empty::<u32>(client, trees * 2 * n);
-    let counters = DeviceBuffer::empty::<u32>(client, trees * 3);
+    let counters = DeviceBuffer::empty::<u32>(client, trees * boruvka::COUNTERS_PER_TREE as usize);
     let nn = u32_of(n);
     let dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
     let rounds = boruvka_rounds(n);
@@ -588,6 +601,7 @@ pub fn boruvka_trees_scheduled(
                 dist.arg(),
                 comp.arg(),
                 comp_edge.arg(),
+                parents.arg(),
                 vertex_best.arg(),
                 slots.arg(),
                 counters.arg(),
@@ -612,6 +626,7 @@ pub fn boruvka_trees_scheduled(
                     dist.arg(),
                     comp.arg(),
                     comp_edge.arg(),
+                    parents.arg(),
                     vertex_best.arg(),
                     slots.arg(),
                     counters.arg(),
@@ -637,6 +652,7 @@ pub fn boruvka_trees_scheduled(
                 dim,
                 comp.arg(),
                 comp_edge.arg(),
+                parents.arg(),
                 slots.arg(),
                 counters.arg(),
                 nn,

@@ -188,6 +188,7 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     buf(),
                     buf(),
                     buf(),
+                    buf(),
                     ()
                 )
             ),
@@ -216,6 +217,7 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
                     buf(),
                     buf(),
                     buf(),
+                    buf(),
                     (),
                     ()
                 )
@@ -233,6 +235,7 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
             define!(
                 line,
                 boruvka::boruvka_one_cube_kernel::BoruvkaOneCubeKernel(
+                    buf(),
                     buf(),
                     buf(),
                     buf(),

@@ -147,7 +147,7 @@ impl Row {
 /// The largest n at which the bench also times the one-cube Borůvka schedule (which the
 /// library uses up to `ONE_CUBE_MAX_ROWS`), to show on a GPU where the threshold belongs.
 #[cfg(feature = "wgpu")]
-const ONE_CUBE_BENCH_ROWS: usize = 2048;
+const ONE_CUBE_BENCH_ROWS: usize = tregs_kernels::gpu::ONE_CUBE_LIMIT_ROWS;
 #[cfg(feature = "wgpu")]
 const _: () = assert!(ONE_CUBE_BENCH_ROWS >= tregs_kernels::gpu::ONE_CUBE_MAX_ROWS);
 
