@@ -459,7 +459,7 @@ fn hook_jump_vertex(
 }
 
 /// Every vertex walks from its component along the hooks to its new root, each hook
-/// computed from the components' edges when a walk first reaches it ([`hook_of`]). The
+/// computed from the components' edges when a walk first reaches it (`hook_of`). The
 /// hooks form trees (the order is strict, so the only cycles would be the mutual pairs,
 /// which were broken), so the walk ends. The root vertex of a component that hooks records
 /// the edge in its slot and counts the hook. The walks shorten the forest as they go (path
