@@ -51,3 +51,26 @@ fn ndarray_takes_the_fallback_and_agrees_with_flex() {
         assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "grad {a} vs {b}");
     }
 }
+
+/// Where no tree exists the fallback's `mst_len` is an error naming the cause, as on Flex:
+/// a NaN names its row; rows whose squared distances overflow f32 say so (both used to
+/// panic in Prim's).
+#[test]
+#[allow(deprecated)]
+fn no_tree_is_an_error_naming_the_cause() {
+    let device = Device::ndarray();
+    let mut rows: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    rows[7] = f32::NAN;
+    let z = Tensor::<2>::from_data(TensorData::new(rows, [6, 2]), &device);
+    let err = loss!(mst_len(z))
+        .err()
+        .expect("NaN is an error")
+        .to_string();
+    assert_eq!(err, "input `z`: NaN at row 3, column 1");
+    let z = Tensor::<2>::from_data(TensorData::new(vec![-3e20f32, 1e20, 2e20], [3, 1]), &device);
+    let err = loss!(mst_len(z))
+        .err()
+        .expect("overflow is an error")
+        .to_string();
+    assert!(err.contains("the values overflow"), "{err}");
+}

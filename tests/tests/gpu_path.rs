@@ -899,3 +899,54 @@ fn library_terms_beside_the_fused_kernels_match_the_cpu() {
     };
     assert_gpu_matches_cpu(run, 1e-4, 1e-2, 1e-4, 1.0);
 }
+
+/// `mst_len(z)` beside `mst_len(z, scope = global)` (one process: the same tree) on the
+/// GPU: the backward used to stop at an assertion (its gradient kernel takes one tree term
+/// per input); the value is computed once and the weights add up, as on the CPU.
+#[test]
+fn a_term_written_twice_with_and_without_a_scope_matches_the_cpu() {
+    let data = gaussian(300, 8, 77, 0.0);
+    let run = |device: &Device| {
+        let z = tensor(&data, 300, 8, device).require_grad();
+        let out = loss!(0.5 * mst_len(z) + 0.25 * mst_len(z, scope = global)).expect("valid");
+        let grads = out.total().backward();
+        (out.total_value(), gradient(&z, &grads))
+    };
+    let (gpu_total, gpu_grad) = run(&gpu().autodiff());
+    let (cpu_total, cpu_grad) = run(&Device::default().autodiff());
+    assert!(
+        (gpu_total - cpu_total).abs() <= 1e-5 * cpu_total.abs(),
+        "{gpu_total} vs {cpu_total}"
+    );
+    for (a, b) in gpu_grad.iter().zip(&cpu_grad) {
+        assert!((a - b).abs() <= 1e-4, "{a} vs {b}");
+    }
+}
+
+/// Rows far enough out that their squared distances overflow f32 (inf − inf in the Gram
+/// trick) order no tree: the edge lengths are marked infinite on the device, and the term
+/// is the CPU path's error, where the GPU used to return some tree and a finite value. A
+/// NaN row is named, as on the CPU.
+#[test]
+fn distances_that_overflow_are_the_cpu_error() {
+    let far: Vec<f32> = [-3e20f32, 1e20, 2e20, 5e19, -1e19, 4e20].to_vec();
+    for device in [gpu(), Device::default()] {
+        let z = tensor(&far, 6, 1, &device);
+        let err = loss!(mst_len(z))
+            .err()
+            .expect("overflow is an error")
+            .to_string();
+        assert!(
+            err.starts_with("mst_len(z): evaluates to") && err.contains("the values overflow"),
+            "{device:?}: {err}"
+        );
+    }
+    let mut rows = gaussian(50, 4, 3, 0.0);
+    rows[4 * 17 + 2] = f32::NAN;
+    let z = tensor(&rows, 50, 4, &gpu());
+    let err = loss!(mst_len(z))
+        .err()
+        .expect("NaN is an error")
+        .to_string();
+    assert_eq!(err, "input `z`: NaN at row 17, column 2");
+}

@@ -142,3 +142,16 @@ fn an_expression_ending_after_an_operator_points_at_it() {
     assert!(error("γ*", &[("gamma", 1.0)]).starts_with("1:2: the expression ends after `*`"));
     assert!(error("sphere(z) - -", &[]).starts_with("1:13: the expression ends after `-`"));
 }
+
+/// A literal beyond f64's range reads as inf: an error at the literal in both paths (the
+/// macro used to panic without a span, the runtime said "its coefficient is inf" later).
+#[test]
+fn numbers_beyond_f64_are_located() {
+    assert_eq!(
+        error("1e999*mst_len(z)", &[]),
+        "1:1: `1e999` is beyond f64's range (it reads as inf): a number must be finite\n  \
+         1e999*mst_len(z)\n  ^^^^^"
+    );
+    assert!(error("clip(a, b, τ = 2e400)", &[])
+        .starts_with("1:16: `2e400` is beyond f64's range (it reads as inf)"));
+}

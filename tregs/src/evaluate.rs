@@ -31,7 +31,8 @@ pub fn evaluate(
     coefs: &[f64],
     options: &[&[f64]],
 ) -> Result<LossOutput, LossError> {
-    if inputs.len() == plan.inputs.len() && plan.is_distributed() {
+    check_arguments(plan, inputs.len(), coefs, options)?;
+    if plan.is_distributed() {
         if let Some(comm) = distributed::active() {
             let global = distributed::distribute(plan, inputs, comm.as_ref())?;
             let refs: Vec<&Tensor<2>> = global.inputs.iter().collect();
@@ -196,6 +197,37 @@ fn fused_and_tensor_op_values(
 }
 
 fn fused_values(plan: &LossPlan, inputs: &[&Tensor<2>], options: &[&[f64]]) -> Tensor<1> {
+    // Terms that differ only in their written scope (`mst_len(z)` beside `mst_len(z, scope
+    // = global)`) have the same value in one process: the operation computes it once (its
+    // GPU gradient kernel takes one tree term per input) and both read it, so that their
+    // weights add up in the backward.
+    let mut unique: Vec<usize> = Vec::new();
+    let slot_of: Vec<i64> = (0..plan.terms.len())
+        .map(|k| {
+            let same = |&u: &usize| {
+                let (a, b) = (&plan.terms[u], &plan.terms[k]);
+                a.primitive == b.primitive && a.args == b.args && options[u] == options[k]
+            };
+            let slot = unique.iter().position(same).unwrap_or_else(|| {
+                unique.push(k);
+                unique.len() - 1
+            });
+            slot as i64
+        })
+        .collect();
+    if unique.len() < plan.terms.len() {
+        let sub = LossPlan {
+            terms: unique.iter().map(|&k| plan.terms[k].clone()).collect(),
+            ..plan.clone()
+        };
+        let sub_options: Vec<&[f64]> = unique.iter().map(|&k| options[k]).collect();
+        let values = fused_values(&sub, inputs, &sub_options);
+        let slots = Tensor::<1, Int>::from_data(
+            TensorData::new(slot_of, [plan.terms.len()]),
+            &values.device(),
+        );
+        return values.select(0, slots);
+    }
     let shapes = inputs.iter().map(|t| t.dims()).collect();
     let fused = FusedPlan::new(plan, shapes, options);
     let (head, tail) = slots(inputs);
@@ -209,6 +241,10 @@ fn fused_values(plan: &LossPlan, inputs: &[&Tensor<2>], options: &[&[f64]]) -> T
 
 /// The minimum spanning tree of the rows of `z`, computed by the fused operation where `z`
 /// lives (Prim's on the CPU, Borůvka's on a GPU): `(min, max)` index pairs, sorted.
+///
+/// # Errors
+/// As [`evaluate`] for `mst_len(z)`: fewer than 2 rows, a NaN or Inf (naming the row),
+/// distances that overflow; [`LossError::Device`] on a device without the fused operation.
 pub fn tree_edges(z: &Tensor<2>) -> Result<Vec<(u32, u32)>, LossError> {
     let plan = LossPlan::from_static(
         "mst_len(z)",
@@ -217,18 +253,27 @@ pub fn tree_edges(z: &Tensor<2>) -> Result<Vec<(u32, u32)>, LossError> {
     );
     validate(&plan, &[z], &[1.0], &[&[]])?;
     if !has_fused_op(&z.device()) {
-        return Err(LossError::Expression(format!(
+        return Err(LossError::Device(format!(
             "no fused operation on {:?}: the tree is computed by Flex or a GPU backend",
             z.device()
         )));
     }
     let fused = FusedPlan::new(&plan, vec![z.dims()], &[&[]]);
     let (head, tail) = slots(&[z]);
-    let (_, trees, _) = <Dispatch as TregsOps>::fused_loss_forward(
+    let (values, trees, _) = <Dispatch as TregsOps>::fused_loss_forward(
         head.into_dispatch(),
         tail.into_dispatch(),
         fused,
     );
+    // Where no tree exists the operation returns a placeholder and a NaN value.
+    let value: f64 = Tensor::<1>::from_dispatch(values)
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .expect("term values are floats")[0];
+    if !value.is_finite() {
+        return Err(diagnose_non_finite(&plan, &[z], 0, value));
+    }
     let flat: Vec<i64> = Tensor::<2, Int>::from_dispatch(trees)
         .into_data()
         .convert::<i64>()
@@ -458,20 +503,78 @@ fn shape_text(t: &Tensor<2>) -> String {
     format!("{n}x{d}")
 }
 
+/// The arguments of [`evaluate`] against the plan: one tensor per input, one coefficient
+/// and one option list per term, each term's options and inputs as its primitive takes.
+fn check_arguments(
+    plan: &LossPlan,
+    given_inputs: usize,
+    coefs: &[f64],
+    options: &[&[f64]],
+) -> Result<(), LossError> {
+    if plan.inputs.is_empty() || plan.terms.is_empty() {
+        return Err(LossError::Expression(
+            "the loss has no term: write at least one, such as `mst_len(z)`".to_string(),
+        ));
+    }
+    if given_inputs != plan.inputs.len() {
+        return Err(LossError::Expression(format!(
+            "the loss reads {} inputs ({}), {} were given",
+            plan.inputs.len(),
+            plan.inputs.join(", "),
+            given_inputs
+        )));
+    }
+    // `evaluate` is public: a plan built by hand, or slices of the wrong length, are
+    // errors here rather than panics (or terms silently skipped) further on.
+    for (what, given) in [
+        ("coefficients", coefs.len()),
+        ("option lists", options.len()),
+    ] {
+        if given != plan.terms.len() {
+            return Err(LossError::Expression(format!(
+                "the loss has {} terms ({}), {given} {what} were given",
+                plan.terms.len(),
+                plan.term_names().join(", ")
+            )));
+        }
+    }
+    for (term, options) in plan.terms.iter().zip(options) {
+        let primitive = term.primitive;
+        let expected = primitive.options().len();
+        let arity = primitive.params().len();
+        let problem = if options.len() != expected {
+            Some(format!(
+                "takes {expected} option values, {} were given",
+                options.len()
+            ))
+        } else if term.args.len() != arity {
+            Some(format!(
+                "takes {arity} inputs, its plan lists {}",
+                term.args.len()
+            ))
+        } else {
+            term.args
+                .iter()
+                .find(|&&a| a >= given_inputs)
+                .map(|a| format!("reads input {a}, but the loss has {given_inputs}"))
+        };
+        if let Some(problem) = problem {
+            return Err(LossError::Term {
+                term: term.name.clone(),
+                problem,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn validate(
     plan: &LossPlan,
     inputs: &[&Tensor<2>],
     coefs: &[f64],
     options: &[&[f64]],
 ) -> Result<(), LossError> {
-    if inputs.len() != plan.inputs.len() {
-        return Err(LossError::Expression(format!(
-            "the loss reads {} inputs ({}), {} were given",
-            plan.inputs.len(),
-            plan.inputs.join(", "),
-            inputs.len()
-        )));
-    }
+    check_arguments(plan, inputs.len(), coefs, options)?;
     let first_dtype = inputs[0].dtype();
     let device = inputs[0].device();
     for (name, tensor) in plan.inputs.iter().zip(inputs) {
@@ -596,6 +699,18 @@ fn validate(
     Ok(())
 }
 
+/// The first NaN or Inf of a row-major matrix of `d` columns, as "NaN at row r, column c".
+pub(crate) fn first_non_finite<T: tregs_kernels::Real>(data: &[T], d: usize) -> Option<String> {
+    let pos = data.iter().position(|v| !v.to_f64().is_finite())?;
+    let what = if data[pos].to_f64().is_nan() {
+        "NaN"
+    } else {
+        "Inf"
+    };
+    let d = d.max(1);
+    Some(format!("{what} at row {}, column {}", pos / d, pos % d))
+}
+
 /// A term came out NaN or Inf: name the input row at fault, or say the inputs were fine.
 pub(crate) fn diagnose_non_finite(
     plan: &LossPlan,
@@ -611,11 +726,10 @@ pub(crate) fn diagnose_non_finite(
             .convert::<f64>()
             .try_to_vec()
             .expect("inputs are floats");
-        if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
-            let what = if data[pos].is_nan() { "NaN" } else { "Inf" };
+        if let Some(problem) = first_non_finite(&data, d) {
             return LossError::Input {
                 input: plan.inputs[i].clone(),
-                problem: format!("{what} at row {}, column {}", pos / d, pos % d),
+                problem,
             };
         }
     }
@@ -648,6 +762,40 @@ mod tests {
             .expect("a valid expression")
             .plan()
             .clone()
+    }
+
+    /// `evaluate` is public: slices of the wrong length, or a hand-built plan whose terms
+    /// read inputs it does not have, are errors, not panics or terms silently skipped.
+    #[test]
+    fn arguments_that_do_not_fit_the_plan_are_errors() {
+        let device = Device::default();
+        let z = Tensor::<2>::from_data(TensorData::new(vec![0f32, 1.0, 3.0, 7.0], [2, 2]), &device);
+        let plan = plan("mst_len(z) + sphere(z)");
+        let message = |coefs: &[f64], options: &[&[f64]]| {
+            evaluate(&plan, &[&z], coefs, options)
+                .expect_err("an error")
+                .to_string()
+        };
+        assert_eq!(
+            message(&[1.0], &[&[], &[]]),
+            "the loss has 2 terms (mst_len(z), sphere(z)), 1 coefficients were given"
+        );
+        assert_eq!(
+            message(&[1.0, 1.0], &[&[]]),
+            "the loss has 2 terms (mst_len(z), sphere(z)), 1 option lists were given"
+        );
+        assert_eq!(
+            message(&[1.0, 1.0], &[&[0.5], &[]]),
+            "mst_len(z): takes 0 option values, 1 were given"
+        );
+        let mut hand_built = plan.clone();
+        hand_built.terms[1].args = vec![3];
+        let err = evaluate(&hand_built, &[&z], &[1.0, 1.0], &[&[], &[]]).expect_err("an error");
+        assert_eq!(
+            err.to_string(),
+            "sphere(z): reads input 3, but the loss has 1"
+        );
+        assert!(evaluate(&plan, &[&z], &[1.0, 1.0], &[&[], &[]]).is_ok());
     }
 
     /// A device that binds anything: only the 32-bit index bounds can refuse.

@@ -31,8 +31,9 @@ pub use crate::DistanceMethod;
 
 static METHOD: AtomicU8 = AtomicU8::new(0);
 
-/// The method every GPU evaluation of this process uses from now on. `SplitF16` is checked
-/// against `device`: an error when it is not a GPU device, or has no f16 arithmetic.
+/// The method every GPU evaluation of this process uses from now on. An error when `device`
+/// is not a GPU device (for either method), or, for `SplitF16`, has no f16 arithmetic.
+/// ([`crate::use_distance_method`] takes `F32` on any device.)
 pub fn set_distance_method(method: DistanceMethod, device: &Device) -> Result<(), LossError> {
     let device = cube_device(device)?;
     if method == DistanceMethod::SplitF16 && !supports_f16(device) {

@@ -60,16 +60,45 @@ pub use tregs_macros_core::{Primitive, Scope};
 
 /// The exact Euclidean minimum spanning tree of the rows of `z` (read to the host), with
 /// edge lengths recomputed in f64.
-pub fn minimum_spanning_tree(z: &Tensor<2>) -> Tree {
+///
+/// # Errors
+/// [`LossError::Input`] (input `z`) when a row holds NaN or Inf (naming the row and column),
+/// or when the squared distances overflow the dtype, so that they order no tree.
+pub fn minimum_spanning_tree(z: &Tensor<2>) -> Result<Tree, LossError> {
     let [n, d] = z.dims();
     let data = z.to_data();
-    if data.dtype() == burn::tensor::DType::F64 {
+    let tree = if data.dtype() == burn::tensor::DType::F64 {
         let x: Vec<f64> = data.try_to_vec().expect("f64 data");
-        tregs_kernels::minimum_spanning_tree(&x, n, d)
+        tree_of_finite(&x, n, d)
     } else {
         let x: Vec<f32> = data.convert::<f32>().try_to_vec().expect("float data");
-        tregs_kernels::minimum_spanning_tree(&x, n, d)
+        tree_of_finite(&x, n, d)
+    };
+    tree.map_err(|problem| LossError::Input {
+        input: "z".to_string(),
+        problem,
+    })
+}
+
+/// The tree of the rows of `x` (n × d), or what stops it: the first NaN or Inf ("NaN at
+/// row r, column c"), or squared distances that overflow `T`.
+pub(crate) fn tree_of_finite<T: tregs_kernels::Real>(
+    x: &[T],
+    n: usize,
+    d: usize,
+) -> Result<Tree, String> {
+    if let Some(problem) = evaluate::first_non_finite(x, d) {
+        return Err(problem);
     }
+    tregs_kernels::try_minimum_spanning_tree(x, n, d).ok_or_else(|| {
+        format!(
+            "its squared distances overflow {} (rows of norm up to {:.3e}): rescale it",
+            std::any::type_name::<T>(),
+            x.chunks_exact(d.max(1))
+                .map(|row| tregs_kernels::sq_norm(row).sqrt())
+                .fold(0.0, f64::max)
+        )
+    })
 }
 
 /// The default wgpu device (Vulkan, Metal or DX12; Mesa's lavapipe on machines without a

@@ -18,7 +18,7 @@
 //! fill: a collapsed cloud (points on a line) reads ≈ 1, a uniform cloud on S^{k−1} ≈ k − 1.
 
 use serde::Serialize;
-use tregs_kernels::minimum_spanning_tree;
+use tregs_kernels::try_minimum_spanning_tree;
 
 /// The metrics of one batch, as `tregs eval --metrics` prints them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -117,15 +117,19 @@ pub fn alignment(a: &[f64], b: &[f64], n: usize, d: usize, alpha: f64) -> f64 {
         / n as f64
 }
 
-/// Total length of the Euclidean minimum spanning tree (n ≥ 2).
+/// Total length of the Euclidean minimum spanning tree (n ≥ 2); NaN where no tree exists
+/// (a row holds NaN or Inf, or the squared distances overflow f64).
 pub fn mst_length(data: &[f64], n: usize, d: usize) -> f64 {
-    minimum_spanning_tree(data, n, d).total_length()
+    try_minimum_spanning_tree(data, n, d).map_or(f64::NAN, |tree| tree.total_length())
 }
 
 /// The intrinsic dimension implied by the MST's growth: L(m) is averaged over 4 fixed
 /// subsamples at each of m = n/8, n/4, n/2 (at least 8 points) and n, and a least-squares
 /// line through (log m, log L) gives the slope a ≈ (k−1)/k, so k = 1/(1 − a). Needs n ≥ 16;
-/// returns NaN below. Deterministic (fixed-seed subsamples).
+/// returns NaN below, and where no tree exists (NaN or Inf rows). A subsample size whose
+/// trees have length 0 (its rows coincide) has no logarithm and is left out of the fit;
+/// with fewer than two sizes left the batch is one point, up to a few rows: 0.
+/// Deterministic (fixed-seed subsamples).
 pub fn mst_dimension(data: &[f64], n: usize, d: usize) -> f64 {
     if n < 16 {
         return f64::NAN;
@@ -154,7 +158,18 @@ pub fn mst_dimension(data: &[f64], n: usize, d: usize) -> f64 {
                 .collect();
             total += mst_length(&sample, m, d);
         }
-        points.push(((m as f64).ln(), (total / draws as f64).ln()));
+        points.push((m as f64, total / draws as f64));
+    }
+    if points.iter().any(|p| p.1.is_nan()) {
+        return f64::NAN;
+    }
+    let points: Vec<(f64, f64)> = points
+        .into_iter()
+        .filter(|p| p.1 > 0.0)
+        .map(|(m, length)| (m.ln(), length.ln()))
+        .collect();
+    if points.len() < 2 {
+        return 0.0;
     }
     let k = points.len() as f64;
     let (mx, my) = (

@@ -77,6 +77,9 @@ impl LossPlan {
     }
 
     /// Sets each term's written scope (`loss!` calls it when the expression writes one).
+    ///
+    /// # Panics
+    /// If `scopes` does not hold one entry per term.
     pub fn with_scopes(mut self, scopes: &[Option<Scope>]) -> LossPlan {
         assert_eq!(scopes.len(), self.terms.len(), "one scope per term");
         for (term, scope) in self.terms.iter_mut().zip(scopes) {

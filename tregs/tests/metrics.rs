@@ -119,3 +119,17 @@ fn closed_form_values() {
     let b = vec![-3.0, 0.0, -1.0, 0.0];
     assert!((modality_gap(&a, 2, &b, 2, 2) - 2.0).abs() < 1e-12);
 }
+
+/// A batch collapsed to one point has a tree of length 0 at every subsample size: tree
+/// dimension 0 (its logarithm used to make the fit NaN, read as 1e9, "fully spread"). A
+/// batch with a NaN has no tree: NaN, not a panic in Prim's.
+#[test]
+fn a_collapsed_batch_has_tree_dimension_zero_and_nan_has_none() {
+    let one_point: Vec<f64> = (0..64 * 4).map(|i| [0.3, -1.0, 2.0, 0.5][i % 4]).collect();
+    assert_eq!(mst_dimension(&one_point, 64, 4), 0.0);
+    assert_eq!(mst_length(&one_point, 64, 4), 0.0);
+    let mut with_nan = gaussian(64 * 4, 3);
+    with_nan[17] = f64::NAN;
+    assert!(mst_length(&with_nan, 64, 4).is_nan());
+    assert!(mst_dimension(&with_nan, 64, 4).is_nan());
+}

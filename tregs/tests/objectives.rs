@@ -517,3 +517,85 @@ fn a_zero_row_gives_finite_gradients_through_every_normalizing_term() {
         );
     }
 }
+
+/// Rows whose squared distances overflow f32 (inf − inf in the Gram trick) order no tree:
+/// an error saying so from `loss!`, `tree_edges` and `minimum_spanning_tree`, and a NaN
+/// row named by each, where Prim's used to panic.
+#[test]
+fn no_tree_is_an_error_naming_the_cause() {
+    let device = Device::default();
+    let far = Tensor::<2>::from_data(TensorData::new(vec![-3e20f32, 1e20, 2e20], [3, 1]), &device);
+    let err = loss!(mst_len(far))
+        .err()
+        .expect("overflow is an error")
+        .to_string();
+    assert!(
+        err.starts_with(
+            "mst_len(far): evaluates to NaN although its inputs are finite: the values overflow"
+        ),
+        "{err}"
+    );
+    let err = tregs::tree_edges(&far).expect_err("overflow").to_string();
+    assert!(err.contains("the values overflow"), "{err}");
+    let err = tregs::minimum_spanning_tree(&far)
+        .expect_err("overflow")
+        .to_string();
+    assert!(
+        err.starts_with("input `z`: its squared distances overflow f32"),
+        "{err}"
+    );
+    let mut rows: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    rows[5] = f32::INFINITY;
+    let z = Tensor::<2>::from_data(TensorData::new(rows, [4, 3]), &device);
+    assert_eq!(
+        tregs::tree_edges(&z).expect_err("Inf").to_string(),
+        "input `z`: Inf at row 1, column 2"
+    );
+    assert_eq!(
+        tregs::minimum_spanning_tree(&z)
+            .expect_err("Inf")
+            .to_string(),
+        "input `z`: Inf at row 1, column 2"
+    );
+    assert_eq!(
+        tregs::tree_edges(&z.clone().slice([0..1, 0..3]))
+            .expect_err("one row")
+            .to_string(),
+        "mst_len(z): needs at least 2 points for a tree; `z` has 1 row"
+    );
+}
+
+/// `mst_len(z)` beside `mst_len(z, scope = global)`: in one process the same value, each
+/// term weighted on its own, the gradient that of the summed weight.
+#[test]
+fn a_term_written_twice_with_and_without_a_scope_adds_up() {
+    let device = Device::default().autodiff();
+    let rows: Vec<f32> = (0..40).map(|i| ((i * 37 % 23) as f32) / 7.0).collect();
+    let z = Tensor::<2>::from_data(TensorData::new(rows.clone(), [10, 4]), &device).require_grad();
+    let out = loss!(0.5 * mst_len(z) + 0.25 * mst_len(z, scope = global)).expect("valid");
+    let grads = out.total().backward();
+    let twice = z
+        .grad(&grads)
+        .expect("grad")
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let z1 = Tensor::<2>::from_data(TensorData::new(rows, [10, 4]), &device).require_grad();
+    let once = loss!(0.75 * mst_len(z1)).expect("valid");
+    let grads = once.total().backward();
+    let expected = z1
+        .grad(&grads)
+        .expect("grad")
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let terms = out.terms();
+    assert_eq!(terms.len(), 2);
+    assert_eq!(terms[0].value, terms[1].value);
+    assert!((out.total_value() - once.total_value()).abs() < 1e-6);
+    for (a, b) in twice.iter().zip(&expected) {
+        assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+    }
+}

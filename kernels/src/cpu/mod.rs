@@ -18,13 +18,13 @@ pub use boruvka::ShardedBoruvka;
 pub use calibrate::fma_peak_gflops;
 pub use gram::{pairwise_sq_distances_peak_bytes, pairwise_sq_distances_scratch_bytes, GramKernel};
 pub use kruskal::{kruskal_on_matrix, kruskal_reference_f64};
-pub use prim::prim_mst;
+pub use prim::{prim_mst, try_prim_mst};
 pub use real::Real;
 pub use rows::{add_scaled, add_scaled_difference, sq_distance, sq_norm, store_rounded};
 pub use scratch::release_scratch;
 pub use tree::{
-    accumulate_tree_gradient, add_tree_row_gradient, edge_lengths, minimum_spanning_tree, Tree,
-    TreeAdjacency,
+    accumulate_tree_gradient, add_tree_row_gradient, distances_fit, edge_lengths,
+    minimum_spanning_tree, try_minimum_spanning_tree, Tree, TreeAdjacency,
 };
 
 /// Squared Euclidean distances between the rows of `x` (n x d, row-major): an n x n

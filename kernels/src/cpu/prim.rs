@@ -318,8 +318,19 @@ fn select_relax<T: Real>() -> RelaxFn<T> {
 /// roots.
 ///
 /// # Panics
-/// If `d2.len() != n * n`, `n >= 2^32`, or `d2` contains NaN.
+/// If `d2.len() != n * n`, `n >= 2^32`, or `d2` leaves a vertex with no finite entry to
+/// the tree (see [`try_prim_mst`]).
 pub fn prim_mst<T: Real>(d2: &[T], n: usize) -> Vec<(u32, u32)> {
+    try_prim_mst(d2, n).expect("prim_mst: d2 contains NaN or Inf")
+}
+
+/// [`prim_mst`], or `None` where no tree is found: at some step, every entry from the tree
+/// to the vertices left is NaN or +Inf (NaN input rows, or squared distances that
+/// overflow).
+///
+/// # Panics
+/// If `d2.len() != n * n` or `n >= 2^32`.
+pub fn try_prim_mst<T: Real>(d2: &[T], n: usize) -> Option<Vec<(u32, u32)>> {
     assert_eq!(d2.len(), n * n, "d2 must hold n * n elements");
     // Vertex ids are u32 and u32::MAX is the NO_SOURCE sentinel.
     assert!((n as u64) < 1u64 << 32, "vertex ids must fit in u32");
@@ -327,9 +338,9 @@ pub fn prim_mst<T: Real>(d2: &[T], n: usize) -> Vec<(u32, u32)> {
 }
 
 /// Prim's loop with a given build of the relax pass.
-fn prim_with_relax<T: Real>(d2: &[T], n: usize, relax: RelaxFn<T>) -> Vec<(u32, u32)> {
+fn prim_with_relax<T: Real>(d2: &[T], n: usize, relax: RelaxFn<T>) -> Option<Vec<(u32, u32)>> {
     if n < 2 {
-        return Vec::new();
+        return Some(Vec::new());
     }
     let mut best_d = vec![T::INFINITY; n];
     let mut best_src = vec![NO_SOURCE; n];
@@ -339,13 +350,15 @@ fn prim_with_relax<T: Real>(d2: &[T], n: usize, relax: RelaxFn<T>) -> Vec<(u32, 
     for _ in 1..n {
         let row = &d2[newest * n..(newest + 1) * n];
         let added = relax(row, newest, &mut best_d, &mut best_src);
-        assert!(added != usize::MAX, "prim_mst: d2 contains NaN");
+        if added == usize::MAX {
+            return None;
+        }
         let pair = packed_pair(best_src[added] as usize, added);
         edges.push(((pair >> 32) as u32, pair as u32));
         best_d[added] = T::NAN;
         newest = added;
     }
-    edges
+    Some(edges)
 }
 
 #[cfg(test)]
@@ -373,8 +386,14 @@ mod tests {
     fn check_against_kruskal<T: Real>(d2: &[T], n: usize) {
         let expected = prim_mst(d2, n);
         assert_eq!(expected.len(), n.saturating_sub(1));
-        assert_eq!(prim_with_relax(d2, n, relax_portable::<T>), expected);
-        assert_eq!(prim_with_relax(d2, n, select_relax::<T>()), expected);
+        assert_eq!(
+            prim_with_relax(d2, n, relax_portable::<T>).as_ref(),
+            Some(&expected)
+        );
+        assert_eq!(
+            prim_with_relax(d2, n, select_relax::<T>()).as_ref(),
+            Some(&expected)
+        );
         let kruskal: std::collections::BTreeSet<_> =
             crate::kruskal_on_matrix(d2, n).into_iter().collect();
         assert_eq!(kruskal, expected.iter().copied().collect(), "n = {n}");

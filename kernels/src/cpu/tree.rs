@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{prim_mst, rows, Real};
+use super::{rows, try_prim_mst, Real};
 
 /// A spanning tree of a point cloud: `edges[e] = (u, v)` with `u < v`, and
 /// `lengths[e] = ||x_u - x_v||` recomputed from the coordinates in f64.
@@ -61,19 +61,49 @@ fn row_distance<T: Real>(a: &[T], b: &[T]) -> f64 {
     rows::sq_distance(a, b).sqrt()
 }
 
-/// Euclidean MST of the rows of `x` (n x d): [`pairwise_sq_distances`](super::pairwise_sq_distances), then [`prim_mst`],
+/// Euclidean MST of the rows of `x` (n x d): [`pairwise_sq_distances`](super::pairwise_sq_distances), then [`prim_mst`](super::prim_mst),
 /// then [`edge_lengths`]. Holds the n x n distance matrix while it runs.
 ///
 /// # Panics
-/// If `x.len() != n * d`.
+/// If `x.len() != n * d`, or where [`try_minimum_spanning_tree`] finds no tree.
 pub fn minimum_spanning_tree<T: Real>(x: &[T], n: usize, d: usize) -> Tree {
+    try_minimum_spanning_tree(x, n, d)
+        .expect("minimum_spanning_tree: a row holds NaN or Inf, or the squared distances overflow")
+}
+
+/// [`minimum_spanning_tree`], or `None` where the squared distances do not order the edges:
+/// a row holds NaN or Inf, or they may overflow `T` ([`distances_fit`]: in f32, rows of
+/// norm past about 4.6e18, where the Gram trick's inf − inf would read as any distance).
+///
+/// # Panics
+/// If `x.len() != n * d`.
+pub fn try_minimum_spanning_tree<T: Real>(x: &[T], n: usize, d: usize) -> Option<Tree> {
     assert_eq!(x.len(), n * d, "x must hold n * d elements");
+    if !distances_fit(x, d) {
+        return None;
+    }
     let edges = super::scratch::with_distance_buffer(n * n, |d2: &mut [T]| {
         super::pairwise_sq_distances_into(x, n, d, super::GramKernel::Auto, d2);
-        prim_mst(d2, n)
-    });
+        try_prim_mst(d2, n)
+    })?;
     let lengths = edge_lengths(x, d, &edges);
-    Tree { edges, lengths }
+    Some(Tree { edges, lengths })
+}
+
+/// Whether every squared distance between rows of `x` (d columns), and every intermediate
+/// of the shifted Gram trick that computes it, is finite in `T`: every row finite and
+/// 16·max‖x_i‖² within `T`'s range (the shift μ is a mean of rows, so ‖x_i − μ‖² ≤
+/// 4·max‖x‖², and d² = N_i + N_j − 2G_ij ≤ 4·max‖x_i − μ‖²). One pass over `x`.
+pub fn distances_fit<T: Real>(x: &[T], d: usize) -> bool {
+    let mut largest = 0.0f64;
+    for row in x.chunks_exact(d.max(1)) {
+        let sq = rows::sq_norm(row);
+        if !sq.is_finite() {
+            return false;
+        }
+        largest = largest.max(sq);
+    }
+    T::from_f64(16.0 * largest).to_f64().is_finite()
 }
 
 /// The edges incident to each vertex of a tree, in edge order, as compressed rows: what a

@@ -242,11 +242,14 @@ pub enum RowJob {
     /// Per row r: Σ_k (a_rk − b_rk)² into `out` at `at + r` (`a` and `b` have the same shape).
     MseRows { a: Placed, b: Placed, at: usize },
     /// Per edge e of the input's tree (its n − 1 edges from edge `edge_at` in `edges`): the
-    /// edge's length from the coordinates into `out` at `at + e`.
+    /// edge's length from the coordinates into `out` at `at + e`; +Inf (NaN for a NaN row)
+    /// where an end's shifted squared norm, at `shifted_at` in `shifted`, is past what the
+    /// distances can hold (see [`rows::KIND_EDGE_LENGTHS`]).
     EdgeLengths {
         input: Placed,
         edge_at: usize,
         at: usize,
+        shifted_at: usize,
     },
 }
 
@@ -293,10 +296,24 @@ pub fn row_sums(
                     let (slot, offset) = (b.slot.index(), b.layout.offset);
                     (rows::KIND_MSE_ROWS, a.layout.n, a, slot, offset, at, 0)
                 }
-                RowJob::EdgeLengths { input, edge_at, at } => {
+                RowJob::EdgeLengths {
+                    input,
+                    edge_at,
+                    at,
+                    shifted_at,
+                } => {
                     let m = input.layout.n.saturating_sub(1);
                     assert!(2 * (edge_at + m) <= edges.len && at + m <= out.len);
-                    (rows::KIND_EDGE_LENGTHS, m, input, 0, edge_at, at, 0)
+                    assert!(shifted_at + input.layout.n <= shifted.len);
+                    (
+                        rows::KIND_EDGE_LENGTHS,
+                        m,
+                        input,
+                        0,
+                        edge_at,
+                        at,
+                        shifted_at,
+                    )
                 }
             };
             within(a);

@@ -31,8 +31,16 @@ pub const KIND_STATISTICS: u32 = 0;
 /// Row r: `Σ_k (a_rk − b_rk)²` into `out[out_a + r]` (`mse`).
 pub const KIND_MSE_ROWS: u32 = 1;
 /// Edge e = (u, v) of a's tree: `‖a_u − a_v‖` into `out[out_a + e]`, from the coordinates
-/// (not from the Gram-trick distances, which lose digits far from the origin).
+/// (not from the Gram-trick distances, which lose digits far from the origin). Where u's or
+/// v's shifted squared norm (in `shifted` from `out_b`) exceeds [`DISTANCE_SAFE_SQ_NORM`],
+/// the distances that chose the edge may have overflowed, so the tree is not trusted: the
+/// length is +Inf (NaN for a NaN norm), and so is the term's value, which the host reports.
 pub const KIND_EDGE_LENGTHS: u32 = 2;
+
+/// The largest shifted squared norm ‖x_r − μ‖² whose distances to every other row stay
+/// finite in f32 through the Gram trick (d² = N_i + N_j − 2G_ij ≤ 4·max N): f32::MAX / 16,
+/// rows of norm up to about 4.6e18.
+pub const DISTANCE_SAFE_SQ_NORM: f32 = f32::MAX / 16.0;
 
 /// Element `at` of the input in slot 0 or 1.
 #[cube]
@@ -70,6 +78,7 @@ pub fn row_sums_kernel(
     let mut columns = 0u32;
     let mut row_a = 0u32;
     let mut row_b = 0u32;
+    let mut ends_sq_norm = 0.0f32;
     if item < items {
         columns = d;
         row_a = offset_a + item * d;
@@ -79,9 +88,12 @@ pub fn row_sums_kernel(
         }
         if kind == KIND_EDGE_LENGTHS {
             let at = (2 * (offset_b + item)) as usize;
-            row_a = offset_a + u32::cast_from(edges[at]) * d;
-            row_b = offset_a + u32::cast_from(edges[at + 1]) * d;
+            let (u, v) = (u32::cast_from(edges[at]), u32::cast_from(edges[at + 1]));
+            row_a = offset_a + u * d;
+            row_b = offset_a + v * d;
             slot_b = slot_a;
+            let norms = jobs[job + JOB_OUT_B];
+            ends_sq_norm = max(shifted[(norms + u) as usize], shifted[(norms + v) as usize]);
         }
     }
     let mut diff_sq = 0.0f32;
@@ -116,7 +128,14 @@ pub fn row_sums_kernel(
             out[out_a] = total_diff_sq;
         }
         if kind == KIND_EDGE_LENGTHS {
-            out[out_a] = f32::sqrt(total_diff_sq);
+            let mut length = f32::sqrt(total_diff_sq);
+            // "Not within", so that a NaN norm (every comparison false) is caught too; the
+            // product is +Inf (or NaN) for any norm past the bound.
+            let within = ends_sq_norm <= DISTANCE_SAFE_SQ_NORM;
+            if !within {
+                length = ends_sq_norm * 1.0e30;
+            }
+            out[out_a] = length;
         }
     }
 }

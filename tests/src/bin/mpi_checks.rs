@@ -85,7 +85,7 @@ fn check_global_tree(comm: &Arc<MpiCommunicator>, device: &Device, n: usize, d: 
     let value = out.term("mst_len(z, scope = global)").expect("term").value;
     let (all, _) = gather_rows("z", &z, comm.as_ref()).expect("gather");
     let edges = sorted(tregs::tree_edges(&all).expect("tree"));
-    let full = tregs::minimum_spanning_tree(&tensor(&data, 0..n, d, device));
+    let full = tregs::minimum_spanning_tree(&tensor(&data, 0..n, d, device)).expect("finite cloud");
     assert_eq!(
         edges,
         sorted(full.edges.clone()),
@@ -166,7 +166,7 @@ fn check_sharded(comm: &Arc<MpiCommunicator>, device: &Device, name: &str, data:
     let (rank, size) = (comm.rank(), comm.size());
     let n = data.len() / d;
     let rows = share(n, rank, size);
-    let full = tregs::minimum_spanning_tree(&tensor(data, 0..n, d, device));
+    let full = tregs::minimum_spanning_tree(&tensor(data, 0..n, d, device)).expect("finite cloud");
     let edges = sharded::tree(data, n, d, rows.clone(), comm.as_ref());
     assert_eq!(
         edges,
@@ -189,6 +189,23 @@ fn check_sharded(comm: &Arc<MpiCommunicator>, device: &Device, name: &str, data:
     println!(
         "process {rank}: {name}: sharded Borůvka = Prim ({n} points), loss and gradient = global"
     );
+}
+
+/// A NaN in the global batch is an error naming its global row on every process (each
+/// decides from the gathered batch, before any exchange, so none waits for the others);
+/// it used to stop every process at an assertion in Borůvka's merge.
+fn check_sharded_nan(comm: &Arc<MpiCommunicator>, device: &Device) {
+    let (rank, size) = (comm.rank(), comm.size());
+    let mut data = cloud(40, 3, 23);
+    data[25 * 3 + 1] = f32::NAN;
+    let z = tensor(&data, share(40, rank, size), 3, device);
+    let err = loss!(mst_len(z, scope = sharded))
+        .err()
+        .expect("NaN is an error")
+        .to_string();
+    assert_eq!(err, "input `z`: NaN at row 25, column 1", "process {rank}");
+    comm.barrier();
+    println!("process {rank}: a NaN in a sharded batch is an error naming its row");
 }
 
 fn main() {
@@ -220,6 +237,7 @@ fn main() {
     ] {
         check_sharded(&comm, &device, name, &data, d);
     }
+    check_sharded_nan(&comm, &device);
     comm.barrier();
     if comm.rank() == 0 {
         println!("all checks passed on {} processes", comm.size());

@@ -184,6 +184,14 @@ fn parse_number(input: ParseStream) -> syn::Result<Expr> {
         syn::Lit::Int(i) => i.base10_digits().to_string(),
         _ => unreachable!("non-numeric literals were rejected above"),
     };
+    if !value.is_finite() {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`{text}` is beyond f64's range (it reads as {value}): a number must be finite"
+            ),
+        ));
+    }
     Ok(Expr::Num { value, span, text })
 }
 

@@ -284,6 +284,9 @@ impl TregsOps for CubeBackend {
                 input: layout.placed(i),
                 edge_at: layout.edges[t],
                 at: layout.lengths[t],
+                shifted_at: layout.statistics[i]
+                    .expect("tree inputs have statistics")
+                    .shifted,
             })
             .collect();
         gpu::row_sums(

@@ -18,6 +18,10 @@ use tregs_kernels::{edge_lengths, pairwise_sq_distances_rows, Real, ShardedBoruv
 
 /// The minimum spanning tree of the n × d rows `x` (the same on every process), computed
 /// from this process's `rows` only: `(u, v)` edges with u < v, sorted.
+///
+/// # Panics
+/// If a squared distance is NaN (a NaN row, or values that overflow `T`): [`mst_len`]
+/// checks the batch first and returns a NaN value instead, which `evaluate` reports.
 pub fn tree<T: Real>(
     x: &[T],
     n: usize,
@@ -57,14 +61,23 @@ pub fn tree<T: Real>(
 pub fn mst_len(all: &Tensor<2>, rows: Range<usize>, comm: &dyn Communicator) -> Tensor<1> {
     let [n, d] = all.dims();
     let data = all.to_data();
-    let (edges, directions) = if data.dtype() == DType::F64 {
+    let device = all.device();
+    let tree = if data.dtype() == DType::F64 {
         let x: Vec<f64> = data.convert::<f64>().try_to_vec().expect("float data");
-        edges_and_directions(&x, n, d, rows, comm)
+        tregs_kernels::distances_fit(&x, d).then(|| edges_and_directions(&x, n, d, rows, comm))
     } else {
         let x: Vec<f32> = data.convert::<f32>().try_to_vec().expect("float data");
-        edges_and_directions(&x, n, d, rows, comm)
+        tregs_kernels::distances_fit(&x, d).then(|| edges_and_directions(&x, n, d, rows, comm))
     };
-    let device = all.device();
+    let Some((edges, directions)) = tree else {
+        // No tree exists: the value is NaN, which `evaluate` reports (the row at fault, or
+        // the overflow). Every process holds the same batch, so every one decides the same,
+        // before any exchange.
+        return Tensor::<1>::from_data(
+            TensorData::new(vec![f64::NAN], [1]),
+            (&device, all.dtype()),
+        );
+    };
     let m = edges.len();
     let ends = |pick: fn(&(u32, u32)) -> u32| {
         let idx: Vec<i64> = edges.iter().map(|e| pick(e) as i64).collect();

@@ -27,8 +27,12 @@ pub fn value(tree: &Tree, n: usize) -> f64 {
 /// differentiable gather-and-norm, so it runs (and differentiates) on any backend.
 pub fn reference(z: Tensor<2>) -> Tensor<1> {
     let [n, _] = z.dims();
-    let tree = crate::minimum_spanning_tree(&z);
     let device = z.device();
+    let Ok(tree) = crate::minimum_spanning_tree(&z) else {
+        // No tree exists (NaN or Inf in `z`, or distances that overflow): the value is NaN,
+        // which `evaluate` reports, naming the row at fault or the overflow.
+        return Tensor::<1>::from_data(TensorData::new(vec![f64::NAN], [1]), (&device, z.dtype()));
+    };
     let (u, v): (Vec<i64>, Vec<i64>) = tree
         .edges
         .iter()
