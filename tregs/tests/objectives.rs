@@ -574,23 +574,11 @@ fn a_term_written_twice_with_and_without_a_scope_adds_up() {
     let z = Tensor::<2>::from_data(TensorData::new(rows.clone(), [10, 4]), &device).require_grad();
     let out = loss!(0.5 * mst_len(z) + 0.25 * mst_len(z, scope = global)).expect("valid");
     let grads = out.total().backward();
-    let twice = z
-        .grad(&grads)
-        .expect("grad")
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap();
+    let twice = to_vec(z.grad(&grads).expect("grad"));
     let z1 = Tensor::<2>::from_data(TensorData::new(rows, [10, 4]), &device).require_grad();
     let once = loss!(0.75 * mst_len(z1)).expect("valid");
     let grads = once.total().backward();
-    let expected = z1
-        .grad(&grads)
-        .expect("grad")
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap();
+    let expected = to_vec(z1.grad(&grads).expect("grad"));
     let terms = out.terms();
     assert_eq!(terms.len(), 2);
     assert_eq!(terms[0].value, terms[1].value);

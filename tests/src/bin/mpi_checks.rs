@@ -203,7 +203,10 @@ fn check_sharded_nan(comm: &Arc<MpiCommunicator>, device: &Device) {
         .err()
         .expect("NaN is an error")
         .to_string();
-    assert_eq!(err, "input `z`: NaN at row 25, column 1", "process {rank}");
+    assert_eq!(
+        err, "input `z (all processes)`: NaN at row 25, column 1",
+        "process {rank}"
+    );
     comm.barrier();
     println!("process {rank}: a NaN in a sharded batch is an error naming its row");
 }
