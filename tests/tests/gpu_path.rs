@@ -792,24 +792,9 @@ fn more_rows_than_one_grid_dimension_match_the_cpu() {
         let values: Vec<f64> = out.terms().iter().map(|t| t.value).collect();
         (values, gradient(&z, &grads), gradient(&z2, &grads))
     };
-    let (cpu_values, cpu_gz, cpu_gz2) = run(&Device::flex().autodiff());
-    let (gpu_values, gpu_gz, gpu_gz2) = run(&gpu().autodiff());
-    for (c, g) in cpu_values.iter().zip(&gpu_values) {
-        assert!(
-            (c - g).abs() <= 1e-5 * c.abs(),
-            "term {g} on wgpu vs {c} on the CPU"
-        );
-    }
-    for (c, g) in cpu_gz
-        .iter()
-        .chain(&cpu_gz2)
-        .zip(gpu_gz.iter().chain(&gpu_gz2))
-    {
-        assert!(
-            (c - g).abs() <= 1e-4 * c.abs().max(1e-3),
-            "gradient {g} on wgpu vs {c} on the CPU"
-        );
-    }
+    // Values within 1e-5 relative (a floor of 0: relative to |value| itself), gradients
+    // within 1e-4 relative to max(|g|, 1e-3).
+    assert_gpu_matches_cpu(run, 1e-5, 0.0, 1e-4, 1e-3);
 }
 
 /// Inputs that together exceed the largest buffer the device binds: a clear error before

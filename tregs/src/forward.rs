@@ -23,15 +23,6 @@ pub fn row_norms<T: Real>(x: &HostMatrix<T>) -> Vec<f64> {
         .collect()
 }
 
-/// Whether every value is finite, in chunks on both cores (a branch-free pass per chunk).
-pub fn all_finite<T: Real>(data: &[T]) -> bool {
-    data.par_chunks(1 << 14).all(|chunk| {
-        chunk
-            .iter()
-            .fold(true, |finite, v| finite & v.to_f64().is_finite())
-    })
-}
-
 /// Largest n for which the trees of several inputs are built in parallel (each builder
 /// thread then holds an n x n f32 distance buffer: 256 MiB at this n).
 const PARALLEL_TREES_MAX_ROWS: usize = 8192;
@@ -41,15 +32,11 @@ pub fn fused_forward<T: Real>(inputs: &[HostMatrix<T>], plan: &FusedPlan) -> (Ve
     let tree_inputs = plan.tree_inputs();
     let tree = |&i: &usize| {
         let x = &inputs[i];
-        let tree = if all_finite(x.data) {
-            try_minimum_spanning_tree(x.data, x.n, x.d)
-        } else {
-            None
-        };
-        // No tree exists (a row holds NaN or Inf, or the squared distances overflow): the
-        // term's value is NaN, which `evaluate` reports (naming the row at fault, or the
-        // overflow) before any backward can run. A path keeps the shapes valid.
-        tree.unwrap_or_else(|| Tree {
+        // No tree exists (a row holds NaN or Inf, or the squared distances overflow: the
+        // function checks both before building any matrix): the term's value is NaN, which
+        // `evaluate` reports (naming the row at fault, or the overflow) before any backward
+        // can run. A path keeps the shapes valid.
+        try_minimum_spanning_tree(x.data, x.n, x.d).unwrap_or_else(|| Tree {
             edges: (1..x.n as u32).map(|v| (v - 1, v)).collect(),
             lengths: vec![f64::NAN; x.n - 1],
         })

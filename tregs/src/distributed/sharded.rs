@@ -64,10 +64,10 @@ pub fn mst_len(all: &Tensor<2>, rows: Range<usize>, comm: &dyn Communicator) -> 
     let device = all.device();
     let tree = if data.dtype() == DType::F64 {
         let x: Vec<f64> = data.convert::<f64>().try_to_vec().expect("float data");
-        tregs_kernels::distances_fit(&x, d).then(|| edges_and_directions(&x, n, d, rows, comm))
+        edges_and_directions(&x, n, d, rows, comm)
     } else {
         let x: Vec<f32> = data.convert::<f32>().try_to_vec().expect("float data");
-        tregs_kernels::distances_fit(&x, d).then(|| edges_and_directions(&x, n, d, rows, comm))
+        edges_and_directions(&x, n, d, rows, comm)
     };
     let Some((edges, directions)) = tree else {
         // No tree exists: the value is NaN, which `evaluate` reports (the row at fault, or
@@ -89,15 +89,23 @@ pub fn mst_len(all: &Tensor<2>, rows: Range<usize>, comm: &dyn Communicator) -> 
     (diff * directions).sum() * (-1.0 / n as f64)
 }
 
+/// A tree's edges `(u, v)` and their unit directions, row-major m × d.
+type EdgesAndDirections = (Vec<(u32, u32)>, Vec<f64>);
+
 /// The sharded tree's edges and each edge's unit direction `(x_u − x_v)/‖x_u − x_v‖`
-/// (zero for a zero-length edge), row-major m × d, in f64.
+/// (zero for a zero-length edge), row-major m × d, in f64; `None` where the squared
+/// distances order no tree ([`tregs_kernels::distances_fit`]: a NaN or Inf row, or
+/// overflow), decided from `x` alone, before any exchange.
 fn edges_and_directions<T: Real>(
     x: &[T],
     n: usize,
     d: usize,
     rows: Range<usize>,
     comm: &dyn Communicator,
-) -> (Vec<(u32, u32)>, Vec<f64>) {
+) -> Option<EdgesAndDirections> {
+    if !tregs_kernels::distances_fit(x, d) {
+        return None;
+    }
     let edges = tree(x, n, d, rows, comm);
     let lengths = edge_lengths(x, d, &edges);
     let mut directions = vec![0.0f64; edges.len() * d];
@@ -113,5 +121,5 @@ fn edges_and_directions<T: Real>(
             }
         }
     }
-    (edges, directions)
+    Some((edges, directions))
 }
