@@ -49,7 +49,7 @@ CUBECL_DEBUG_LOG=/tmp/cubecl_split.log CUBECL_DEBUG_OPTION=profile timeout 45 ./
 grep '^|' /tmp/cubecl_split.log > "$OUT/kernel_profile_split_f16.txt"
 # The second round, against the machine's noise.
 round 2
-# Where one-cube Borůvka stops paying (ONE_CUBE_MAX_ROWS): both schedules, small n.
+# Where one-cube Borůvka stops paying (ONE_CUBE_MAX_ROWS): both schedules, small n (one cube up to 1024).
 timeout 45 ./tregs bench --backend wgpu --reps 10 --sizes 128x128,256x128,512x128,1024x128,2048x128 \
   > "$OUT/schedules.txt" 2>&1; tail -n 6 "$OUT/schedules.txt"
 # The PyTorch recipe (measured on the H100 on 2026-11-27 already).

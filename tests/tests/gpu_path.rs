@@ -348,6 +348,87 @@ fn trees_in_one_launch_equal_the_rounds_of_launches() {
     }
 }
 
+/// One cube is still right at [`tregs_kernels::gpu::ONE_CUBE_LIMIT_ROWS`] on inputs that
+/// make its units loop the most: a Gaussian cloud, whose vertices read their rows again in
+/// several rounds, and a chain of hooks, walked in one round. Here lavapipe's limit on
+/// loop iterations per invocation (see the next test) is what a size past the limit runs
+/// into: there one cube returned wrong trees without an error.
+#[test]
+fn trees_in_one_launch_are_right_up_to_the_one_cube_limit() {
+    use tregs_kernels::gpu::{Schedule, ONE_CUBE_LIMIT_ROWS};
+    let n = ONE_CUBE_LIMIT_ROWS;
+    let cloud = gaussian(n, 16, 11, 0.0);
+    let one = device_trees_scheduled(&[(&cloud, 16)], n, Schedule::OneCube).remove(0);
+    let rounds = device_trees_scheduled(&[(&cloud, 16)], n, Schedule::Steps).remove(0);
+    assert_eq!(one.edges, one.prim_on_device_distances, "cloud of {n}");
+    assert!(
+        one.rounds_reading >= 3,
+        "{} rounds read rows",
+        one.rounds_reading
+    );
+    let summary = |t: &DeviceTree| (t.edges.clone(), t.hooks, t.rows_read, t.rounds_reading);
+    assert_eq!(summary(&one), summary(&rounds), "cloud of {n}");
+    let one = tree_of_hook_chain(n, Schedule::OneCube);
+    let chain: Vec<(usize, usize)> = (1..n).map(|i| (i - 1, i)).collect();
+    assert!(one.edges == chain, "chain of {n}: not the chain");
+    assert_eq!((one.hooks, one.rounds_reading), (n - 1, 1), "chain of {n}");
+}
+
+mod loop_limit {
+    use cubecl::prelude::*;
+
+    /// `out[unit]` = iterations made by a loop of `first` then a loop of `second`.
+    #[cube(launch_unchecked)]
+    pub fn two_loops_kernel(out: &mut [u32], first: u32, second: u32) {
+        let mut made = 0u32;
+        let mut i = 0u32;
+        while i < first {
+            made += 1;
+            i += 1;
+        }
+        let mut j = 0u32;
+        while j < second {
+            made += 1;
+            j += 1;
+        }
+        out[UNIT_POS as usize] = made;
+    }
+}
+
+/// What [`tregs_kernels::gpu::ONE_CUBE_LIMIT_ROWS`] is derived from: a driver either runs
+/// every loop iteration, or, as lavapipe does, stops every loop of an invocation once its
+/// loops together have made [`tregs_kernels::gpu::LAVAPIPE_LOOP_ITERATIONS`], each loop's
+/// exit counting as one, with no error. Two loops, each under the limit and together over
+/// it: the first makes its 40 000 and exits (40 001 counted), the second stops at 65 535
+/// counted. Any other count means another limit, and the bound must be derived again.
+#[test]
+fn loops_run_whole_or_stop_at_lavapipe_s_limit_per_invocation() {
+    use cubecl::prelude::*;
+    use tregs_kernels::gpu::{DeviceBuffer, LAVAPIPE_LOOP_ITERATIONS};
+    let client = cubecl::Device::default().client();
+    let (first, second) = (40_000u32, 40_000u32);
+    let out = DeviceBuffer::empty::<u32>(&client, 64);
+    unsafe {
+        loop_limit::two_loops_kernel::launch_unchecked(
+            &client,
+            CubeCount::Static(1, 1, 1),
+            CubeDim::new_1d(64),
+            BufferArg::from_raw_parts(out.handle.clone(), 64),
+            first,
+            second,
+        );
+    }
+    let made = out.read_u32(&client);
+    let whole = first + second;
+    // The first loop's exit is counted, and made nothing.
+    let stopped = LAVAPIPE_LOOP_ITERATIONS as u32 - 1;
+    eprintln!("loop iterations made: {} of {whole}", made[0]);
+    assert!(
+        made.iter().all(|&m| m == whole) || made.iter().all(|&m| m == stopped),
+        "loop iterations made: {made:?}, neither {whole} nor {stopped}"
+    );
+}
+
 /// The trees' adjacency (CSR) in one launch up to 256 points equals the four launches':
 /// the same start offsets and the same ordered lists, for several trees at once, including
 /// a star (one vertex of degree n − 1) and a path.
@@ -421,20 +502,10 @@ fn a_tree_made_in_one_round_is_one_chain_of_hooks_and_stops_the_reads() {
     assert_eq!((tree.rounds_reading, tree.rows_read), (1, n));
 }
 
-/// The worst hook forest: a matrix whose lightest edges make one chain, vertex i hooking
-/// onto i − 1 in round 0 (weights: w(i − 1, i) = i, every other pair 10⁶ + i + j). Walking
-/// one hook per step, the last vertex took n − 1 dependent steps (4095 here, until
-/// 2026-11-29); jumping to the grandparent without writing it back, ⌈(n − 1)/2⌉ = 2048.
-/// With path halving the walks running together shorten each other's paths: how much
-/// depends on how they interleave: on lavapipe, 3 to 771 steps in 33 runs on 2 threads,
-/// 3 on 1, 3 to 131 on 16 (`LP_NUM_THREADS`); a simulation of lockstep walks, as on a
-/// large GPU, gives log₂ n = 12. The bound asserted, n/3, is one the walks beat on
-/// lavapipe with room to spare and walks without write-back cannot.
-#[test]
-fn a_chain_of_hooks_is_walked_in_far_fewer_steps_than_its_length() {
+/// The tree of a matrix whose lightest edges make one chain of hooks, vertex i hooking onto
+/// i − 1 in round 0: w(i − 1, i) = i, every other pair 10⁶ + i + j.
+fn tree_of_hook_chain(n: usize, schedule: tregs_kernels::gpu::Schedule) -> DeviceTree {
     use cubecl::prelude::*;
-    use tregs_kernels::gpu::{DeviceBuffer, Schedule};
-    let n = 4096;
     let mut matrix = vec![0f32; n * n];
     for i in 0..n {
         for j in 0..n {
@@ -446,12 +517,28 @@ fn a_chain_of_hooks_is_walked_in_far_fewer_steps_than_its_length() {
         }
     }
     let client = cubecl::Device::default().client();
-    let dist = DeviceBuffer {
+    let dist = tregs_kernels::gpu::DeviceBuffer {
         handle: client.create_from_slice(f32::as_bytes(&matrix)),
         len: matrix.len(),
     };
+    trees_of_matrices(&client, &dist, n, 1, schedule).remove(0)
+}
+
+/// The worst hook forest: a matrix whose lightest edges make one chain, vertex i hooking
+/// onto i − 1 in round 0 (weights: w(i − 1, i) = i, every other pair 10⁶ + i + j). Walking
+/// one hook per step, the last vertex took n − 1 dependent steps (4095 here, until
+/// 2026-11-29); jumping to the grandparent without writing it back, ⌈(n − 1)/2⌉ = 2048.
+/// With path halving the walks running together shorten each other's paths: how much
+/// depends on how they interleave: on lavapipe, 3 to 771 steps in 33 runs on 2 threads,
+/// 3 on 1, 3 to 131 on 16 (`LP_NUM_THREADS`); a simulation of lockstep walks, as on a
+/// large GPU, gives log₂ n = 12. The bound asserted, n/3, is one the walks beat on
+/// lavapipe with room to spare and walks without write-back cannot.
+#[test]
+fn a_chain_of_hooks_is_walked_in_far_fewer_steps_than_its_length() {
+    use tregs_kernels::gpu::Schedule;
+    let n = 4096;
     assert_eq!(Schedule::for_rows(n), Schedule::Steps);
-    let tree = trees_of_matrices(&client, &dist, n, 1, Schedule::Steps).remove(0);
+    let tree = tree_of_hook_chain(n, Schedule::Steps);
     let chain: Vec<(usize, usize)> = (1..n).map(|i| (i - 1, i)).collect();
     assert!(tree.edges == chain, "not the chain");
     assert!(

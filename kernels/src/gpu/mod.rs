@@ -506,8 +506,9 @@ pub fn finish_split_gram(client: &Client, operands: &SplitOperands, dist: &Devic
 }
 
 /// Number of Borůvka rounds that always suffice for n vertices: ⌈log₂ n⌉.
-pub fn boruvka_rounds(n: usize) -> usize {
-    (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize
+pub const fn boruvka_rounds(n: usize) -> usize {
+    let at_least_two = if n < 2 { 2 } else { n };
+    (usize::BITS - (at_least_two - 1).leading_zeros()) as usize
 }
 
 /// The largest n whose trees, and whose trees' adjacency, are each built in one launch
@@ -529,11 +530,40 @@ pub enum Schedule {
     OneCube,
 }
 
+/// Loop iterations one invocation may make, all its loops together and each loop's exit
+/// counting as one, on lavapipe: Mesa's llvmpipe compiles every loop of a shader with one
+/// shared countdown (`LP_MAX_TGSI_LOOP_ITERATIONS` in gallivm, against shaders that never
+/// end), and once it runs out every loop of the invocation runs its body once more and
+/// exits, silently. GPUs' drivers have no such limit. Every kernel here stays well inside
+/// it for n ≤ 60 000 rows and d ≤ 10⁶ columns (their loops stride over rows, columns or a
+/// vertex's tree edges by the cube's 256 units, or step through 16 columns) except one cube
+/// building a whole tree, whose units scan whole rows: see [`one_cube_loop_iterations`].
+pub const LAVAPIPE_LOOP_ITERATIONS: usize = 65_535;
+
+/// An upper bound on the loop iterations one unit of [`boruvka::boruvka_one_cube_kernel()`]
+/// makes on n rows, each loop's exit counted as one. The unit's loops over its v = ⌈n/256⌉
+/// vertices (initialisation; in each round the row scans, then the walks; last the edge
+/// list) run at most v + 1 times each. Per vertex and round, of the ⌈log₂ n⌉: a scan of at
+/// most the whole row (n + 1), the lowering of its component's edge (2, more only when
+/// another unit raced it), and the walk to its root, in at most as many steps as the round
+/// has components (n/2ʳ + 1, at most 2n over the rounds). Hence
+/// (v + 1)(⌈log₂ n⌉(n + 8) + 2n + 8), with room for races and the loop over the rounds.
+pub const fn one_cube_loop_iterations(n: usize) -> usize {
+    let vertices_per_unit = n.div_ceil(ELEMENTWISE_UNITS as usize);
+    (vertices_per_unit + 1) * (boruvka_rounds(n) * (n + 8) + 2 * n + 8)
+}
+
 /// The largest n [`boruvka_trees_scheduled`] builds in one cube (benchmarks time it up to
-/// there). Beyond about 3 700 rows lavapipe returned incomplete trees from that one
-/// long-running cube (a chain of hooks, with or without path halving), while the launches
-/// per round gave the right one; nothing that large needs it.
-pub const ONE_CUBE_LIMIT_ROWS: usize = 2048;
+/// there, to show where [`ONE_CUBE_MAX_ROWS`] belongs): the largest power of two whose
+/// [`one_cube_loop_iterations`] stay within [`LAVAPIPE_LOOP_ITERATIONS`] (61 880 at 1 024;
+/// 240 480 at 2 048). Past the limit lavapipe returned wrong trees from one cube (a Gaussian
+/// cloud of 2 048 points: 2 045 hooks; a chain of 4 096: 255, one per unit, each unit's
+/// loops having stopped), with no error. On a GPU one cube is one multiprocessor scanning the whole
+/// matrix each round, where the launches per round spread the scans over all of them.
+pub const ONE_CUBE_LIMIT_ROWS: usize = 1024;
+
+const _: () = assert!(one_cube_loop_iterations(ONE_CUBE_LIMIT_ROWS) <= LAVAPIPE_LOOP_ITERATIONS);
+const _: () = assert!(one_cube_loop_iterations(2 * ONE_CUBE_LIMIT_ROWS) > LAVAPIPE_LOOP_ITERATIONS);
 
 impl Schedule {
     /// One cube up to [`ONE_CUBE_MAX_ROWS`] points, a launch per step beyond.
