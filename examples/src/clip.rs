@@ -114,6 +114,11 @@ pub fn read_npy(path: &Path) -> Result<(Vec<f32>, usize, usize), String> {
         )));
     }
     let (n, d) = (shape[0] as usize, shape[1] as usize);
+    if n == 0 || d == 0 {
+        return Err(named(&format!(
+            "expected at least one row and one column, found shape {shape:?}"
+        )));
+    }
     let fortran = npy.order() == npyz::Order::Fortran;
     let values: Vec<f32> = match npy.dtype() {
         npyz::DType::Plain(t) if t.type_char() == npyz::TypeChar::Float && t.size_field() == 4 => {
@@ -325,6 +330,15 @@ pub fn train_clip(
     let started = std::time::Instant::now();
     let loss = RuntimeLoss::parse(&config.expression, &config.coefficients)
         .map_err(|e| format!("{}: {e}", config.name))?;
+    if config.epochs == 0 {
+        return Err(format!("{}: epochs must be at least 1", config.name));
+    }
+    if config.batch_size < 2 {
+        return Err(format!(
+            "{}: batch size {} (a tree needs 2 points): must be at least 2",
+            config.name, config.batch_size
+        ));
+    }
     if train.n < config.batch_size {
         return Err(format!(
             "{} training pairs, fewer than one batch of {}",

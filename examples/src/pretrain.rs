@@ -14,7 +14,7 @@ use crate::models::EncoderKind;
 use crate::plot::{save_panels_png, Line, LineChart, PALETTE};
 use crate::probe::{knn_accuracy, linear_probe, singular_values};
 use crate::recipe::Recipe;
-use crate::ssl::{ScalarMetric, Shape, SslModel, EFFECTIVE_RANK, UNIFORMITY};
+use crate::ssl::{ScalarMetric, Shape, SslModel, StepFailure, EFFECTIVE_RANK, UNIFORMITY};
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::module::Module;
@@ -220,10 +220,37 @@ pub fn load_data(source: &DataSource) -> Result<(ImageSet, ImageSet, String), Ru
     })
 }
 
-/// The last epoch with a model checkpoint in `out/checkpoint`, if any.
-pub fn last_checkpoint(out: &Path) -> Option<usize> {
-    let entries = std::fs::read_dir(out.join("checkpoint")).ok()?;
-    entries
+/// The files and folders a run writes into its `--out` (burn's Learner adds
+/// `experiment.log`, and `train/` and `valid/` for its metric logs).
+const RUN_FILES: [&str; 8] = [
+    RUN_SETTINGS,
+    "metrics.jsonl",
+    "results.json",
+    "report.png",
+    "experiment.log",
+    "checkpoint",
+    "train",
+    "valid",
+];
+
+/// What a run was started with, beside its output: `--resume` continues only the same run.
+const RUN_SETTINGS: &str = "run.json";
+
+/// The files and folders of a run that `out` holds already, if any: a fresh run refuses
+/// such an `out`.
+pub fn run_files_in(out: &Path) -> Vec<&'static str> {
+    RUN_FILES
+        .into_iter()
+        .filter(|name| out.join(name).exists())
+        .collect()
+}
+
+/// The epochs with a model checkpoint in `out/checkpoint`, newest first.
+fn checkpoint_epochs(out: &Path) -> Vec<usize> {
+    let Ok(entries) = std::fs::read_dir(out.join("checkpoint")) else {
+        return Vec::new();
+    };
+    let mut epochs: Vec<usize> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
@@ -232,13 +259,149 @@ pub fn last_checkpoint(out: &Path) -> Option<usize> {
                 .parse()
                 .ok()
         })
-        .max()
+        .collect();
+    epochs.sort_unstable_by(|a, b| b.cmp(a));
+    epochs
+}
+
+/// Whether the checkpoint of `epoch` is whole: its model, optimizer and learning-rate
+/// scheduler records all load (burn writes the three one after the other, so a run stopped
+/// while saving leaves some missing or cut short; burn's own restore panics on those).
+fn checkpoint_loads(out: &Path, epoch: usize) -> Result<(), String> {
+    use burn::lr_scheduler::LrSchedulerRecord;
+    use burn::optim::OptimizerRecord;
+    use burn::store::ModuleRecord;
+    use burn::train::checkpoint::{Checkpointer, FileCheckpointer};
+    let dir = out.join("checkpoint");
+    let problem = |name: &str, e: &dyn fmt::Display| {
+        format!("{}: {e}", dir.join(format!("{name}-{epoch}.bpk")).display())
+    };
+    let model: Result<ModuleRecord, _> = FileCheckpointer::new(&dir, "model").restore(epoch);
+    model.map_err(|e| problem("model", &e))?;
+    let optim: Result<OptimizerRecord, _> = FileCheckpointer::new(&dir, "optim").restore(epoch);
+    optim.map_err(|e| problem("optim", &e))?;
+    let scheduler: Result<LrSchedulerRecord, _> =
+        FileCheckpointer::new(&dir, "scheduler").restore(epoch);
+    scheduler.map_err(|e| problem("scheduler", &e))?;
+    Ok(())
+}
+
+/// Readies `out` for a run with these settings: the epoch to resume from (`None` for a
+/// fresh run). A fresh run needs an `out` that holds no run (nothing is ever overwritten)
+/// and records its settings there; `--resume` needs the same settings and a whole
+/// checkpoint, the newest one that loads.
+fn prepare_out(
+    out: &Path,
+    resume: bool,
+    settings: &serde_json::Value,
+) -> Result<Option<usize>, RunError> {
+    let settings_path = out.join(RUN_SETTINGS);
+    if !resume {
+        let held = run_files_in(out);
+        if !held.is_empty() {
+            let epoch = checkpoint_epochs(out)
+                .first()
+                .map(|e| format!(" (checkpoint of epoch {e})"))
+                .unwrap_or_default();
+            return Err(RunError::Setup(format!(
+                "{} already holds a run{epoch}: {}. Pass --resume to continue it, or choose \
+                 another --out (nothing was overwritten)",
+                out.display(),
+                held.join(", ")
+            )));
+        }
+        std::fs::create_dir_all(out).map_err(io_error(out))?;
+        let text = serde_json::to_string_pretty(settings).expect("settings serialize");
+        std::fs::write(&settings_path, text).map_err(io_error(&settings_path))?;
+        return Ok(None);
+    }
+    let epochs = checkpoint_epochs(out);
+    if epochs.is_empty() {
+        return Err(RunError::Setup(format!(
+            "--resume: no checkpoint in {}",
+            out.join("checkpoint").display()
+        )));
+    }
+    let text = std::fs::read_to_string(&settings_path).map_err(|e| {
+        RunError::Setup(format!(
+            "--resume: {}: {e}; without it the run's settings cannot be checked",
+            settings_path.display()
+        ))
+    })?;
+    let recorded: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| RunError::Setup(format!("--resume: {}: {e}", settings_path.display())))?;
+    let mut changed = Vec::new();
+    differences("", &recorded, settings, &mut changed);
+    if !changed.is_empty() {
+        return Err(RunError::Setup(format!(
+            "--resume: the run in {} was started with other settings: {}. Resume it with \
+             the same config, data, seed, --limit, --epochs and --batch-size, or choose \
+             another --out",
+            out.display(),
+            changed.join("; ")
+        )));
+    }
+    let mut broken = Vec::new();
+    for &epoch in &epochs {
+        match checkpoint_loads(out, epoch) {
+            Ok(()) => {
+                if !broken.is_empty() {
+                    eprintln!(
+                        "note: {}; resuming from the checkpoint of epoch {epoch}",
+                        broken.join("; ")
+                    );
+                }
+                return Ok(Some(epoch));
+            }
+            Err(problem) => broken.push(problem),
+        }
+    }
+    Err(RunError::Setup(format!(
+        "--resume: no whole checkpoint in {}: {}",
+        out.join("checkpoint").display(),
+        broken.join("; ")
+    )))
+}
+
+/// The fields where `now` differs from `then`, as `path: then → now`.
+fn differences(
+    path: &str,
+    then: &serde_json::Value,
+    now: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    match (then, now) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let field = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                differences(
+                    &field,
+                    a.get(key).unwrap_or(&Value::Null),
+                    b.get(key).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        (a, b) if a != b => out.push(format!("{path} was {a}, now {b}")),
+        _ => {}
+    }
 }
 
 /// Runs the recipe: trains, evaluates, writes `results.json`, `metrics.jsonl` and
 /// `report.png` into `args.out`.
 pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
     let started = Instant::now();
+    if args.stop_after == Some(0) {
+        return Err(RunError::Setup(
+            "--stop-after 0: train at least 1 epoch".to_string(),
+        ));
+    }
     let config = &args.recipe.config;
     let (train_set, test_set, data_name) = load_limited(&args.data, args.limit, args.seed)?;
     let t = &config.train;
@@ -258,25 +421,15 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
     }
     let shape = model_shape(&train_set, t);
 
-    // Checkpoints are never overwritten by a fresh run: resuming is explicit.
-    std::fs::create_dir_all(&args.out).map_err(io_error(&args.out))?;
-    let resume_from = match (args.resume, last_checkpoint(&args.out)) {
-        (true, Some(epoch)) => Some(epoch),
-        (true, None) => {
-            return Err(RunError::Setup(format!(
-                "--resume: no checkpoint in {}",
-                args.out.join("checkpoint").display()
-            )))
-        }
-        (false, Some(epoch)) => {
-            return Err(RunError::Setup(format!(
-                "{} already holds the checkpoint of epoch {epoch}: pass --resume to continue it, \
-                 or choose another --out (nothing was overwritten)",
-                args.out.display()
-            )))
-        }
-        (false, None) => None,
-    };
+    // Checkpoints are never overwritten by a fresh run: resuming is explicit, and continues
+    // only the run that was started with these settings.
+    let settings = serde_json::json!({
+        "config": config,
+        "data": data_name,
+        "seed": args.seed,
+        "limit": args.limit,
+    });
+    let resume_from = prepare_out(&args.out, args.resume, &settings)?;
     if let Some(epoch) = resume_from {
         if epoch >= t.epochs {
             return Err(RunError::Setup(format!(
@@ -344,7 +497,9 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
         training = training.checkpoint(epoch);
     }
     let train_started = Instant::now();
-    let result = training.launch(Learner::new(model, optim, schedule));
+    // A failed step ends the run as an error; the checkpoints of the epochs before it stay.
+    let result = StepFailure::catch(|| training.launch(Learner::new(model, optim, schedule)))
+        .map_err(|failure| RunError::Setup(failure.0))?;
     let train_seconds = train_started.elapsed().as_secs_f64();
     let trained = result.model;
 

@@ -173,6 +173,12 @@ impl Recipe {
         };
         let loss = RuntimeLoss::parse(&config.loss.expression, &config.loss.coefficients)
             .map_err(|e| invalid(format!("[loss] expression: {e}")))?;
+        if let Some(name) = loss.unread_coefficients().first() {
+            return Err(invalid(format!(
+                "[loss] coefficients: `{name}` is not in the expression `{}`",
+                config.loss.expression
+            )));
+        }
         for input in &loss.plan().inputs {
             if !SSL_INPUTS.iter().any(|(name, _)| name == input) {
                 return Err(invalid(format!(
@@ -185,6 +191,18 @@ impl Recipe {
                         .join(", ")
                 )));
             }
+        }
+        // The name is a folder name in default output paths (`target/pretrain/NAME`).
+        let name = &config.name;
+        if name.is_empty()
+            || name == "."
+            || name == ".."
+            || name.contains(['/', '\\'])
+            || name.chars().any(char::is_control)
+        {
+            return Err(invalid(format!(
+                "name {name:?}: must be a plain file name (no path separators, not . or ..)"
+            )));
         }
         let t = &config.train;
         let checks: [(bool, &str); 7] = [

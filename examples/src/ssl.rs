@@ -274,13 +274,47 @@ pub fn ema<M: Module>(target: M, online: &M, momentum: f64) -> M {
     })
 }
 
+/// Why a step could not go on (a NaN batch, a term that overflows). burn's steps return no
+/// `Result`, so the step unwinds with this payload, without the panic message and
+/// backtrace, and [`StepFailure::catch`] around the training turns it back into an error.
+#[derive(Debug, Clone)]
+pub struct StepFailure(pub String);
+
+impl StepFailure {
+    /// Unwinds the step with this failure.
+    pub fn raise(message: String) -> ! {
+        // Installed at each failure, so that it wraps the hooks installed since (burn's
+        // Learner adds one per run): those stay for every other panic.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info.payload().is::<StepFailure>() {
+                previous(info)
+            }
+        }));
+        std::panic::panic_any(StepFailure(message))
+    }
+
+    /// Runs `f`; a step that failed inside it is its error, any other panic goes on.
+    pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, StepFailure> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+            match payload.downcast::<StepFailure>() {
+                Ok(failure) => *failure,
+                Err(other) => std::panic::resume_unwind(other),
+            }
+        })
+    }
+}
+
 impl TrainStep for SslModel {
     type Input = SslBatch;
     type Output = SslOutput;
 
     fn step(&self, batch: SslBatch) -> TrainOutput<SslOutput> {
         let fail = |e: tregs::LossError| -> ! {
-            panic!("training step {} of epoch {}: {e}", batch.step, batch.epoch)
+            StepFailure::raise(format!(
+                "training step {} of epoch {}: {e}",
+                batch.step, batch.epoch
+            ))
         };
         // Checked after the backward is queued, not at evaluation: on a GPU the forward and
         // backward then run back to back, and a bad batch still stops the step before the
@@ -311,10 +345,10 @@ impl InferenceStep for SslModel {
 
     fn step(&self, batch: SslBatch) -> SslOutput {
         let (out, z) = self.loss(&batch).unwrap_or_else(|e| {
-            panic!(
+            StepFailure::raise(format!(
                 "validation step {} of epoch {}: {e}",
                 batch.step, batch.epoch
-            )
+            ))
         });
         self.output(&out, &z, &batch, "valid")
     }

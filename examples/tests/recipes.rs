@@ -139,6 +139,26 @@ fn bad_configs_fail_before_training() {
             "name = \"x\"\n[loss]\nexpression = \"mse(z, z2)\"\n[train]\nepoch = 3\n",
             "unknown field `epoch`",
         ),
+        (
+            "nan_coefficient.toml",
+            "name = \"x\"\n[loss]\nexpression = \"β*mse(z, z2)\"\ncoefficients = { beta = nan }\n",
+            "`mse(z, z2)`: its coefficient evaluates to NaN, not a finite f32",
+        ),
+        (
+            "f32_overflow.toml",
+            "name = \"x\"\n[loss]\nexpression = \"β*mse(z, z2)\"\ncoefficients = { beta = 1e300 }\n",
+            "its coefficient evaluates to 1e300, not a finite f32",
+        ),
+        (
+            "misspelt_coefficient.toml",
+            "name = \"x\"\n[loss]\nexpression = \"β*mse(z, z2)\"\ncoefficients = { beta = 1.0, betta = 3.0 }\n",
+            "[loss] coefficients: `betta` is not in the expression `β*mse(z, z2)`",
+        ),
+        (
+            "path_in_name.toml",
+            "name = \"../../escape\"\n[loss]\nexpression = \"mse(z, z2)\"\n",
+            "name \"../../escape\": must be a plain file name",
+        ),
     ];
     for (file, text, expected) in cases {
         let path = dir.join(file);
@@ -168,6 +188,187 @@ fn bad_configs_fail_before_training() {
             "{file}: nothing is written before the config is valid"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A run's folder is never overwritten, and `--resume` continues only the run it holds:
+/// other settings are refused by name, and a checkpoint left incomplete (a run stopped
+/// while burn saved its three files) gives way to the one before it, or to an error naming
+/// the file, never to burn's panic.
+#[test]
+fn a_run_resumes_only_itself_from_a_whole_checkpoint() {
+    let _guard = lock();
+    let out = scratch("guarded");
+    pretrain(&args(tiny(3), &out, false, Some(2))).expect("two epochs");
+    let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let refused = pretrain(&args(tiny(3), &out, false, None))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("already holds a run (checkpoint of epoch 2)"),
+        "{refused}"
+    );
+    let mut other_seed = args(tiny(3), &out, true, None);
+    other_seed.seed = 8;
+    let err = pretrain(&other_seed).unwrap_err().to_string();
+    assert!(err.contains("seed was 7, now 8"), "{err}");
+    let mut config = tiny(3).config;
+    config.train.batch_size = 16;
+    let smaller = Recipe::check(config, "smaller").unwrap();
+    let err = pretrain(&args(smaller, &out, true, None))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("config.train.batch_size was 32, now 16"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("metrics.jsonl")).unwrap(),
+        log,
+        "refused runs change nothing"
+    );
+    // Epoch 2's optimizer state never made it to disk: epoch 1's checkpoint is resumed.
+    std::fs::remove_file(out.join("checkpoint/optim-2.bpk")).unwrap();
+    pretrain(&args(tiny(3), &out, true, None)).expect("resumed from epoch 1");
+    let epochs: Vec<u64> = steps(&out).iter().map(|s| s.0).collect();
+    assert_eq!(epochs, [1, 1, 1, 2, 2, 2, 3, 3, 3]);
+    // The only checkpoint cut short: an error naming the file.
+    let cut = scratch("cut");
+    pretrain(&args(tiny(2), &cut, false, Some(1))).expect("one epoch");
+    let model = cut.join("checkpoint/model-1.bpk");
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+    let err = pretrain(&args(tiny(2), &cut, true, None))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("--resume: no whole checkpoint in") && err.contains("model-1.bpk"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&cut);
+}
+
+/// A step that cannot go on (here the weights blow up to NaN under an absurd weight decay)
+/// ends the binary with the error and exit status 1, not a panic and its backtrace.
+#[test]
+fn a_failed_training_step_is_an_error_not_a_panic() {
+    let dir = scratch("failed-step");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("decay.toml");
+    std::fs::write(
+        &config,
+        "name = \"decay\"\n[loss]\nexpression = \"β*mse(z, z2) + γ*mst_len(z)\"\n\
+         coefficients = { beta = 10.0, gamma = 0.2 }\n[train]\nepochs = 2\nbatch_size = 32\n\
+         weight_decay = 1e30\n",
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_pretrain"))
+        .args(["--config", config.to_str().unwrap(), "--limit", "96"])
+        .args(["--out", dir.join("out").to_str().unwrap()])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: training step ") && stderr.contains("NaN at row"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("PANIC"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Flags out of range stop the binaries before anything is written or trained.
+#[test]
+fn bad_flags_fail_before_anything_is_written() {
+    let dir = scratch("flags");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out");
+    let cases: [(&str, &[&str], &str); 9] = [
+        (
+            "pretrain",
+            &["--steps", "0"],
+            "--steps 0: train at least 1 step",
+        ),
+        (
+            "pretrain",
+            &["--stop-after", "0"],
+            "--stop-after 0: train at least 1 epoch",
+        ),
+        (
+            "pretrain",
+            &["--image-size", "8"],
+            "--image-size resizes the images of --data folder",
+        ),
+        (
+            "pretrain",
+            &["--data", "folder", "--data-dir", ".", "--image-size", "0"],
+            "--image-size 0: must be from 1 to 1024 pixels",
+        ),
+        (
+            "pretrain",
+            &[
+                "--data",
+                "folder",
+                "--data-dir",
+                ".",
+                "--image-size",
+                "100000",
+            ],
+            "--image-size 100000: must be from 1 to 1024 pixels",
+        ),
+        (
+            "compare",
+            &["--seeds", "0"],
+            "--seeds 0: run at least one seed",
+        ),
+        (
+            "clip",
+            &["--epochs", "0"],
+            "clip: epochs must be at least 1",
+        ),
+        (
+            "clip",
+            &["--batch-size", "0"],
+            "clip: batch size 0 (a tree needs 2 points): must be at least 2",
+        ),
+        ("clip", &["--batch-size", "1"], "batch size 1"),
+    ];
+    for (bin, flags, expected) in cases {
+        let exe = match bin {
+            "pretrain" => env!("CARGO_BIN_EXE_pretrain"),
+            "clip" => env!("CARGO_BIN_EXE_clip"),
+            _ => env!("CARGO_BIN_EXE_compare"),
+        };
+        let run = Command::new(exe)
+            .args(flags)
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{bin} {flags:?}: {stderr}");
+        assert!(stderr.contains(expected), "{bin} {flags:?}: {stderr}");
+        if bin != "clip" {
+            assert!(!out.exists(), "{bin} {flags:?}: wrote {}", out.display());
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    // A file where the output folder should be: named before any training.
+    std::fs::write(&out, "mine").unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_clip"))
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: --out {}: ", out.display())),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -242,6 +443,49 @@ fn compare_writes_a_table() {
     assert!(table.contains("| mse_tregs |"), "{table}");
     assert!(table.contains("| mse_tregs_no_lambda |"), "{table}");
     assert!(table.contains(" ± "), "{table}");
+    // Run again into the same folder, even for a config it does not hold: refused before
+    // any run, every result kept.
+    let results = out.join("mse_tregs/seed1/results.json");
+    let before = std::fs::read_to_string(&results).unwrap();
+    let again = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args([
+            "--configs",
+            "mse,mse_tregs",
+            "--seeds",
+            "2",
+            "--epochs",
+            "1",
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success());
+    assert!(
+        stderr.contains("table.md exists: choose another --out (nothing was overwritten)"),
+        "{stderr}"
+    );
+    std::fs::remove_file(out.join("table.md")).unwrap();
+    let again = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args([
+            "--configs",
+            "mse,mse_tregs",
+            "--seeds",
+            "2",
+            "--epochs",
+            "1",
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success());
+    assert!(
+        stderr.contains("mse_tregs/seed0 already holds a run (run.json, "),
+        "{stderr}"
+    );
+    assert!(!out.join("mse").exists(), "no run started");
+    assert_eq!(std::fs::read_to_string(&results).unwrap(), before);
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -429,9 +673,10 @@ fn a_nan_batch_stops_the_training_step_with_the_row() {
     else {
         panic!("the step went on with a NaN batch");
     };
-    let message = panic
-        .downcast_ref::<String>()
-        .expect("a formatted panic message");
+    let message = &panic
+        .downcast_ref::<tregs_examples::ssl::StepFailure>()
+        .expect("the step's failure")
+        .0;
     assert!(
         message.starts_with("training step 3 of epoch 1: input `z2`: NaN at row"),
         "{message}"

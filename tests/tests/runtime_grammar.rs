@@ -155,3 +155,33 @@ fn numbers_beyond_f64_are_located() {
     assert!(error("clip(a, b, τ = 2e400)", &[])
         .starts_with("1:16: `2e400` is beyond f64's range (it reads as inf)"));
 }
+
+#[test]
+fn coefficients_the_expression_does_not_read_are_listed() {
+    let loss = RuntimeLoss::parse(
+        "β*mse(z, z2) + gamma*mst_len(z)",
+        &coefficients(&[("beta", 1.0), ("betta", 3.0), ("γ", 0.2), ("gamma", 0.3)]),
+    )
+    .unwrap();
+    // `γ` is not read: `gamma` as written comes first.
+    assert_eq!(loss.unread_coefficients(), ["betta", "γ"]);
+    assert_eq!(loss.coefficients(), [1.0, 0.3]);
+}
+
+#[test]
+fn coefficients_must_be_finite_in_f32() {
+    assert_eq!(
+        error("beta*mse(z, z2)", &[("beta", f64::NAN)]),
+        "`mse(z, z2)`: its coefficient evaluates to NaN, not a finite f32"
+    );
+    assert_eq!(
+        error("beta*mse(z, z2)", &[("beta", f64::INFINITY)]),
+        "`mse(z, z2)`: its coefficient evaluates to inf, not a finite f32"
+    );
+    // Finite in f64, infinite as the f32 weight the terms are computed with.
+    assert_eq!(
+        error("0.5*beta*mst_len(z)", &[("beta", 1e300)]),
+        "`mst_len(z)`: its coefficient evaluates to 5e299, not a finite f32"
+    );
+    assert!(RuntimeLoss::parse("beta*mst_len(z)", &coefficients(&[("beta", 3e38)])).is_ok());
+}

@@ -15,6 +15,7 @@ pub struct RuntimeLoss {
     plan: LossPlan,
     coefs: Vec<f64>,
     options: Vec<Vec<f64>>,
+    unread: Vec<String>,
 }
 
 impl RuntimeLoss {
@@ -26,13 +27,16 @@ impl RuntimeLoss {
     ) -> Result<RuntimeLoss, LossError> {
         let plan = tregs_macros_core::parse_runtime(source).map_err(LossError::Expression)?;
         let inputs: Vec<String> = plan.inputs.iter().map(|i| i.to_string()).collect();
+        // The given names the expression reads, to report the ones it does not (a misspelt
+        // coefficient would otherwise be ignored without a word).
+        let read = std::cell::RefCell::new(std::collections::BTreeSet::new());
         let lookup = |ident: &syn::Ident| -> Result<f64, String> {
             let name = ident.to_string();
-            if let Some(v) = coefficients
-                .get(&name)
-                .or_else(|| coefficients.get(&ascii_name(&name)))
-            {
-                return Ok(*v);
+            for key in [name.clone(), ascii_name(&name)] {
+                if let Some(v) = coefficients.get(&key) {
+                    read.borrow_mut().insert(key);
+                    return Ok(*v);
+                }
             }
             if inputs.contains(&name) {
                 return Err(format!("`{name}` is a tensor input, not a coefficient"));
@@ -52,21 +56,52 @@ impl RuntimeLoss {
             coef.eval(&lookup)
                 .map_err(|e| LossError::Expression(render_error(source, &e)))
         };
-        let coefs = plan
+        let coefs: Vec<f64> = plan
             .terms
             .iter()
             .map(|t| eval(&t.coef))
             .collect::<Result<_, _>>()?;
-        let options = plan
+        let options: Vec<Vec<f64>> = plan
             .terms
             .iter()
             .map(|t| t.options.iter().map(eval).collect::<Result<Vec<f64>, _>>())
             .collect::<Result<_, _>>()?;
+        let read = read.into_inner();
+        let unread = coefficients
+            .keys()
+            .filter(|k| !read.contains(*k))
+            .cloned()
+            .collect();
+        let plan = LossPlan::from_core(source, &plan);
+        // The terms are weighted in f32: a coefficient past its range would be an infinite
+        // weight at the first step.
+        let in_f32 = |v: f64| v.is_finite() && v.abs() <= f64::from(f32::MAX);
+        for (term, (coef, opts)) in plan.terms.iter().zip(coefs.iter().zip(&options)) {
+            if !in_f32(*coef) {
+                return Err(LossError::Expression(format!(
+                    "`{}`: its coefficient evaluates to {coef:e}, not a finite f32",
+                    term.name
+                )));
+            }
+            if let Some(v) = opts.iter().find(|v| !in_f32(**v)) {
+                return Err(LossError::Expression(format!(
+                    "`{}`: an option evaluates to {v:e}, not a finite f32",
+                    term.name
+                )));
+            }
+        }
         Ok(RuntimeLoss {
-            plan: LossPlan::from_core(source, &plan),
+            plan,
             coefs,
             options,
+            unread,
         })
+    }
+
+    /// The given coefficients the expression does not read (by either spelling), most
+    /// likely misspelt: the CLI warns of them, the recipes' configs refuse them.
+    pub fn unread_coefficients(&self) -> &[String] {
+        &self.unread
     }
 
     /// The plan: inputs and terms.

@@ -46,6 +46,16 @@ fn run(cli: Cli) -> Result<(), String> {
     let backend = Backend::parse(&cli.backend)?;
     use_distance(cli.distance, backend).map_err(|e| e.to_string())?;
     let device = backend.device().map_err(|e| e.to_string())?;
+    // The output is checked before training: results are never replaced, and a place that
+    // cannot hold them is found before the runs, not after.
+    let path = cli.out.join("results.json");
+    if path.exists() {
+        return Err(format!(
+            "{} exists: choose another --out (nothing was overwritten)",
+            path.display()
+        ));
+    }
+    std::fs::create_dir_all(&cli.out).map_err(|e| format!("--out {}: {e}", cli.out.display()))?;
     let pairs = match (&cli.a, &cli.b) {
         (Some(a), Some(b)) => npy_pairs(a, b)?,
         _ => digit_pairs(),
@@ -91,8 +101,6 @@ fn run(cli: Cli) -> Result<(), String> {
             );
         }
     }
-    std::fs::create_dir_all(&cli.out).map_err(|e| format!("{}: {e}", cli.out.display()))?;
-    let path = cli.out.join("results.json");
     std::fs::write(
         &path,
         serde_json::to_string_pretty(&results).expect("serialize"),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tregs::DistanceMethod;
 use tregs_examples::pretrain::{
-    pretrain, use_distance, Backend, DataSource, PretrainArgs, PretrainResults,
+    pretrain, run_files_in, use_distance, Backend, DataSource, PretrainArgs, PretrainResults,
 };
 use tregs_examples::recipe::{Recipe, SHIPPED};
 
@@ -102,6 +102,37 @@ fn run(cli: Cli) -> Result<(), String> {
         .iter()
         .map(|n| recipe(n, cli.epochs, cli.batch_size))
         .collect::<Result<_, _>>()?;
+    if cli.seeds == 0 {
+        return Err("--seeds 0: run at least one seed".to_string());
+    }
+    // Every run's folder is checked before the first run starts: results are never
+    // replaced, and a table is not left half done by a folder found taken later.
+    let run_dir = |recipe: &Recipe, seed: u64| {
+        cli.out
+            .join(&recipe.config.name)
+            .join(format!("seed{seed}"))
+    };
+    let table_path = cli.out.join("table.md");
+    if table_path.exists() {
+        return Err(format!(
+            "{} exists: choose another --out (nothing was overwritten)",
+            table_path.display()
+        ));
+    }
+    for recipe in &recipes {
+        for seed in 0..cli.seeds {
+            let out = run_dir(recipe, seed);
+            let held = run_files_in(&out);
+            if !held.is_empty() {
+                return Err(format!(
+                    "{} already holds a run ({}): choose another --out, or remove it to run \
+                     it again (nothing was overwritten)",
+                    out.display(),
+                    held.join(", ")
+                ));
+            }
+        }
+    }
     let mut table = String::new();
     writeln!(table, "| config | objective | linear probe top-1 (%) | k-NN top-1 (%) | effective rank | uniformity | mean ‖z‖ | wall time (s) |").unwrap();
     writeln!(table, "|---|---|---:|---:|---:|---:|---:|---:|").unwrap();
@@ -109,13 +140,7 @@ fn run(cli: Cli) -> Result<(), String> {
     for recipe in &recipes {
         let mut runs: Vec<PretrainResults> = Vec::new();
         for seed in 0..cli.seeds {
-            let out = cli
-                .out
-                .join(&recipe.config.name)
-                .join(format!("seed{seed}"));
-            if out.exists() {
-                std::fs::remove_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-            }
+            let out = run_dir(recipe, seed);
             let args = PretrainArgs {
                 recipe: recipe.clone(),
                 data: DataSource::Digits(None),
@@ -158,10 +183,9 @@ fn run(cli: Cli) -> Result<(), String> {
     let (rp, rps) = mean_std(&random_probe.iter().map(|v| 100.0 * v).collect::<Vec<_>>());
     writeln!(table, "\nRandom-init encoder, same probe: {rp:.2} ± {rps:.2} % (over every run's initialization).").unwrap();
     std::fs::create_dir_all(&cli.out).map_err(|e| format!("{}: {e}", cli.out.display()))?;
-    let path = cli.out.join("table.md");
-    std::fs::write(&path, &table).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&table_path, &table).map_err(|e| format!("{}: {e}", table_path.display()))?;
     println!("{table}");
-    println!("wrote {}", path.display());
+    println!("wrote {}", table_path.display());
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use std::process::ExitCode;
 use tregs_examples::experiments::{self, Report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,9 +40,22 @@ struct Args {
     out: PathBuf,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
-    std::fs::create_dir_all(&args.out)?;
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        // The criteria's PASS/FAIL lines are on stderr already.
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the experiments: whether every criterion passed.
+fn run(args: Args) -> Result<bool, String> {
+    let out_error = |e: &dyn std::fmt::Display| format!("--out {}: {e}", args.out.display());
+    std::fs::create_dir_all(&args.out).map_err(|e| out_error(&e))?;
     let mut reports = Vec::new();
     if matches!(args.experiment, Experiment::Simplex | Experiment::Both) {
         let mut config = tregs_examples::point_cloud::CloudConfig::simplex();
@@ -53,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "simplex: n = {}, d = {}, {} steps ...",
             config.n, config.d, config.steps
         );
-        reports.push(experiments::simplex(&config, Some(&args.out))?);
+        reports.push(experiments::simplex(&config, Some(&args.out)).map_err(|e| out_error(&e))?);
     }
     if matches!(args.experiment, Experiment::Sphere | Experiment::Both) {
         let mut config = tregs_examples::point_cloud::CloudConfig::sphere();
@@ -65,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "sphere: n = {}, d = {}, {} steps ...",
             config.n, config.d, config.steps
         );
-        reports.push(experiments::sphere(&config, Some(&args.out))?);
+        reports.push(experiments::sphere(&config, Some(&args.out)).map_err(|e| out_error(&e))?);
     }
 
     // The human summary goes to stderr, so that stdout is exactly the JSON.
@@ -96,14 +110,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
-    let json = serde_json::to_string_pretty(&experiments::results_json(&reports))?;
+    let json = serde_json::to_string_pretty(&experiments::results_json(&reports))
+        .expect("results serialize");
     println!("{json}");
     let path = args.out.join("results.json");
-    std::fs::write(&path, format!("{json}\n"))?;
+    std::fs::write(&path, format!("{json}\n")).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("wrote {}", path.display());
-    if reports.iter().all(Report::passed) {
-        Ok(())
-    } else {
-        std::process::exit(1);
-    }
+    Ok(reports.iter().all(Report::passed))
 }

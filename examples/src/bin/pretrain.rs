@@ -67,6 +67,10 @@ struct Cli {
     inject_fault: Option<String>,
 }
 
+/// The largest `--image-size`: 1 024² RGB pixels are 12 MiB per image in f32, beyond any
+/// batch the recipes are meant for (ResNet-18 on ImageNet uses 224).
+const MAX_IMAGE_SIZE: usize = 1024;
+
 fn recipe(cli: &Cli) -> Result<Recipe, RecipeError> {
     let loaded = if cli.config.ends_with(".toml") || std::path::Path::new(&cli.config).exists() {
         Recipe::load(std::path::Path::new(&cli.config))?
@@ -112,6 +116,22 @@ fn run(cli: Cli) -> Result<(), String> {
             .clone()
             .ok_or_else(|| format!("--data {} needs --data-dir", cli.data))
     };
+    if let Some(size) = cli.image_size {
+        if cli.data != "folder" {
+            return Err(format!(
+                "--image-size resizes the images of --data folder; --data {} has a fixed size",
+                cli.data
+            ));
+        }
+        if !(1..=MAX_IMAGE_SIZE).contains(&size) {
+            return Err(format!(
+                "--image-size {size}: must be from 1 to {MAX_IMAGE_SIZE} pixels"
+            ));
+        }
+    }
+    if cli.steps == Some(0) {
+        return Err("--steps 0: train at least 1 step".to_string());
+    }
     let data = match cli.data.as_str() {
         "digits" => DataSource::Digits(cli.data_dir.clone()),
         "cifar10" => DataSource::Cifar10(need_dir()?),

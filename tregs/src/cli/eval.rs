@@ -88,7 +88,10 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     // Everything that needs no data first: a bad expression fails before a large file is read.
     let coefficients = parse_coefficients(&args.coef)?;
     let loss = RuntimeLoss::parse(&args.loss, &coefficients)?;
-    warn_unused_coefficients(&args.loss, &coefficients);
+    // A `--coef` the expression never names is most likely a typo: say so (not an error).
+    for name in loss.unread_coefficients() {
+        eprintln!("warning: --coef {name} is not used by the loss");
+    }
     let reads = |name: &str| loss.plan().inputs.iter().any(|i| i == name);
     for name in &loss.plan().inputs {
         match name.as_str() {
@@ -238,21 +241,6 @@ fn parse_coefficients(items: &[String]) -> Result<BTreeMap<String, f64>, CliErro
         }
     }
     Ok(map)
-}
-
-/// A `--coef` the expression never names is most likely a typo: say so (not an error).
-fn warn_unused_coefficients(source: &str, coefficients: &BTreeMap<String, f64>) {
-    let Ok(plan) = tregs_macros_core::parse_runtime(source) else {
-        return;
-    };
-    let used: Vec<String> = plan
-        .coefficient_names()
-        .iter()
-        .map(|n| tregs_macros_core::ascii_name(&n.to_string()))
-        .collect();
-    for name in coefficients.keys().filter(|k| !used.contains(k)) {
-        eprintln!("warning: --coef {name} is not used by the loss");
-    }
 }
 
 fn to_tensor(matrix: &Matrix, in_f64: bool, device: &Device) -> Tensor<2> {
