@@ -23,6 +23,7 @@ pub mod plot;
 pub mod point_cloud;
 pub mod pretrain;
 pub mod probe;
+pub mod progress;
 pub mod recipe;
 pub mod rng;
 pub mod ssl;

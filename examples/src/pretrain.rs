@@ -13,6 +13,7 @@ use crate::loader::EpochLoader;
 use crate::models::EncoderKind;
 use crate::plot::{save_panels_png, Line, LineChart, PALETTE};
 use crate::probe::{knn_accuracy, linear_probe, singular_values};
+use crate::progress::EpochLines;
 use crate::recipe::Recipe;
 use crate::ssl::{ScalarMetric, Shape, SslModel, StepFailure, EFFECTIVE_RANK, UNIFORMITY};
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
@@ -493,6 +494,9 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
         .with_default_checkpointers()
         .num_epochs(args.stop_after.map_or(t.epochs, |k| k.min(t.epochs)))
         .summary();
+    if let Some(renderer) = EpochLines::unless_terminal() {
+        training = training.renderer(renderer);
+    }
     if let Some(epoch) = resume_from {
         training = training.checkpoint(epoch);
     }

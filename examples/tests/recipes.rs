@@ -47,6 +47,16 @@ fn args(recipe: Recipe, out: &Path, resume: bool, stop_after: Option<usize>) -> 
     }
 }
 
+/// The path of a recipe's binary by name.
+fn recipe_binary(name: &str) -> &'static str {
+    match name {
+        "pretrain" => env!("CARGO_BIN_EXE_pretrain"),
+        "clip" => env!("CARGO_BIN_EXE_clip"),
+        "compare" => env!("CARGO_BIN_EXE_compare"),
+        other => panic!("no recipe binary `{other}`"),
+    }
+}
+
 /// (epoch, step, total) of every line of `metrics.jsonl`.
 fn steps(out: &Path) -> Vec<(u64, u64, f64)> {
     std::fs::read_to_string(out.join("metrics.jsonl"))
@@ -339,11 +349,7 @@ fn bad_flags_fail_before_anything_is_written() {
         ("clip", &["--batch-size", "1"], "batch size 1"),
     ];
     for (bin, flags, expected) in cases {
-        let exe = match bin {
-            "pretrain" => env!("CARGO_BIN_EXE_pretrain"),
-            "clip" => env!("CARGO_BIN_EXE_clip"),
-            _ => env!("CARGO_BIN_EXE_compare"),
-        };
+        let exe = recipe_binary(bin);
         let run = Command::new(exe)
             .args(flags)
             .args(["--out", out.to_str().unwrap()])
@@ -394,11 +400,7 @@ fn distance_methods_are_checked_before_training() {
         ),
     ];
     for (bin, extra, expected) in cases {
-        let exe = match bin {
-            "pretrain" => env!("CARGO_BIN_EXE_pretrain"),
-            "clip" => env!("CARGO_BIN_EXE_clip"),
-            _ => env!("CARGO_BIN_EXE_compare"),
-        };
+        let exe = recipe_binary(bin);
         let run = Command::new(exe)
             .args(extra)
             .args(["--out", out.to_str().unwrap()])
@@ -439,6 +441,10 @@ fn compare_writes_a_table() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
+    // Not a terminal: a line per split of each epoch, not burn's dump at every batch.
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("epoch 1/1: train, 64 items"), "{stdout}");
+    assert!(!stdout.contains("ProgressSnapshot"), "{stdout}");
     let table = std::fs::read_to_string(out.join("table.md")).unwrap();
     assert!(table.contains("| mse_tregs |"), "{table}");
     assert!(table.contains("| mse_tregs_no_lambda |"), "{table}");
@@ -447,39 +453,30 @@ fn compare_writes_a_table() {
     // any run, every result kept.
     let results = out.join("mse_tregs/seed1/results.json");
     let before = std::fs::read_to_string(&results).unwrap();
-    let again = Command::new(env!("CARGO_BIN_EXE_compare"))
-        .args([
-            "--configs",
-            "mse,mse_tregs",
-            "--seeds",
-            "2",
-            "--epochs",
-            "1",
-        ])
-        .args(["--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(!again.status.success());
+    // The error of running it again (it must fail).
+    let again = || {
+        let run = Command::new(env!("CARGO_BIN_EXE_compare"))
+            .args([
+                "--configs",
+                "mse,mse_tregs",
+                "--seeds",
+                "2",
+                "--epochs",
+                "1",
+            ])
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!run.status.success());
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    let stderr = again();
     assert!(
         stderr.contains("table.md exists: choose another --out (nothing was overwritten)"),
         "{stderr}"
     );
     std::fs::remove_file(out.join("table.md")).unwrap();
-    let again = Command::new(env!("CARGO_BIN_EXE_compare"))
-        .args([
-            "--configs",
-            "mse,mse_tregs",
-            "--seeds",
-            "2",
-            "--epochs",
-            "1",
-        ])
-        .args(["--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(!again.status.success());
+    let stderr = again();
     assert!(
         stderr.contains("mse_tregs/seed0 already holds a run (run.json, "),
         "{stderr}"

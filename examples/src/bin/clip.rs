@@ -22,8 +22,10 @@ struct Cli {
     b: Option<PathBuf>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Passes over the training pairs, for each run [default: 60].
     #[arg(long)]
     epochs: Option<usize>,
+    /// Pairs per step, at least 2 (the tree's points) [default: 256].
     #[arg(long)]
     batch_size: Option<usize>,
     /// Weight γ of the T-REGS tree term in the second run.
