@@ -364,7 +364,8 @@ fn prepare_out(
     )))
 }
 
-/// The fields where `now` differs from `then`, as `path: then → now`.
+/// The fields where `now` differs from `then`, each as `path was THEN, now NOW` (a dotted
+/// path into the JSON objects; a field missing on one side reads as null).
 fn differences(
     path: &str,
     then: &serde_json::Value,

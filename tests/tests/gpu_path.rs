@@ -56,6 +56,19 @@ struct DeviceTree {
     longest_walk: usize,
 }
 
+impl DeviceTree {
+    /// What both Borůvka schedules must agree on: the edges, the hooks, the rows read and
+    /// the rounds that read any (the longest walk depends on the scheduling).
+    fn summary(&self) -> (Vec<(usize, usize)>, usize, usize, usize) {
+        (
+            self.edges.clone(),
+            self.hooks,
+            self.rows_read,
+            self.rounds_reading,
+        )
+    }
+}
+
 fn device_tree(data: &[f32], n: usize, d: usize) -> DeviceTree {
     device_trees(&[(data, d)], n).remove(0)
 }
@@ -326,13 +339,12 @@ fn trees_in_one_launch_equal_the_rounds_of_launches() {
         ("grid".into(), grid, 216, 3),
         ("duplicates".into(), duplicates, 100, 2),
     ];
-    let summary = |t: &DeviceTree| (t.edges.clone(), t.hooks, t.rows_read, t.rounds_reading);
     for (label, data, n, d) in &clouds {
         let one = device_trees_scheduled(&[(data, *d)], *n, OneCube).remove(0);
         let rounds = device_trees_scheduled(&[(data, *d)], *n, Steps).remove(0);
         assert_eq!(one.edges, one.prim_on_device_distances, "{label}");
         assert_eq!(one.hooks, n - 1, "{label}");
-        assert_eq!(summary(&one), summary(&rounds), "{label}");
+        assert_eq!(one.summary(), rounds.summary(), "{label}");
     }
     let (a, b) = (gaussian(150, 4, 7, 0.0), gaussian(150, 16, 8, 2.0));
     let chain: Vec<f32> = (0..150).map(|i| (i * (i + 1) / 2) as f32).collect();
@@ -344,7 +356,7 @@ fn trees_in_one_launch_equal_the_rounds_of_launches() {
             in_one.edges, in_one.prim_on_device_distances,
             "tree {t} of 3"
         );
-        assert_eq!(summary(in_one), summary(in_rounds), "tree {t} of 3");
+        assert_eq!(in_one.summary(), in_rounds.summary(), "tree {t} of 3");
     }
 }
 
@@ -366,8 +378,7 @@ fn trees_in_one_launch_are_right_up_to_the_one_cube_limit() {
         "{} rounds read rows",
         one.rounds_reading
     );
-    let summary = |t: &DeviceTree| (t.edges.clone(), t.hooks, t.rows_read, t.rounds_reading);
-    assert_eq!(summary(&one), summary(&rounds), "cloud of {n}");
+    assert_eq!(one.summary(), rounds.summary(), "cloud of {n}");
     let one = tree_of_hook_chain(n, Schedule::OneCube);
     let chain: Vec<(usize, usize)> = (1..n).map(|i| (i - 1, i)).collect();
     assert!(one.edges == chain, "chain of {n}: not the chain");

@@ -625,6 +625,13 @@ fn validate(
         if !coef.is_finite() {
             return Err(term_error(format!("its coefficient is {coef}")));
         }
+        // The weights are applied in the inputs' dtype: past f32's range, an infinite
+        // weight would make the total and every gradient infinite.
+        if first_dtype == DType::F32 && coef.abs() > f64::from(f32::MAX) {
+            return Err(term_error(format!(
+                "its coefficient is {coef:e}, past the range of the inputs' dtype F32"
+            )));
+        }
         let primitive = term.primitive;
         // The grammar only writes these; a plan built by hand (`with_scopes`) is checked here.
         match term.scope() {

@@ -73,8 +73,9 @@ impl RuntimeLoss {
             .cloned()
             .collect();
         let plan = LossPlan::from_core(source, &plan);
-        // The terms are weighted in f32: a coefficient past its range would be an infinite
-        // weight at the first step.
+        // `evaluate` checks each coefficient against the inputs' dtype at every call; checked
+        // here too, a config file or `--coef` fails before any data is read. The bound here
+        // is f32's (the GPU path's dtype and the recipes'), which no useful coefficient nears.
         let in_f32 = |v: f64| v.is_finite() && v.abs() <= f64::from(f32::MAX);
         for (term, (coef, opts)) in plan.terms.iter().zip(coefs.iter().zip(&options)) {
             if !in_f32(*coef) {

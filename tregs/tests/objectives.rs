@@ -587,3 +587,25 @@ fn a_term_written_twice_with_and_without_a_scope_adds_up() {
         assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
     }
 }
+
+/// A coefficient is applied in the inputs' dtype: one past f32's range is an error for f32
+/// inputs (an infinite weight would make the total and every gradient infinite), and a
+/// value like any other for f64 inputs.
+#[test]
+fn coefficients_must_be_finite_in_the_inputs_dtype() {
+    let device = Device::default().autodiff();
+    let rows = random_rows(8, 3, 41);
+    let z64 = tensor(&rows, &device);
+    let z32 = z64.clone().cast(DType::F32);
+    let big = 1e300;
+    let err = loss!(big * mst_len(z32)).expect_err("1e300 in f32");
+    assert_eq!(
+        err.to_string(),
+        "mst_len(z32): its coefficient is 1e300, past the range of the inputs' dtype F32"
+    );
+    let nan = f64::NAN;
+    let err = loss!(nan * mst_len(z32)).expect_err("NaN");
+    assert_eq!(err.to_string(), "mst_len(z32): its coefficient is NaN");
+    let out = loss!(big * mst_len(z64)).expect("1e300 is an f64");
+    assert!(out.total_value().is_finite() && out.total_value() < 0.0);
+}
