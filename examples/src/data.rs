@@ -116,6 +116,11 @@ impl ImageSet {
     }
 }
 
+/// The largest side, in pixels, that [`load_image_folder`] resizes images to: 1 024² RGB
+/// pixels are 12 MiB per image in f32, beyond any batch the recipes are meant for (ResNet-18
+/// on ImageNet uses 224).
+pub const MAX_IMAGE_SIZE: usize = 1024;
+
 /// Why a dataset could not be loaded; every message starts with the full path concerned.
 #[derive(Debug)]
 pub enum DataError {
@@ -180,6 +185,13 @@ pub enum DataError {
         /// What was expected in it.
         what: String,
     },
+    /// A target image size with a side of 0 or above [`MAX_IMAGE_SIZE`].
+    ImageSize {
+        /// The folder to be loaded.
+        path: PathBuf,
+        /// The (height, width) asked for.
+        size: (usize, usize),
+    },
 }
 
 impl fmt::Display for DataError {
@@ -232,6 +244,14 @@ impl fmt::Display for DataError {
                 expected.1
             ),
             DataError::Empty { path, what } => write!(f, "{}: {what}", path.display()),
+            DataError::ImageSize { path, size } => write!(
+                f,
+                "{}: cannot resize images to {}x{} (HxW): each side must be from 1 to \
+                 {MAX_IMAGE_SIZE} pixels",
+                path.display(),
+                size.0,
+                size.1
+            ),
         }
     }
 }
@@ -538,8 +558,17 @@ fn decode_image(path: &Path, size: Option<(usize, usize)>) -> Result<Decoded, Da
 /// PNG/JPEG images; other files and hidden entries are skipped. Images become RGB, or 1
 /// channel if every image is grayscale, and are resized (triangle filter) to `size` =
 /// `(height, width)` if given; without `size` all images must share one size. The set is
-/// named after the folder and the class names are the sub-folder names.
+/// named after the folder and the class names are the sub-folder names. Each side of `size`
+/// must be from 1 to [`MAX_IMAGE_SIZE`].
 pub fn load_image_folder(dir: &Path, size: Option<(usize, usize)>) -> Result<ImageSet, DataError> {
+    if let Some((h, w)) = size {
+        if !(1..=MAX_IMAGE_SIZE).contains(&h) || !(1..=MAX_IMAGE_SIZE).contains(&w) {
+            return Err(DataError::ImageSize {
+                path: dir.to_path_buf(),
+                size: (h, w),
+            });
+        }
+    }
     let class_dirs: Vec<PathBuf> = sorted_entries(dir)?
         .into_iter()
         .filter(|p| p.is_dir())
@@ -837,6 +866,13 @@ mod tests {
 
         let r = load_image_folder(&root, Some((6, 5))).unwrap();
         assert_eq!((r.height, r.width, r.image_len()), (6, 5, 90));
+        // A side of 0 or past MAX_IMAGE_SIZE is refused before any image is decoded.
+        for size in [(0, 5), (6, 0), (MAX_IMAGE_SIZE + 1, 5)] {
+            let e = load_image_folder(&root, Some(size)).unwrap_err();
+            assert!(matches!(e, DataError::ImageSize { .. }), "{size:?}: {e}");
+            assert!(e.to_string().starts_with(&root.display().to_string()));
+            assert!(e.to_string().contains("from 1 to 1024"), "{e}");
+        }
         assert!(r.images.iter().all(|&v| (0.0..=1.0).contains(&v)));
         assert!((r.image(1)[0] - 1.0).abs() < 1e-6);
 

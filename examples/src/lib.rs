@@ -10,12 +10,23 @@
 //!   a linear probe and k-NN ([`probe`]). Binaries: `pretrain`, `compare`.
 //! * [`metrics`]: pairwise cosine statistics and the Wang–Isola uniformity.
 //! * [`plot`]: dependency-light PNG histograms and line charts (no fonts needed).
+//! * [`files`]: result files written whole or not at all.
+
+/// `println!` that ignores a closed stdout: a recipe piped into `head` keeps training and
+/// writes its results, rather than panicking at its next line of progress.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::progress::line(format_args!($($arg)*))
+    };
+}
 
 pub mod augment;
 pub mod clip;
 pub mod data;
 pub mod data_parallel;
 pub mod experiments;
+pub mod files;
 pub mod loader;
 pub mod metrics;
 pub mod models;

@@ -187,20 +187,18 @@ impl Canvas {
         self.text(cx - text_width(s) as i64 / 2, y, s, c);
     }
 
+    /// Encodes in memory, then writes the file whole ([`crate::files::write_whole`]).
     fn save(&self, path: &Path) -> io::Result<()> {
-        let file = std::fs::File::create(path)?;
-        let mut encoder = png::Encoder::new(
-            io::BufWriter::new(file),
-            self.width as u32,
-            self.height as u32,
-        );
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, self.width as u32, self.height as u32);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(io::Error::other)?;
         writer
             .write_image_data(&self.pixels)
             .map_err(io::Error::other)?;
-        writer.finish().map_err(io::Error::other)
+        writer.finish().map_err(io::Error::other)?;
+        crate::files::write_whole(path, bytes)
     }
 }
 

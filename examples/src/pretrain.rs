@@ -313,7 +313,7 @@ fn prepare_out(
         }
         std::fs::create_dir_all(out).map_err(io_error(out))?;
         let text = serde_json::to_string_pretty(settings).expect("settings serialize");
-        std::fs::write(&settings_path, text).map_err(io_error(&settings_path))?;
+        crate::files::write_whole(&settings_path, text).map_err(io_error(&settings_path))?;
         return Ok(None);
     }
     let epochs = checkpoint_epochs(out);
@@ -527,7 +527,7 @@ pub fn pretrain(args: &PretrainArgs) -> Result<PretrainResults, RunError> {
     };
     let json_path = args.out.join("results.json");
     let json = serde_json::to_string_pretty(&results).expect("results serialize");
-    std::fs::write(&json_path, json).map_err(io_error(&json_path))?;
+    crate::files::write_whole(&json_path, json).map_err(io_error(&json_path))?;
     let png_path = args.out.join("report.png");
     report_png(&results, &png_path).map_err(io_error(&png_path))?;
     Ok(results)
@@ -605,7 +605,7 @@ fn keep_log_until(path: &Path, epoch: usize) -> Result<(), RunError> {
         })
         .map(|line| format!("{line}\n"))
         .collect();
-    std::fs::write(path, kept).map_err(io_error(path))
+    crate::files::write_whole(path, kept).map_err(io_error(path))
 }
 
 /// Per-epoch means of `metrics.jsonl`.

@@ -8,11 +8,12 @@ use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining,
 };
+use burn::train::LearnerSummary;
 use std::io::IsTerminal;
 
 /// Writes one line to stdout; a closed stdout (`| head`) is not worth a panic in the
-/// training thread.
-fn line(text: std::fmt::Arguments) {
+/// training thread. [`outln!`](crate::outln) is this with `println!`'s syntax.
+pub fn line(text: std::fmt::Arguments) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout(), "{text}");
 }
@@ -92,10 +93,32 @@ impl MetricsRendererTraining for EpochLines {
     fn update_train(&mut self, _state: MetricState) {}
 
     fn update_valid(&mut self, _state: MetricState) {}
+
+    /// burn's default `println!`s the summary, which panics the training thread on a closed
+    /// stdout and leaves the process hanging.
+    fn on_train_end(
+        &mut self,
+        summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        if let Some(summary) = summary {
+            line(format_args!("{summary}"));
+        }
+        Ok(())
+    }
 }
 
 impl MetricsRendererEvaluation for EpochLines {
     fn update_test(&mut self, _name: EvaluationName, _state: MetricState) {}
+
+    fn on_test_end(
+        &mut self,
+        summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        if let Some(summary) = summary {
+            line(format_args!("{summary}"));
+        }
+        Ok(())
+    }
 }
 
 impl MetricsRenderer for EpochLines {

@@ -53,6 +53,7 @@ fn recipe_binary(name: &str) -> &'static str {
         "pretrain" => env!("CARGO_BIN_EXE_pretrain"),
         "clip" => env!("CARGO_BIN_EXE_clip"),
         "compare" => env!("CARGO_BIN_EXE_compare"),
+        "point_cloud" => env!("CARGO_BIN_EXE_point_cloud"),
         other => panic!("no recipe binary `{other}`"),
     }
 }
@@ -293,6 +294,47 @@ fn a_failed_training_step_is_an_error_not_a_panic() {
 }
 
 /// Flags out of range stop the binaries before anything is written or trained.
+/// `point_cloud` rewrites its own results whole (no temporary file left behind) and says
+/// when the folder holds the other experiment's plot from an earlier run.
+#[test]
+fn point_cloud_names_a_plot_left_by_an_earlier_run() {
+    let out = scratch("point-cloud");
+    let run = |experiment: &str| {
+        let run = Command::new(recipe_binary("point_cloud"))
+            .args(["--experiment", experiment, "--steps", "2", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        // Two steps cannot meet the criteria: exit 1 with FAIL lines, results still written.
+        assert_eq!(run.status.code(), Some(1), "{experiment}");
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    let first = run("simplex");
+    assert!(!first.contains("note:"), "{first}");
+    let second = run("sphere");
+    let stale = out.join("simplex_cosines.png");
+    assert!(
+        second.contains(&format!("note: {} is from an earlier run", stale.display())),
+        "{second}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert!(
+        results.get("sphere").is_some() && results.get("simplex").is_none(),
+        "{results}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["results.json", "simplex_cosines.png", "sphere_cosines.png"]
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
 #[test]
 fn bad_flags_fail_before_anything_is_written() {
     let dir = scratch("flags");

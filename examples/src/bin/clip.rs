@@ -81,17 +81,26 @@ fn run(cli: Cli) -> Result<(), String> {
         let r = train_clip(&config, &train, &test, cli.seed, &device)?;
         results.push(r);
     }
-    println!(
+    tregs_examples::outln!(
         "{} ({} train / {} held-out pairs), seed {}",
-        pairs.name, train.n, test.n, cli.seed
+        pairs.name,
+        train.n,
+        test.n,
+        cli.seed
     );
-    println!(
+    tregs_examples::outln!(
         "{:<12} {:<7} {:>8} {:>8} {:>8} {:>8} {:>13}",
-        "objective", "", "A→B R@1", "A→B R@5", "B→A R@1", "B→A R@5", "modality gap"
+        "objective",
+        "",
+        "A→B R@1",
+        "A→B R@5",
+        "B→A R@1",
+        "B→A R@5",
+        "modality gap"
     );
     for r in &results {
         for (when, s) in [("before", &r.before), ("after", &r.after)] {
-            println!(
+            tregs_examples::outln!(
                 "{:<12} {:<7} {:>7.1}% {:>7.1}% {:>7.1}% {:>7.1}% {:>13.4}",
                 r.config.name,
                 when,
@@ -103,12 +112,12 @@ fn run(cli: Cli) -> Result<(), String> {
             );
         }
     }
-    std::fs::write(
+    tregs_examples::files::write_whole(
         &path,
         serde_json::to_string_pretty(&results).expect("serialize"),
     )
     .map_err(|e| format!("{}: {e}", path.display()))?;
-    println!("wrote {}", path.display());
+    tregs_examples::outln!("wrote {}", path.display());
     Ok(())
 }
 

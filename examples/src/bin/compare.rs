@@ -183,9 +183,10 @@ fn run(cli: Cli) -> Result<(), String> {
     let (rp, rps) = mean_std(&random_probe.iter().map(|v| 100.0 * v).collect::<Vec<_>>());
     writeln!(table, "\nRandom-init encoder, same probe: {rp:.2} ± {rps:.2} % (over every run's initialization).").unwrap();
     std::fs::create_dir_all(&cli.out).map_err(|e| format!("{}: {e}", cli.out.display()))?;
-    std::fs::write(&table_path, &table).map_err(|e| format!("{}: {e}", table_path.display()))?;
-    println!("{table}");
-    println!("wrote {}", table_path.display());
+    tregs_examples::files::write_whole(&table_path, &table)
+        .map_err(|e| format!("{}: {e}", table_path.display()))?;
+    tregs_examples::outln!("{table}");
+    tregs_examples::outln!("wrote {}", table_path.display());
     Ok(())
 }
 

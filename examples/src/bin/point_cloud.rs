@@ -112,9 +112,23 @@ fn run(args: Args) -> Result<bool, String> {
     }
     let json = serde_json::to_string_pretty(&experiments::results_json(&reports))
         .expect("results serialize");
-    println!("{json}");
+    tregs_examples::outln!("{json}");
     let path = args.out.join("results.json");
-    std::fs::write(&path, format!("{json}\n")).map_err(|e| format!("{}: {e}", path.display()))?;
+    tregs_examples::files::write_whole(&path, format!("{json}\n"))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("wrote {}", path.display());
+    // A plot of the experiment not run is an earlier run's; it is kept (nothing a run wrote
+    // is deleted), but said to be stale, since results.json no longer describes it.
+    let stale = match args.experiment {
+        Experiment::Simplex => Some("sphere_cosines.png"),
+        Experiment::Sphere => Some("simplex_cosines.png"),
+        Experiment::Both => None,
+    };
+    if let Some(name) = stale.filter(|name| args.out.join(name).exists()) {
+        eprintln!(
+            "note: {} is from an earlier run (this run's results.json does not cover it)",
+            args.out.join(name).display()
+        );
+    }
     Ok(reports.iter().all(Report::passed))
 }

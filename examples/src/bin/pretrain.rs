@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tregs::distributed::{Communicator, SingleProcess};
 use tregs::DistanceMethod;
+use tregs_examples::data::MAX_IMAGE_SIZE;
 use tregs_examples::data_parallel::{train_data_parallel, DataParallelArgs, Fault};
 use tregs_examples::pretrain::{
     load_limited, pretrain, use_distance, Backend, DataSource, PretrainArgs,
@@ -66,10 +67,6 @@ struct Cli {
     #[arg(long, hide = true)]
     inject_fault: Option<String>,
 }
-
-/// The largest `--image-size`: 1 024² RGB pixels are 12 MiB per image in f32, beyond any
-/// batch the recipes are meant for (ResNet-18 on ImageNet uses 224).
-const MAX_IMAGE_SIZE: usize = 1024;
 
 fn recipe(cli: &Cli) -> Result<Recipe, RecipeError> {
     let loaded = if cli.config.ends_with(".toml") || std::path::Path::new(&cli.config).exists() {
@@ -161,19 +158,28 @@ fn run(cli: Cli) -> Result<(), String> {
         stop_after: cli.stop_after,
     };
     let r = pretrain(&args).map_err(|e| e.to_string())?;
-    println!(
+    tregs_examples::outln!(
         "\n{} on {} ({} train / {} test images), seed {}, {:.1} s",
-        r.config.name, r.data, r.train_images, r.test_images, r.seed, r.total_seconds
+        r.config.name,
+        r.data,
+        r.train_images,
+        r.test_images,
+        r.seed,
+        r.total_seconds
     );
-    println!(
+    tregs_examples::outln!(
         "{:<14} {:>12} {:>10} {:>15} {:>11}",
-        "encoder", "linear probe", "k-NN", "effective rank", "uniformity"
+        "encoder",
+        "linear probe",
+        "k-NN",
+        "effective rank",
+        "uniformity"
     );
     for (name, s) in [
         ("pretrained", &r.pretrained),
         ("random init", &r.random_init),
     ] {
-        println!(
+        tregs_examples::outln!(
             "{:<14} {:>11.2}% {:>9.2}% {:>15.2} {:>11.3}",
             name,
             100.0 * s.linear_probe_top1,
@@ -183,9 +189,11 @@ fn run(cli: Cli) -> Result<(), String> {
         );
     }
     if !r.beats_random_init {
-        println!("note: pretraining did NOT beat the random encoder on the linear probe");
+        tregs_examples::outln!(
+            "note: pretraining did NOT beat the random encoder on the linear probe"
+        );
     }
-    println!(
+    tregs_examples::outln!(
         "wrote {}/results.json, report.png, metrics.jsonl, checkpoint/",
         out.display()
     );
@@ -242,7 +250,7 @@ fn data_parallel(
     };
     if comm.rank() == 0 {
         if let Some(last) = &summary.last {
-            println!(
+            tregs_examples::outln!(
                 "{} on {}: {} steps on {} process(es), global batch {}, {:.1} s; last loss {:.6}",
                 args.recipe.config.name,
                 args.data_name,
@@ -253,7 +261,7 @@ fn data_parallel(
                 last.total
             );
         }
-        println!(
+        tregs_examples::outln!(
             "wrote {}/metrics.jsonl and {} checkpoint(s) in {}/checkpoint",
             out.display(),
             summary.checkpoints.len(),
