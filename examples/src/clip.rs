@@ -201,6 +201,26 @@ pub struct ClipConfig {
 }
 
 impl ClipConfig {
+    /// Checks the settings (before any data is read or folder made): the loss parses with
+    /// finite coefficients that fit f32, the dtype it trains in; at least one epoch; batches
+    /// of at least 2 pairs. Returns the loss.
+    pub fn check(&self) -> Result<RuntimeLoss, String> {
+        let loss = RuntimeLoss::parse(&self.expression, &self.coefficients)
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        loss.check_dtype(burn::tensor::DType::F32)
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        if self.epochs == 0 {
+            return Err(format!("{}: epochs must be at least 1", self.name));
+        }
+        if self.batch_size < 2 {
+            return Err(format!(
+                "{}: batch size {} (a tree needs 2 points): must be at least 2",
+                self.name, self.batch_size
+            ));
+        }
+        Ok(loss)
+    }
+
     /// `clip(a, b)` alone.
     pub fn clip_only() -> ClipConfig {
         ClipConfig {
@@ -328,17 +348,7 @@ pub fn train_clip(
     device: &Device,
 ) -> Result<ClipResults, String> {
     let started = std::time::Instant::now();
-    let loss = RuntimeLoss::parse(&config.expression, &config.coefficients)
-        .map_err(|e| format!("{}: {e}", config.name))?;
-    if config.epochs == 0 {
-        return Err(format!("{}: epochs must be at least 1", config.name));
-    }
-    if config.batch_size < 2 {
-        return Err(format!(
-            "{}: batch size {} (a tree needs 2 points): must be at least 2",
-            config.name, config.batch_size
-        ));
-    }
+    let loss = config.check()?;
     if train.n < config.batch_size {
         return Err(format!(
             "{} training pairs, fewer than one batch of {}",

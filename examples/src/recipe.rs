@@ -173,6 +173,9 @@ impl Recipe {
         };
         let loss = RuntimeLoss::parse(&config.loss.expression, &config.loss.coefficients)
             .map_err(|e| invalid(format!("[loss] expression: {e}")))?;
+        // The recipes train in f32.
+        loss.check_dtype(burn::tensor::DType::F32)
+            .map_err(|e| invalid(format!("[loss] coefficients: {e}")))?;
         if let Some(name) = loss.unread_coefficients().first() {
             return Err(invalid(format!(
                 "[loss] coefficients: `{name}` is not in the expression `{}`",

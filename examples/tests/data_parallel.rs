@@ -174,10 +174,19 @@ fn a_hung_process_stops_the_run_after_the_timeout() {
     let log = text(&result);
     assert!(!result.status.success(), "{log}");
     assert!(log.contains("died or hangs"), "{log}");
+    // The watchdog's own account of the wait, not the run's wall clock (which includes
+    // mpirun's start and the steps before the hang): it waited out the whole timeout.
+    let waited: f64 = log
+        .split(" waited ")
+        .nth(1)
+        .and_then(|rest| rest.split(" s in MPI").next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no watchdog message in:\n{log}"));
     assert!(
-        took >= Duration::from_secs(5),
-        "stopped before the timeout: {took:?}"
+        waited >= 5.0,
+        "stopped after waiting {waited} s, before the timeout: {log}"
     );
+    assert!(log.contains("TREGS_COLLECTIVE_TIMEOUT = 5 s"), "{log}");
     println!("stopped after {took:?}:\n{log}");
     assert_checkpoint_intact(&out);
     let _ = std::fs::remove_dir_all(&out);

@@ -107,20 +107,8 @@ fn pretrain_writes_parsable_outputs_and_resumes_exactly() {
         .to_string();
     assert!(refused.contains("--resume"), "{refused}");
     pretrain(&args(tiny(2), &stopped, true, None)).expect("resumed run");
-    let resumed = steps(&stopped);
-    assert_eq!(resumed.len(), uninterrupted.len());
-    for (a, b) in resumed.iter().zip(&uninterrupted) {
-        assert_eq!((a.0, a.1), (b.0, b.1));
-        let rel = (a.2 - b.2).abs() / b.2.abs().max(1e-12);
-        assert!(
-            rel < 1e-6,
-            "epoch {} step {}: resumed {} vs uninterrupted {}",
-            a.0,
-            a.1,
-            a.2,
-            b.2
-        );
-    }
+    // Bit for bit: the same batches, augmentations, weights and optimizer state.
+    assert_eq!(steps(&stopped), uninterrupted);
     let _ = std::fs::remove_dir_all(&straight);
     let _ = std::fs::remove_dir_all(&stopped);
 }
@@ -153,12 +141,12 @@ fn bad_configs_fail_before_training() {
         (
             "nan_coefficient.toml",
             "name = \"x\"\n[loss]\nexpression = \"β*mse(z, z2)\"\ncoefficients = { beta = nan }\n",
-            "`mse(z, z2)`: its coefficient evaluates to NaN, not a finite f32",
+            "`mse(z, z2)`: its coefficient is NaN: a coefficient must be finite",
         ),
         (
             "f32_overflow.toml",
             "name = \"x\"\n[loss]\nexpression = \"β*mse(z, z2)\"\ncoefficients = { beta = 1e300 }\n",
-            "its coefficient evaluates to 1e300, not a finite f32",
+            "[loss] coefficients: mse(z, z2): its coefficient is 1e300, past the range of the inputs' dtype F32",
         ),
         (
             "misspelt_coefficient.toml",
@@ -400,10 +388,7 @@ fn bad_flags_fail_before_anything_is_written() {
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(1), "{bin} {flags:?}: {stderr}");
         assert!(stderr.contains(expected), "{bin} {flags:?}: {stderr}");
-        if bin != "clip" {
-            assert!(!out.exists(), "{bin} {flags:?}: wrote {}", out.display());
-        }
-        let _ = std::fs::remove_dir_all(&out);
+        assert!(!out.exists(), "{bin} {flags:?}: wrote {}", out.display());
     }
     // A file where the output folder should be: named before any training.
     std::fs::write(&out, "mine").unwrap();

@@ -41,6 +41,21 @@ fn unknown_config_keys_are_errors() {
     let err = TRegsMse::from_toml("gamma = 0.2\ngama = 0.3\n").unwrap_err();
     let text = err.to_string();
     assert!(text.contains("unknown field `gama`"), "{text}");
+    // TOML spells nan and inf; JSON overflows to inf. Neither is a coefficient.
+    for text in ["beta = nan\n", "gamma = -inf\n"] {
+        let err = TRegsMse::from_toml(text).unwrap_err().to_string();
+        assert!(
+            err.contains("a coefficient must be a finite number"),
+            "{text}: {err}"
+        );
+    }
+    let err = TRegsMse::from_json(r#"{"lambda": 1e999}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("finite") || err.contains("out of range"),
+        "{err}"
+    );
     let err = TRegsMse::load("missing/file.toml").unwrap_err();
     assert!(
         err.to_string().starts_with("cannot read missing/file.toml"),

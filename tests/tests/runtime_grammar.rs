@@ -169,19 +169,112 @@ fn coefficients_the_expression_does_not_read_are_listed() {
 }
 
 #[test]
-fn coefficients_must_be_finite_in_f32() {
+fn coefficients_must_be_finite_and_options_in_range() {
     assert_eq!(
         error("beta*mse(z, z2)", &[("beta", f64::NAN)]),
-        "`mse(z, z2)`: its coefficient evaluates to NaN, not a finite f32"
+        "`mse(z, z2)`: its coefficient is NaN: a coefficient must be finite"
     );
     assert_eq!(
         error("beta*mse(z, z2)", &[("beta", f64::INFINITY)]),
-        "`mse(z, z2)`: its coefficient evaluates to inf, not a finite f32"
+        "`mse(z, z2)`: its coefficient is inf: a coefficient must be finite"
     );
-    // Finite in f64, infinite as the f32 weight the terms are computed with.
+    // Finite in f64: whether it fits the inputs' dtype is `evaluate`'s check (f32 inputs
+    // refuse it, f64 inputs take it: tregs/tests/objectives.rs).
+    assert!(RuntimeLoss::parse("0.5*beta*mst_len(z)", &coefficients(&[("beta", 1e300)])).is_ok());
+    // Options named by a coefficient are checked once it has its value...
     assert_eq!(
-        error("0.5*beta*mst_len(z)", &[("beta", 1e300)]),
-        "`mst_len(z)`: its coefficient evaluates to 5e299, not a finite f32"
+        error("nt_xent(z, z2, τ = tau)", &[("tau", -0.5)]),
+        "`nt_xent(z, z2, τ = tau)`: option τ is -0.5: it must be a positive number"
     );
-    assert!(RuntimeLoss::parse("beta*mst_len(z)", &coefficients(&[("beta", 3e38)])).is_ok());
+    assert_eq!(
+        error("barlow(z, z2, λ = l)", &[("l", -1.0)]),
+        "`barlow(z, z2, λ = l)`: option λ is -1: it must be a finite number at least 0"
+    );
+    assert!(RuntimeLoss::parse("barlow(z, z2, λ = l)", &coefficients(&[("l", 0.0)])).is_ok());
+    // ...and options written as numbers at their place in the text.
+    let err = error("vicreg_var(z, gamma = -1)", &[]);
+    assert!(
+        err.starts_with("1:23: option `gamma` of `vicreg_var` is -1: it must be a positive number"),
+        "{err}"
+    );
+}
+
+/// Terms that differ only in their written scope are computed once: the gradient plan of
+/// their input names the first (it used to stop at an assertion).
+#[test]
+fn gradient_plans_take_a_term_written_with_and_without_a_scope() {
+    let loss = RuntimeLoss::parse(
+        "mst_len(z) + 0.5*mst_len(z, scope = rank) + sphere(z)",
+        &coefficients(&[]),
+    )
+    .unwrap();
+    let plans = loss.plan().gradient_plans();
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].tree_term, Some(0));
+    assert_eq!(plans[0].sphere_term, Some(2));
+}
+
+/// Mistakes that used to change the loss without a word, or get advice that did not fit:
+/// each is refused at its place with what to write instead.
+#[test]
+fn mistakes_are_named_where_they_are() {
+    let cases: &[(&str, &str)] = &[
+        // A letter stuck to a number was dropped: `2gamma` read as 2.
+        (
+            "2gamma*mst_len(z)",
+            "1:1: `2gamma` is the number `2` followed by `gamma`: write `2*gamma` for a product, or `2` alone",
+        ),
+        ("1e-3foo*sphere(z)", "1:1: `1e-3foo` is the number `1e-3` followed by `foo`"),
+        // A comment cut the expression short.
+        (
+            "0.2*mst_len(z) // 2 + sphere(z)",
+            "1:16: a loss expression has no comments",
+        ),
+        ("mst_len(z) /* + sphere(z) */", "1:12: a loss expression has no comments"),
+        // Look-alike characters, named by code point.
+        ("0.2*mst_len(z) \u{2212} sphere(z)", "1:16: `\u{2212}` (U+2212) is not part of a loss expression: write `-`"),
+        ("2\u{00B7}mst_len(z)", "1:2: `\u{00B7}` (U+00B7) is not part of a loss expression: write `*`"),
+        (
+            "mst_l\u{0435}n(z)",
+            "1:1: unknown loss primitive `mst_l\u{0435}n` (it holds `\u{0435}`, U+0435, not an ASCII letter); did you mean `mst_len`?",
+        ),
+        // Division.
+        ("mse(z, z2)/2", "1:11: a loss term cannot be divided: multiply it by the reciprocal instead, e.g. `0.5*mse(z, z2)`"),
+        ("beta/2*mse(z, z2)", "1:5: a run-time expression has no `/`"),
+        // A primitive's name where a coefficient goes.
+        ("sphere(z) + 0.2*mst_len", "1:17: `mst_len` is a loss primitive, not a coefficient: call it on its tensors, as in `mst_len(z)`"),
+        // Arguments.
+        ("mst_len(z z2)", "1:11: expected `,` between the arguments of `mst_len(…)`, found `z2`"),
+        ("nt_xent(z, z2, 0.5)", "1:16: argument 3 of `nt_xent` is a number: options are named, as in `τ = 0.5`"),
+        ("nt_xent(z, z2, τ: 0.5)", "1:17: an option is written `τ = value`, not `τ: value`"),
+        ("nt_xent(z, z2, τ == 0.5)", "1:18: an option is written `τ = value`, not `τ == value`"),
+        ("nt_xent(z, z2, τ = )", "1:16: option `τ` of `nt_xent` has no value: write e.g. `τ = 0.1`"),
+        ("mst_len(z,,)", "1:11: expected argument 2 of `mst_len(…)`, found `,`"),
+        ("mst_len(z, z2)", "1:12: `mst_len` takes 1 tensor, as in `mst_len(z)`, but 2 were given"),
+        ("nt_xent(z, z2, τ = 1/2)", "1:21: a run-time expression has no `/`"),
+        ("sphere(z.x)", "1:8: argument 1 of `sphere` must be a tensor name, found `z . x` (an input such as `z`)"),
+        // Options out of range, written as numbers.
+        ("barlow(z, z2, λ = -1)", "1:19: option `λ` of `barlow` is -1: it must be a finite number at least 0"),
+        ("clip(z, z2, τ = 0)", "1:17: option `τ` of `clip` is 0: it must be a positive number"),
+        // A number that reads as 0.
+        ("1e-400*sphere(z)", "1:1: `1e-400` is below f64's smallest number: it would read as 0"),
+    ];
+    for (source, expected) in cases {
+        let err = error(source, &[("beta", 1.0)]);
+        assert!(
+            err.starts_with(expected),
+            "{source}:\n{err}\nexpected: {expected}"
+        );
+    }
+}
+
+/// A machine-made expression thousands deep is an error, not a stack overflow.
+#[test]
+fn deep_nesting_is_an_error() {
+    let parens = format!("{}mst_len(z){}", "(".repeat(5000), ")".repeat(5000));
+    assert!(error(&parens, &[]).contains("parentheses nested more than 64 deep"));
+    let signs = format!("{}mst_len(z)", "-".repeat(20000));
+    assert!(error(&signs, &[]).contains("`-` signs nested more than 64 deep"));
+    let fine = format!("{}mst_len(z){}", "(".repeat(60), ")".repeat(60));
+    assert!(RuntimeLoss::parse(&fine, &coefficients(&[])).is_ok());
 }

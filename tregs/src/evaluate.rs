@@ -622,15 +622,8 @@ fn validate(
             term: term.name.clone(),
             problem,
         };
-        if !coef.is_finite() {
-            return Err(term_error(format!("its coefficient is {coef}")));
-        }
-        // The weights are applied in the inputs' dtype: past f32's range, an infinite
-        // weight would make the total and every gradient infinite.
-        if first_dtype == DType::F32 && coef.abs() > f64::from(f32::MAX) {
-            return Err(term_error(format!(
-                "its coefficient is {coef:e}, past the range of the inputs' dtype F32"
-            )));
+        if let Some(problem) = coefficient_problem(*coef, first_dtype) {
+            return Err(term_error(problem));
         }
         let primitive = term.primitive;
         // The grammar only writes these; a plan built by hand (`with_scopes`) is checked here.
@@ -649,16 +642,12 @@ fn validate(
             }
             _ => {}
         }
-        for (k, (spec, &value)) in primitive.options().iter().zip(*options).enumerate() {
-            if !value.is_finite() || (primitive.option_must_be_positive(k) && value <= 0.0) {
+        for (spec, &value) in primitive.options().iter().zip(*options) {
+            if !spec.allows(value) {
                 return Err(term_error(format!(
-                    "option {} = {value}: it must be a {}number",
+                    "option {} = {value}: it must be {}",
                     spec.name,
-                    if primitive.option_must_be_positive(k) {
-                        "positive "
-                    } else {
-                        "finite "
-                    }
+                    spec.requirement()
                 )));
             }
         }
@@ -756,6 +745,21 @@ pub(crate) fn diagnose_non_finite(
             "evaluates to {value} although its inputs are finite: the values overflow; {remedy}"
         ),
     }
+}
+
+/// Why `coef` cannot weight a term computed in `dtype`, if it cannot: it must be finite,
+/// and, since the weights are applied in the inputs' dtype, within f32's range for f32
+/// inputs (an infinite weight would make the total and every gradient infinite).
+pub(crate) fn coefficient_problem(coef: f64, dtype: DType) -> Option<String> {
+    if !coef.is_finite() {
+        return Some(format!("its coefficient is {coef}"));
+    }
+    if dtype == DType::F32 && coef.abs() > f64::from(f32::MAX) {
+        return Some(format!(
+            "its coefficient is {coef:e}, past the range of the inputs' dtype F32"
+        ));
+    }
+    None
 }
 
 #[cfg(test)]

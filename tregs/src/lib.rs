@@ -124,6 +124,21 @@ pub mod __private {
     use burn::tensor::Tensor;
     pub use serde;
 
+    /// Reads a named loss's coefficient from a config: TOML and JSON readers accept `nan`
+    /// and `inf` (TOML) or overflow to them, which would only fail at the first `forward`.
+    pub fn finite_coefficient<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<f64, D::Error> {
+        let value = <f64 as serde::Deserialize>::deserialize(deserializer)?;
+        if value.is_finite() {
+            Ok(value)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "a coefficient must be a finite number, found {value}"
+            )))
+        }
+    }
+
     /// A value usable as a `loss!` coefficient.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` is not a number: a `loss!` coefficient must be an f64, f32 or integer",

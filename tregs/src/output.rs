@@ -92,9 +92,15 @@ impl LossOutput {
         })
     }
 
-    /// A term by its canonical name, e.g. `out.term("mst_len(z)")`.
+    /// A term by its name, e.g. `out.term("mst_len(z)")`. Spacing and the spelling of
+    /// option names do not matter: the canonical `barlow(z, z2, λ = 1e-2)` is also found as
+    /// `barlow(z,z2,lambda=1e-2)`.
     pub fn term(&self, name: &str) -> Option<&TermValue> {
-        self.terms().iter().find(|t| t.name == name)
+        let terms = self.terms();
+        terms.iter().find(|t| t.name == name).or_else(|| {
+            let key = spelling_key(name);
+            terms.iter().find(|t| spelling_key(&t.name) == key)
+        })
     }
 
     /// The error evaluation returns for a NaN or infinite term (naming the input row at
@@ -180,4 +186,10 @@ impl Drop for DeferredChecks {
     fn drop(&mut self) {
         DEFERRED_CHECKS.with(|depth| depth.set(depth.get() - 1));
     }
+}
+
+/// A term's name with whitespace dropped and Greek letters spelt in ASCII (`λ` → `lambda`).
+fn spelling_key(name: &str) -> String {
+    let compact: String = name.chars().filter(|c| !c.is_whitespace()).collect();
+    tregs_macros_core::ascii_name(&compact)
 }

@@ -118,8 +118,11 @@ impl LossPlan {
 }
 
 /// The terms that read input `i`, for the compile-time specialization of its gradient
-/// kernel: at most one `mst_len` and one `sphere` (identical terms are merged), and one
-/// entry per `mse` side, in term order (the order the backward lists the partners in).
+/// kernel: at most one `mst_len` and one `sphere`, and one entry per `mse` side, in term
+/// order (the order the backward lists the partners in). Identical terms are merged by the
+/// grammar; terms that differ only in their written scope (`mst_len(z)` beside
+/// `mst_len(z, scope = global)`) are computed once by the fused operation, so the first of
+/// them stands for all.
 pub(crate) fn gradient_plan<'a>(
     terms: impl Iterator<Item = (Primitive, &'a [usize])>,
     i: usize,
@@ -129,12 +132,10 @@ pub(crate) fn gradient_plan<'a>(
         let k = k as u32;
         match primitive {
             Primitive::MstLen if args[0] == i => {
-                assert!(plan.tree_term.is_none(), "identical terms are merged");
-                plan.tree_term = Some(k);
+                plan.tree_term.get_or_insert(k);
             }
             Primitive::Sphere if args[0] == i => {
-                assert!(plan.sphere_term.is_none(), "identical terms are merged");
-                plan.sphere_term = Some(k);
+                plan.sphere_term.get_or_insert(k);
             }
             Primitive::Mse => {
                 // The first input has a buffer of its own, the others share the second.

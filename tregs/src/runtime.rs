@@ -73,21 +73,22 @@ impl RuntimeLoss {
             .cloned()
             .collect();
         let plan = LossPlan::from_core(source, &plan);
-        // `evaluate` checks each coefficient against the inputs' dtype at every call; checked
-        // here too, a config file or `--coef` fails before any data is read. The bound here
-        // is f32's (the GPU path's dtype and the recipes'), which no useful coefficient nears.
-        let in_f32 = |v: f64| v.is_finite() && v.abs() <= f64::from(f32::MAX);
+        // `evaluate` checks all of this at every call, against the inputs' dtype; checked
+        // here too, a config file or `--coef` fails before any data is read.
         for (term, (coef, opts)) in plan.terms.iter().zip(coefs.iter().zip(&options)) {
-            if !in_f32(*coef) {
+            if !coef.is_finite() {
                 return Err(LossError::Expression(format!(
-                    "`{}`: its coefficient evaluates to {coef:e}, not a finite f32",
+                    "`{}`: its coefficient is {coef}: a coefficient must be finite",
                     term.name
                 )));
             }
-            if let Some(v) = opts.iter().find(|v| !in_f32(**v)) {
+            let specs = term.primitive.options();
+            if let Some((spec, v)) = specs.iter().zip(opts).find(|(spec, v)| !spec.allows(**v)) {
                 return Err(LossError::Expression(format!(
-                    "`{}`: an option evaluates to {v:e}, not a finite f32",
-                    term.name
+                    "`{}`: option {} is {v}: it must be {}",
+                    term.name,
+                    spec.name,
+                    spec.requirement()
                 )));
             }
         }
@@ -97,6 +98,22 @@ impl RuntimeLoss {
             options,
             unread,
         })
+    }
+
+    /// Checks the coefficients against the dtype the loss will be evaluated in, as
+    /// evaluation does, so that a config fails before any data is read: with f32 inputs a
+    /// coefficient past f32's range is refused (`mst_len(z): its coefficient is 1e300, past
+    /// the range of the inputs' dtype F32`).
+    pub fn check_dtype(&self, dtype: burn::tensor::DType) -> Result<(), LossError> {
+        for (term, &coef) in self.plan.terms.iter().zip(&self.coefs) {
+            if let Some(problem) = crate::evaluate::coefficient_problem(coef, dtype) {
+                return Err(LossError::Term {
+                    term: term.name.clone(),
+                    problem,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The given coefficients the expression does not read (by either spelling), most

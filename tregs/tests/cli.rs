@@ -1024,17 +1024,30 @@ fn clip_scaled_in_eval_points_to_clip() {
     let files = Files::new();
     let z = files.f32("z.npy", 3, 2, &LINE);
     let z2 = files.f32("z2.npy", 3, 2, &LINE2);
-    let args = [
-        "eval",
-        "--points",
-        p(&z),
-        "--points2",
-        p(&z2),
-        "--loss",
-        "clip_scaled(z, z2, s)",
-    ];
-    assert_fails(&files, &args, "the loss reads `s`", false);
-    assert_fails(&files, &args, "use `clip(z, z2, τ = …)`", false);
+    // Whichever tensor is the scale, a points file included (a 1x1 `z2` would pass as one).
+    let one = files.f32("one.npy", 1, 1, &[0.5]);
+    for (loss, points2) in [
+        ("clip_scaled(z, z2, s)", &z2),
+        ("clip_scaled(z, z, z2)", &one),
+        ("clip_scaled(z, z2, z)", &z2),
+    ] {
+        let args = [
+            "eval",
+            "--points",
+            p(&z),
+            "--points2",
+            p(points2),
+            "--loss",
+            loss,
+        ];
+        assert_fails(
+            &files,
+            &args,
+            "`clip_scaled`'s logit scale is a learnable tensor",
+            false,
+        );
+        assert_fails(&files, &args, "use `clip(z, z2, τ = …)`", false);
+    }
     let help = stdout(&tregs(&["eval", "--help"]));
     assert!(!help.contains("  clip_scaled(a, b, s)"), "{help}");
     assert!(help.contains("  clip(a, b"), "{help}");
@@ -1360,4 +1373,135 @@ fn metrics_and_library_terms_in_eval() {
         "{}",
         stderr(&failed)
     );
+}
+
+/// Without the `wgpu` feature, `--backend wgpu` says how to get it.
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn the_gpu_backend_without_the_feature_says_how_to_build_it() {
+    let files = Files::new();
+    let z = files.f32("z.npy", 3, 2, &LINE);
+    assert_fails(
+        &files,
+        &[
+            "eval",
+            "--points",
+            p(&z),
+            "--loss",
+            "sphere(z)",
+            "--backend",
+            "wgpu",
+        ],
+        "error: --backend wgpu: this tregs was built without the `wgpu` feature; rebuild with \
+         `cargo build --release -p tregs --features wgpu`",
+        false,
+    );
+}
+
+/// The CLI's GPU path (`.ci/test.sh` runs these with `--features wgpu`, on lavapipe where
+/// there is no GPU): `eval --backend wgpu` gives the CPU's terms and gradient, with either
+/// distance method, and `bench --backend wgpu` times the objective and the distance step.
+#[cfg(feature = "wgpu")]
+mod gpu {
+    use super::*;
+
+    fn cloud(n: usize, d: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n * d)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                ((state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
+            })
+            .collect()
+    }
+
+    #[test]
+    fn eval_on_the_gpu_matches_the_cpu() {
+        let files = Files::new();
+        let (n, d) = (40, 6);
+        let z = files.f32("z.npy", n, d, &cloud(n, d, 1));
+        let z2 = files.f32("z2.npy", n, d, &cloud(n, d, 2));
+        let loss = "10*mse(z, z2) + 0.2*(mst_len(z) + mst_len(z2)) + 0.5*(sphere(z) + sphere(z2))";
+        let run = |backend: &str, distance: &str, grad: &Path| {
+            json(&[
+                "eval",
+                "--points",
+                p(&z),
+                "--points2",
+                p(&z2),
+                "--loss",
+                loss,
+                "--json",
+                "--backend",
+                backend,
+                "--distance",
+                distance,
+                "--grad",
+                p(grad),
+            ])
+        };
+        let cpu_grad = files.path("cpu-grad.npy");
+        let cpu = run("flex", "f32", &cpu_grad);
+        let (_, _, cpu_g) = read_npy(&cpu_grad);
+        for distance in ["f32", "split-f16"] {
+            let gpu_grad = files.path(&format!("gpu-grad-{distance}.npy"));
+            let gpu = run("wgpu", distance, &gpu_grad);
+            assert_eq!(gpu["backend"], "wgpu");
+            let (cpu_terms, gpu_terms) = (
+                cpu["terms"].as_object().unwrap(),
+                gpu["terms"].as_object().unwrap(),
+            );
+            assert_eq!(cpu_terms.len(), 5);
+            assert_eq!(
+                cpu_terms.keys().collect::<Vec<_>>(),
+                gpu_terms.keys().collect::<Vec<_>>()
+            );
+            for (name, c) in cpu_terms {
+                let (c, g) = (c.as_f64().unwrap(), gpu_terms[name].as_f64().unwrap());
+                assert!(
+                    (c - g).abs() <= 1e-5 * c.abs().max(1e-3),
+                    "{distance}: {name}: {g} vs {c}"
+                );
+            }
+            let (dtype, shape, gpu_g) = read_npy(&gpu_grad);
+            assert_eq!((dtype.as_str(), shape), ("'<f4'", vec![n as u64, d as u64]));
+            let scale = cpu_g.iter().fold(0f64, |m, v| m.max(v.abs()));
+            for (i, (c, g)) in cpu_g.iter().zip(&gpu_g).enumerate() {
+                assert!(
+                    (c - g).abs() <= 1e-4 * c.abs().max(1e-2 * scale),
+                    "{distance}: gradient entry {i}: {g} on wgpu vs {c} on flex"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bench_on_the_gpu_prints_its_timings() {
+        let out = tregs(&[
+            "bench",
+            "--backend",
+            "wgpu",
+            "--sizes",
+            "64x8",
+            "--reps",
+            "1",
+            "--json",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: Value =
+            serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+        assert_eq!(report["backend"], "wgpu", "{report}");
+        let results = report["results"].as_array().expect("results");
+        assert_eq!(results.len(), 1, "{report}");
+        let row = &results[0];
+        assert_eq!((row["n"].as_u64(), row["d"].as_u64()), (Some(64), Some(8)));
+        // Present and finite: the timings themselves are the benchmark's business.
+        for field in ["ms", "distance_ms", "tree_ms"] {
+            let median = row[field]["median"].as_f64();
+            assert!(median.is_some_and(f64::is_finite), "{field}: {row}");
+        }
+        assert!(row["launches"].as_u64().is_some_and(|k| k > 0), "{row}");
+    }
 }

@@ -99,6 +99,20 @@ proptest! {
         }
     }
 
+    /// The tree the fused operation uses is the minimum spanning tree under the strict order
+    /// (d², min, max): the edges of a brute-force Kruskal on exact f64 distances. The
+    /// reference above shares the tree with the fused path, so this is what checks its
+    /// choice, ties on grids and duplicates included.
+    #[test]
+    fn the_tree_is_kruskal_s(n in 2usize..120, d in 1usize..24, layout in layout(), seed in any::<u64>()) {
+        let device = Device::default();
+        let x = make(n, d, layout, seed);
+        let z = Tensor::<2>::from_data(TensorData::new(x.clone(), [n, d]), (&device, DType::F64));
+        let mut expected: Vec<(u32, u32)> = tregs_kernels::kruskal_reference_f64(&x, n, d);
+        expected.sort_unstable();
+        prop_assert_eq!(tregs::tree_edges(&z).unwrap(), expected);
+    }
+
     /// The same input gives the same tree and the same bits, every run.
     #[test]
     fn deterministic(n in 2usize..200, d in 1usize..16, layout in layout(), seed in any::<u64>()) {

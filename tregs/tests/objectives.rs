@@ -609,3 +609,48 @@ fn coefficients_must_be_finite_in_the_inputs_dtype() {
     let out = loss!(big * mst_len(z64)).expect("1e300 is an f64");
     assert!(out.total_value().is_finite() && out.total_value() < 0.0);
 }
+
+/// The same coefficient through `RuntimeLoss` (a config, `--coef`): finite, so it parses;
+/// `check_dtype` and evaluation then hold it to the inputs' dtype, with one message.
+#[test]
+fn runtime_coefficients_are_held_to_the_dtype_they_are_evaluated_in() {
+    let device = Device::default().autodiff();
+    let rows = random_rows(8, 3, 43);
+    let z64 = tensor(&rows, &device);
+    let z32 = z64.clone().cast(DType::F32);
+    let coefficients = BTreeMap::from([("big".to_string(), 1e300)]);
+    let loss = RuntimeLoss::parse("big*mst_len(z)", &coefficients).expect("finite");
+    let expected = "mst_len(z): its coefficient is 1e300, past the range of the inputs' dtype F32";
+    assert_eq!(
+        loss.check_dtype(DType::F32).unwrap_err().to_string(),
+        expected
+    );
+    assert_eq!(
+        loss.evaluate(&[("z", &z32)]).unwrap_err().to_string(),
+        expected
+    );
+    loss.check_dtype(DType::F64).expect("1e300 is an f64");
+    let out = loss.evaluate(&[("z", &z64)]).expect("1e300 is an f64");
+    assert!(out.total_value().is_finite() && out.total_value() < 0.0);
+}
+
+/// A term is found by its name however its options are spelt or spaced.
+#[test]
+fn terms_are_found_by_either_spelling_of_their_options() {
+    let device = Device::default().autodiff();
+    let z = tensor(&random_rows(8, 3, 44), &device);
+    let z2 = tensor(&random_rows(8, 3, 45), &device);
+    let out = loss!(barlow(z, z2, lambda = 1e-2) + mst_len(z)).expect("valid");
+    let canonical = out.terms()[0].name.clone();
+    assert_eq!(canonical, "barlow(z, z2, λ = 1e-2)");
+    for spelling in [
+        canonical.as_str(),
+        "barlow(z,z2,lambda=1e-2)",
+        "barlow(z, z2, lambda = 1e-2)",
+    ] {
+        let term = out.term(spelling).unwrap_or_else(|| panic!("{spelling}"));
+        assert_eq!(term.name, canonical);
+    }
+    assert!(out.term("barlow(z, z2, λ = 2e-2)").is_none());
+    assert!(out.term("mst_len(z)").is_some());
+}

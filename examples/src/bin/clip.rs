@@ -57,13 +57,6 @@ fn run(cli: Cli) -> Result<(), String> {
             path.display()
         ));
     }
-    std::fs::create_dir_all(&cli.out).map_err(|e| format!("--out {}: {e}", cli.out.display()))?;
-    let pairs = match (&cli.a, &cli.b) {
-        (Some(a), Some(b)) => npy_pairs(a, b)?,
-        _ => digit_pairs(),
-    };
-    let (train, test) = pairs.split(0.2, 0);
-    let mut results: Vec<ClipResults> = Vec::new();
     let mut tregs_config = ClipConfig::clip_tregs();
     tregs_config
         .coefficients
@@ -71,14 +64,25 @@ fn run(cli: Cli) -> Result<(), String> {
     tregs_config
         .coefficients
         .insert("lambda".to_string(), cli.lambda);
-    for mut config in [ClipConfig::clip_only(), tregs_config] {
+    let mut configs = [ClipConfig::clip_only(), tregs_config];
+    for config in &mut configs {
         if let Some(e) = cli.epochs {
             config.epochs = e;
         }
         if let Some(b) = cli.batch_size {
             config.batch_size = b;
         }
-        let r = train_clip(&config, &train, &test, cli.seed, &device)?;
+        config.check()?;
+    }
+    std::fs::create_dir_all(&cli.out).map_err(|e| format!("--out {}: {e}", cli.out.display()))?;
+    let pairs = match (&cli.a, &cli.b) {
+        (Some(a), Some(b)) => npy_pairs(a, b)?,
+        _ => digit_pairs(),
+    };
+    let (train, test) = pairs.split(0.2, 0);
+    let mut results: Vec<ClipResults> = Vec::new();
+    for config in &configs {
+        let r = train_clip(config, &train, &test, cli.seed, &device)?;
         results.push(r);
     }
     tregs_examples::outln!(

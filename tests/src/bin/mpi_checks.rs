@@ -76,6 +76,9 @@ fn check_all_gather(comm: &dyn Communicator, device: &Device) {
     println!("process {rank}: all-gather returns every process's rows in rank order");
 }
 
+/// `mst_len(z, scope = global)` on P processes is the single-process term on the whole
+/// batch: the same value, and on each process's rows the same gradient times P, which the
+/// tree the term built decides (a wrong edge moves the forces of both its ends).
 fn check_global_tree(comm: &Arc<MpiCommunicator>, device: &Device, n: usize, d: usize) {
     let (rank, size) = (comm.rank(), comm.size());
     let data = cloud(n, d, 7 + n as u64);
@@ -83,36 +86,32 @@ fn check_global_tree(comm: &Arc<MpiCommunicator>, device: &Device, n: usize, d: 
     let z = tensor(&data, rows.clone(), d, device).require_grad();
     let out = loss!(mst_len(z, scope = global)).expect("global loss");
     let value = out.term("mst_len(z, scope = global)").expect("term").value;
-    let (all, _) = gather_rows("z", &z, comm.as_ref()).expect("gather");
-    let edges = sorted(tregs::tree_edges(&all).expect("tree"));
-    let full = tregs::minimum_spanning_tree(&tensor(&data, 0..n, d, device)).expect("finite cloud");
-    assert_eq!(
-        edges,
-        sorted(full.edges.clone()),
-        "global tree = single-process tree"
-    );
-    let expected = -full.total_length() / n as f64;
+    let grad = to_vec(z.grad(&out.backward()).expect("grad"));
+    let (expected, full_grad) = single_process(comm, || {
+        let all = tensor(&data, 0..n, d, device).require_grad();
+        let out = loss!(mst_len(all)).expect("single-process loss");
+        let grad = to_vec(all.grad(&out.backward()).expect("grad"));
+        (out.total_value(), grad)
+    });
     assert!(
         ((value - expected) / expected).abs() < 1e-6,
         "length {value} vs {expected}"
     );
-    // Bit for bit the same tree on every process.
-    let flat: Vec<u64> = edges
+    // Scaled by P, so that averaging parameter gradients over the processes gives the
+    // single-process one (README, "Multi-process").
+    let expected_rows: Vec<f32> = full_grad[rows.start * d..rows.end * d]
         .iter()
-        .map(|&(u, v)| ((u as u64) << 32) | v as u64)
+        .map(|g| g * size as f32)
         .collect();
-    let everyone = comm.all_gather_u64(&flat);
-    for r in 0..size {
-        assert_eq!(
-            &everyone[r * flat.len()..(r + 1) * flat.len()],
-            &flat[..],
-            "process {r} built another tree"
-        );
-    }
+    let diff = max_rel_diff(&grad, &expected_rows);
+    assert!(
+        diff < 1e-6,
+        "process {rank}: gradient of its rows differs from the single-process one by {diff:e}"
+    );
     println!(
-        "process {rank}: global tree of {n}x{d} on {size} processes = single-process tree \
-         ({} edges, length within 1e-6)",
-        edges.len()
+        "process {rank}: global tree term of {n}x{d} on {size} processes = single-process term \
+         (value within 1e-6, gradient of rows {}..{} = P x single-process within {diff:.1e})",
+        rows.start, rows.end
     );
 }
 

@@ -115,10 +115,12 @@ fn coef_tokens(coef: &Coef) -> TokenStream {
     }
 }
 
+/// A default's value, checked as a number in the expression is (finite, no suffix).
 fn default_value(ident: &Ident, lit: &syn::Lit) -> syn::Result<f64> {
     match lit {
-        syn::Lit::Float(f) => f.base10_parse::<f64>(),
-        syn::Lit::Int(i) => i.base10_parse::<f64>(),
+        syn::Lit::Float(_) | syn::Lit::Int(_) => {
+            crate::parse::literal_number(lit).map(|(value, _)| value)
+        }
         _ => {
             let message =
                 format!("the default of `{ident}` must be a number, e.g. `{ident} = 0.2`");
@@ -172,6 +174,14 @@ impl Parse for NamedLoss {
             input.parse::<Token![where]>()?;
             while !input.peek(syn::token::Brace) && !input.is_empty() {
                 let ident: Ident = input.parse()?;
+                if inputs.contains(&ident) {
+                    return Err(syn::Error::new(
+                        ident.span(),
+                        format!(
+                            "`{ident}` is an input of `{name}`: give the coefficient another name"
+                        ),
+                    ));
+                }
                 input.parse::<Token![=]>().map_err(|e| {
                     syn::Error::new(
                         e.span(),
@@ -241,7 +251,7 @@ impl NamedLoss {
             let doc = format!("Coefficient `{ident}` (config key `{key}`), default {value:?}.");
             quote! {
                 #[doc = #doc]
-                #[serde(rename = #key)]
+                #[serde(rename = #key, deserialize_with = "::tregs::__private::finite_coefficient")]
                 pub #ident: f64
             }
         });

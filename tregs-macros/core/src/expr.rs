@@ -59,6 +59,16 @@ impl Expr {
             Expr::Binary { lhs, .. } => lhs.span(),
         }
     }
+
+    /// Whether the expression calls a primitive somewhere (is or holds a loss term).
+    pub fn calls_primitive(&self) -> bool {
+        match self {
+            Expr::Call(_) => true,
+            Expr::Neg { inner, .. } => inner.calls_primitive(),
+            Expr::Binary { lhs, rhs, .. } => lhs.calls_primitive() || rhs.calls_primitive(),
+            Expr::Num { .. } | Expr::Var(_) | Expr::Rust { .. } => false,
+        }
+    }
 }
 
 /// The canonical text of an expression: `β*mse(z, z2) + γ*(mst_len(z) + mst_len(z2))`,

@@ -14,7 +14,6 @@ use crate::expr::{BinOp, Call, Expr};
 use crate::primitive::{closest, Primitive, Scope};
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser as _};
-use syn::spanned::Spanned;
 use syn::{Ident, Token};
 
 /// Where the expression comes from, which decides what it may contain.
@@ -40,7 +39,44 @@ pub fn parse_expr(tokens: TokenStream, mode: Mode) -> syn::Result<Expr> {
         expect_end(input, mode)?;
         Ok(expr)
     };
+    check_depth(&tokens)?;
     parser.parse2(tokens)
+}
+
+/// The deepest nesting of parentheses, and the longest run of `-`, an expression may have:
+/// the parser recurses once per level, and a machine-made expression thousands deep would
+/// overflow its stack. No loss written by hand comes near.
+pub const MAX_NESTING: usize = 64;
+
+/// Refuses nesting past [`MAX_NESTING`], walking the tokens without recursion.
+fn check_depth(tokens: &TokenStream) -> syn::Result<()> {
+    let mut stack = vec![(tokens.clone().into_iter(), 0usize)];
+    while let Some((trees, minus_run)) = stack.last_mut() {
+        let Some(tree) = trees.next() else {
+            stack.pop();
+            continue;
+        };
+        match &tree {
+            TokenTree::Punct(p) if p.as_char() == '-' => *minus_run += 1,
+            _ => *minus_run = 0,
+        }
+        let too_deep = |what: &str| {
+            syn::Error::new(
+                tree.span(),
+                format!("{what} nested more than {MAX_NESTING} deep: simplify the expression"),
+            )
+        };
+        if *minus_run > MAX_NESTING {
+            return Err(too_deep("`-` signs"));
+        }
+        if let TokenTree::Group(group) = &tree {
+            if stack.len() > MAX_NESTING {
+                return Err(too_deep("parentheses"));
+            }
+            stack.push((group.stream().into_iter(), 0));
+        }
+    }
+    Ok(())
 }
 
 /// What a run-time expression gets where the macro would take a Rust expression.
@@ -115,6 +151,24 @@ fn parse_product(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
             span,
         };
     }
+    if input.peek(Token![/]) {
+        let slash = input.fork().parse::<Token![/]>()?.span;
+        let message = match (lhs.calls_primitive(), mode) {
+            (true, _) => format!(
+                "a loss term cannot be divided: multiply it by the reciprocal instead, \
+                 e.g. `0.5*{lhs}` for `{lhs}/2`"
+            ),
+            (false, Mode::Macro) => format!(
+                "the grammar has no `/`: divide as a Rust expression in parentheses, e.g. \
+                 `({lhs} / 2.0) * mst_len(z)`"
+            ),
+            (false, Mode::Runtime) => format!(
+                "a run-time expression has no `/`: write the quotient as a number (`0.5`), \
+                 or multiply (`0.5*{lhs}`)"
+            ),
+        };
+        return Err(syn::Error::new(slash, message));
+    }
     Ok(lhs)
 }
 
@@ -143,6 +197,16 @@ fn parse_atom(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
         if input.peek(syn::token::Paren) {
             return parse_call(ident, input, mode).map(Expr::Call);
         }
+        if let Some(primitive) = Primitive::from_name(&ident.to_string()) {
+            return Err(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{ident}` is a loss primitive, not a coefficient: call it on its \
+                     tensors, as in `{}`",
+                    primitive.signature()
+                ),
+            ));
+        }
         return Ok(Expr::Var(ident));
     }
     if input.is_empty() {
@@ -151,19 +215,34 @@ fn parse_atom(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
         ));
     }
     let found = input.fork().parse::<TokenTree>()?;
+    let coefficient = match mode {
+        Mode::Macro => "a number, a name or a parenthesized Rust expression",
+        Mode::Runtime => "a number or a name",
+    };
     Err(syn::Error::new(
         found.span(),
         format!(
-            "expected a coefficient (a number, a name or a parenthesized Rust expression) \
-             or a term such as `mst_len(z)`, found `{found}`"
+            "expected a coefficient ({coefficient}) or a term such as `mst_len(z)`, \
+             found `{found}`"
         ),
     ))
 }
 
 fn parse_number(input: ParseStream) -> syn::Result<Expr> {
     let lit: syn::Lit = input.parse()?;
+    let (value, text) = literal_number(&lit)?;
+    Ok(Expr::Num {
+        value,
+        span: lit.span(),
+        text,
+    })
+}
+
+/// A number literal's value and its digits: finite, not a non-zero that reads as 0, and
+/// with no suffix but `f32`/`f64` (shared with the named form's defaults).
+pub(crate) fn literal_number(lit: &syn::Lit) -> syn::Result<(f64, String)> {
     let span = lit.span();
-    let value = match &lit {
+    let value = match lit {
         syn::Lit::Float(f) => f.base10_parse::<f64>()?,
         syn::Lit::Int(i) => i.base10_parse::<f64>()?,
         other => {
@@ -179,11 +258,30 @@ fn parse_number(input: ParseStream) -> syn::Result<Expr> {
             ));
         }
     };
-    let text = match &lit {
-        syn::Lit::Float(f) => f.base10_digits().to_string(),
-        syn::Lit::Int(i) => i.base10_digits().to_string(),
+    let (text, suffix) = match lit {
+        syn::Lit::Float(f) => (f.base10_digits().to_string(), f.suffix()),
+        syn::Lit::Int(i) => (i.base10_digits().to_string(), i.suffix()),
         _ => unreachable!("non-numeric literals were rejected above"),
     };
+    // Rust reads `2gamma` as the number 2 with the suffix `gamma`, which would otherwise be
+    // dropped without a word.
+    if !suffix.is_empty() && suffix != "f64" && suffix != "f32" {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`{}` is the number `{text}` followed by `{suffix}`: write `{text}*{suffix}` \
+                 for a product, or `{text}` alone",
+                quote::ToTokens::to_token_stream(lit)
+            ),
+        ));
+    }
+    let mantissa = text.split(['e', 'E']).next().unwrap_or("");
+    if value == 0.0 && mantissa.chars().any(|c| matches!(c, '1'..='9')) {
+        return Err(syn::Error::new(
+            span,
+            format!("`{text}` is below f64's smallest number: it would read as 0"),
+        ));
+    }
     if !value.is_finite() {
         return Err(syn::Error::new(
             span,
@@ -192,7 +290,7 @@ fn parse_number(input: ParseStream) -> syn::Result<Expr> {
             ),
         ));
     }
-    Ok(Expr::Num { value, span, text })
+    Ok((value, text))
 }
 
 /// `( … )`: a sub-expression of the grammar or, inside the macro, a Rust expression used as a
@@ -222,6 +320,9 @@ fn parse_group(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
                     if mode == Mode::Runtime {
                         return Err(syn::Error::new(group.span(), RUST_EXPRESSIONS_MACRO_ONLY));
                     }
+                    if let Some(division) = integer_division(&rust) {
+                        return Err(division);
+                    }
                     return Ok(Expr::Rust {
                         tokens: quote::ToTokens::to_token_stream(&rust),
                         span: group.span(),
@@ -230,6 +331,36 @@ fn parse_group(input: ParseStream, mode: Mode) -> syn::Result<Expr> {
             }
             Err(err)
         }
+    }
+}
+
+/// `(1/2)`: Rust divides two integer literals as integers (0 here), which as a
+/// coefficient is surely not what was meant.
+fn integer_division(rust: &syn::Expr) -> Option<syn::Error> {
+    let syn::Expr::Binary(binary) = rust else {
+        return None;
+    };
+    let integer = |e: &syn::Expr| match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => Some(i.base10_digits().to_string()),
+        _ => None,
+    };
+    match (&binary.op, integer(&binary.left), integer(&binary.right)) {
+        (syn::BinOp::Div(slash), Some(a), Some(b)) => Some(syn::Error::new(
+            slash.span,
+            format!(
+                "`{a}/{b}` divides integers in Rust (it is {}): write `{a}.0/{b}.0` or the \
+                 number itself",
+                a.parse::<u128>()
+                    .ok()
+                    .zip(b.parse::<u128>().ok())
+                    .and_then(|(a, b)| a.checked_div(b))
+                    .map_or("an integer".to_string(), |q| q.to_string())
+            ),
+        )),
+        _ => None,
     }
 }
 
@@ -255,10 +386,17 @@ fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> 
             Some(best) => format!("; did you mean `{best}`?"),
             None => String::new(),
         };
+        // A look-alike letter (Cyrillic `е` for `e`) makes a name that reads right but is
+        // not: name the letter.
+        let foreign = name_text
+            .chars()
+            .find(|c| !c.is_ascii())
+            .map(|c| format!(" (it holds `{c}`, U+{:04X}, not an ASCII letter)", c as u32))
+            .unwrap_or_default();
         return Err(syn::Error::new(
             name.span(),
             format!(
-                "unknown loss primitive `{name_text}`{suggestion} (known primitives: {})",
+                "unknown loss primitive `{name_text}`{foreign}{suggestion} (known primitives: {})",
                 known.join(", ")
             ),
         ));
@@ -274,6 +412,15 @@ fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> 
         if content.peek(Ident) && content.peek2(Token![=]) && !content.peek2(Token![==]) {
             let option: Ident = content.parse()?;
             content.parse::<Token![=]>()?;
+            if content.is_empty() || content.peek(Token![,]) {
+                return Err(syn::Error::new(
+                    option.span(),
+                    format!(
+                        "option `{option}` of `{name_text}` has no value: write e.g. `{option} = {}`",
+                        option_example(primitive, &option)
+                    ),
+                ));
+            }
             if option == "scope" {
                 if scope.is_some() {
                     return Err(syn::Error::new(
@@ -282,10 +429,9 @@ fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> 
                     ));
                 }
                 scope = Some(parse_scope(primitive, &option, &content)?);
-                if content.is_empty() {
+                if !expect_separator(&content, &name_text, mode)? {
                     break;
                 }
-                content.parse::<Token![,]>()?;
                 continue;
             }
             check_option(primitive, &option)?;
@@ -308,29 +454,22 @@ fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> 
             }
             args.push(content.parse()?);
         } else {
-            let arg: syn::Expr = content.parse()?;
-            return Err(syn::Error::new(
-                arg.span(),
-                format!(
-                    "argument {position} of `{name_text}` must be a tensor name, found `{}`: \
-                     bind the tensor to a variable first (`let z = …;`) and pass `z`",
-                    quote::ToTokens::to_token_stream(&arg)
-                ),
-            ));
+            return Err(bad_argument(primitive, position, &content, mode));
         }
-        if content.is_empty() {
+        if !expect_separator(&content, &name_text, mode)? {
             break;
         }
-        content.parse::<Token![,]>()?;
     }
     let params = primitive.params();
     if args.len() != params.len() {
         let plural = if params.len() == 1 { "" } else { "s" };
         return Err(syn::Error::new(
-            if args.is_empty() {
-                paren.span.join()
-            } else {
-                name.span()
+            // Too many: point at the first extra tensor; none: at the parentheses; too few:
+            // at the name.
+            match args.get(params.len()) {
+                Some(extra) => extra.span(),
+                None if args.is_empty() => paren.span.join(),
+                None => name.span(),
             },
             format!(
                 "`{name_text}` takes {} tensor{plural}, as in `{}`, but {} given",
@@ -351,6 +490,122 @@ fn parse_call(name: Ident, input: ParseStream, mode: Mode) -> syn::Result<Call> 
         options,
         scope,
     })
+}
+
+/// After an argument: `,` (then more may follow: `true`) or the end of the call (`false`);
+/// anything else is an error at the token found.
+fn expect_separator(content: ParseStream, name: &str, mode: Mode) -> syn::Result<bool> {
+    if content.is_empty() {
+        return Ok(false);
+    }
+    if content.peek(Token![,]) {
+        content.parse::<Token![,]>()?;
+        return Ok(!content.is_empty());
+    }
+    let found = content.fork().parse::<TokenTree>()?;
+    let hint = match mode {
+        Mode::Macro if !matches!(found, TokenTree::Ident(_)) => {
+            "; an option's value is a number, a name, or a Rust expression in parentheses \
+             (`τ = (cfg.tau)`)"
+        }
+        Mode::Runtime if !matches!(found, TokenTree::Ident(_)) => {
+            "; an option's value is a number or a name"
+        }
+        _ => "",
+    };
+    Err(syn::Error::new(
+        found.span(),
+        format!("expected `,` or `)` in `{name}(…)`, found `{found}`{hint}"),
+    ))
+}
+
+/// An argument that is neither a tensor name nor `option = value`: say what it looks like.
+fn bad_argument(
+    primitive: Primitive,
+    position: usize,
+    content: ParseStream,
+    mode: Mode,
+) -> syn::Error {
+    let name = primitive.name();
+    let found = match content.fork().parse::<TokenTree>() {
+        Ok(tree) => tree,
+        Err(e) => return e,
+    };
+    // `τ: 0.5`, `τ == 0.5`: an option written with the wrong sign.
+    if let TokenTree::Ident(option) = &found {
+        let after = content.fork();
+        let _ = after.parse::<TokenTree>();
+        if after.peek(Token![:]) || after.peek(Token![==]) {
+            let sign = after.fork().parse::<TokenTree>().map(|t| t.span());
+            let written = if after.peek(Token![:]) {
+                format!("{option}: value")
+            } else {
+                format!("{option} == value")
+            };
+            return syn::Error::new(
+                sign.unwrap_or(option.span()),
+                format!("an option is written `{option} = value`, not `{written}`"),
+            );
+        }
+        if let Ok(next @ (TokenTree::Ident(_) | TokenTree::Literal(_))) = after.parse() {
+            return syn::Error::new(
+                next.span(),
+                format!("expected `,` between the arguments of `{name}(…)`, found `{next}`"),
+            );
+        }
+    }
+    let options = primitive.options();
+    if let TokenTree::Literal(literal) = &found {
+        return syn::Error::new(
+            found.span(),
+            match options.first() {
+                Some(first) => format!(
+                    "argument {position} of `{name}` is a number: options are named, as in \
+                     `{} = {literal}`",
+                    first.name
+                ),
+                None => format!(
+                    "`{name}` takes tensors and no options, as in `{}`; found the number \
+                     `{literal}`",
+                    primitive.signature()
+                ),
+            },
+        );
+    }
+    if let TokenTree::Punct(p) = &found {
+        if p.as_char() == ',' {
+            return syn::Error::new(
+                found.span(),
+                format!("expected argument {position} of `{name}(…)`, found `,`"),
+            );
+        }
+    }
+    let shown = content
+        .fork()
+        .parse::<syn::Expr>()
+        .map(|e| quote::ToTokens::to_token_stream(&e).to_string())
+        .unwrap_or_else(|_| found.to_string());
+    let advice = match mode {
+        Mode::Macro => ": bind the tensor to a variable first (`let z = …;`) and pass `z`",
+        Mode::Runtime => " (an input such as `z`)",
+    };
+    syn::Error::new(
+        found.span(),
+        format!("argument {position} of `{name}` must be a tensor name, found `{shown}`{advice}"),
+    )
+}
+
+/// A value to show in `option = value` advice: the option's default.
+fn option_example(primitive: Primitive, option: &Ident) -> String {
+    if option == "scope" {
+        return "global".to_string();
+    }
+    let text = option.to_string();
+    primitive
+        .options()
+        .iter()
+        .find(|o| o.matches(&text))
+        .map_or("0.1".to_string(), |o| o.default.to_string())
 }
 
 /// The value of `scope = …`: `rank`, `global`, or `sharded` (`mst_len` only), on a term

@@ -331,11 +331,34 @@ fn check_option_values(expr: &Expr) -> syn::Result<()> {
     match expr {
         Expr::Call(call) => {
             for (name, value) in &call.options {
-                if let Normal::Terms(_) = normalize(value)? {
-                    return Err(syn::Error::new(
-                        value.span(),
-                        format!("option `{name}` must be a coefficient, not a loss term"),
-                    ));
+                let coef = match normalize(value)? {
+                    Normal::Terms(_) => {
+                        return Err(syn::Error::new(
+                            value.span(),
+                            format!("option `{name}` must be a coefficient, not a loss term"),
+                        ))
+                    }
+                    Normal::Coef(coef) => coef,
+                };
+                // A value written as numbers alone is checked here, at its span; one that
+                // names coefficients is checked once they have values.
+                let spec = call
+                    .primitive
+                    .options()
+                    .iter()
+                    .find(|o| o.matches(&name.to_string()));
+                let constant = coef.eval(&|_| Err(String::new()));
+                if let (Some(spec), Ok(v)) = (spec, constant) {
+                    if !spec.allows(v) {
+                        return Err(syn::Error::new(
+                            value.span(),
+                            format!(
+                                "option `{name}` of `{}` is {v}: it must be {}",
+                                call.primitive.name(),
+                                spec.requirement()
+                            ),
+                        ));
+                    }
                 }
             }
             Ok(())

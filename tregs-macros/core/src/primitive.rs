@@ -12,12 +12,34 @@ pub struct OptionSpec {
     pub ascii: &'static str,
     /// The value used when the option is not given.
     pub default: f64,
+    /// Whether the value must be strictly positive (a temperature, a scale, a target
+    /// deviation); otherwise it must be at least 0 (a weight).
+    pub positive: bool,
 }
 
 impl OptionSpec {
     /// Whether `name` (as written in a call) refers to this option.
     pub fn matches(&self, name: &str) -> bool {
         name == self.name || name == self.ascii
+    }
+
+    /// Whether `value` is a valid setting: finite, and positive or non-negative.
+    pub fn allows(&self, value: f64) -> bool {
+        value.is_finite()
+            && if self.positive {
+                value > 0.0
+            } else {
+                value >= 0.0
+            }
+    }
+
+    /// What [`OptionSpec::allows`] asks for, in words.
+    pub fn requirement(&self) -> &'static str {
+        if self.positive {
+            "a positive number"
+        } else {
+            "a finite number at least 0"
+        }
     }
 }
 
@@ -95,26 +117,31 @@ const TAU_SIMCLR: OptionSpec = OptionSpec {
     name: "τ",
     ascii: "tau",
     default: 0.1,
+    positive: true,
 };
 const TAU_CLIP: OptionSpec = OptionSpec {
     name: "τ",
     ascii: "tau",
     default: 0.07,
+    positive: true,
 };
 const LAMBDA_BARLOW: OptionSpec = OptionSpec {
     name: "λ",
     ascii: "lambda",
     default: 5e-3,
+    positive: false,
 };
 const GAMMA_VICREG: OptionSpec = OptionSpec {
     name: "γ",
     ascii: "gamma",
     default: 1.0,
+    positive: true,
 };
 const T_UNIFORMITY: OptionSpec = OptionSpec {
     name: "t",
     ascii: "t",
     default: 2.0,
+    positive: true,
 };
 
 impl Primitive {
@@ -206,17 +233,6 @@ impl Primitive {
             Primitive::Uniformity => &[T_UNIFORMITY],
             _ => &[],
         }
-    }
-
-    /// Whether the option must be strictly positive (temperatures, the uniformity scale).
-    pub fn option_must_be_positive(self, option: usize) -> bool {
-        matches!(
-            (self, option),
-            (
-                Primitive::NtXent | Primitive::Clip | Primitive::Uniformity,
-                0
-            )
-        )
     }
 
     /// Whether the term couples rows through the minimum spanning tree of its input.
@@ -352,6 +368,15 @@ pub fn ascii_name(name: &str) -> String {
 }
 
 fn greek_name(c: char) -> Option<&'static str> {
+    // Variant forms and the micro sign, which keyboards and LaTeX habits produce for μ, ε,
+    // φ and θ.
+    match c {
+        '\u{00B5}' => return Some("mu"),
+        '\u{03F5}' => return Some("epsilon"),
+        '\u{03D5}' => return Some("phi"),
+        '\u{03D1}' => return Some("theta"),
+        _ => {}
+    }
     const LOWER: [&str; 25] = [
         "alpha",
         "beta",
@@ -406,6 +431,8 @@ mod tests {
         assert_eq!(ascii_name("τ"), "tau");
         assert_eq!(ascii_name("Ω"), "Omega");
         assert_eq!(ascii_name("gamma"), "gamma");
+        assert_eq!(ascii_name("\u{00B5}"), "mu");
+        assert_eq!(ascii_name("\u{03F5}2"), "epsilon2");
     }
 
     #[test]

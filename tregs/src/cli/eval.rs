@@ -93,6 +93,19 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         eprintln!("warning: --coef {name} is not used by the loss");
     }
     let reads = |name: &str| loss.plan().inputs.iter().any(|i| i == name);
+    // `clip_scaled`'s third tensor is a learnable logit scale: no points file is one.
+    if let Some(term) = loss
+        .plan()
+        .terms
+        .iter()
+        .find(|t| t.primitive == Primitive::ClipScaled)
+    {
+        return Err(CliError::new(format!(
+            "`{}`: `clip_scaled`'s logit scale is a learnable tensor, for training code \
+             (`loss!`, `RuntimeLoss`); `tregs eval` has points only: use `clip(z, z2, τ = …)`",
+            term.name
+        )));
+    }
     for name in &loss.plan().inputs {
         match name.as_str() {
             "z" => {}
@@ -103,18 +116,9 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
                 ))
             }
             other => {
-                let clip_scaled = loss.plan().terms.iter().any(|t| {
-                    t.primitive == Primitive::ClipScaled && loss.plan().inputs[t.args[2]] == other
-                });
-                let hint = if clip_scaled {
-                    "; `clip_scaled`'s logit scale is a learnable tensor, for training code \
-                     (`loss!`, `RuntimeLoss`): here, use `clip(z, z2, τ = …)`"
-                } else {
-                    ""
-                };
                 return Err(CliError::new(format!(
                     "the loss reads `{other}`, which is not an input here: the inputs are `z` \
-                     (--points) and `z2` (--points2){hint}"
+                     (--points) and `z2` (--points2)"
                 )));
             }
         }
