@@ -18,6 +18,14 @@ pub fn line(text: std::fmt::Arguments) {
     let _ = writeln!(std::io::stdout(), "{text}");
 }
 
+/// burn's summary at the end of training or testing. burn's default `println!`s it, which
+/// panics the training thread on a closed stdout and leaves the process hanging.
+fn print_summary(summary: Option<LearnerSummary>) {
+    if let Some(summary) = summary {
+        line(format_args!("{summary}"));
+    }
+}
+
 /// One line per finished split: `epoch 3/40: train, 1438 items`.
 #[derive(Default)]
 pub struct EpochLines {
@@ -94,15 +102,11 @@ impl MetricsRendererTraining for EpochLines {
 
     fn update_valid(&mut self, _state: MetricState) {}
 
-    /// burn's default `println!`s the summary, which panics the training thread on a closed
-    /// stdout and leaves the process hanging.
     fn on_train_end(
         &mut self,
         summary: Option<LearnerSummary>,
     ) -> Result<(), Box<dyn std::error::Error>> {
-        if let Some(summary) = summary {
-            line(format_args!("{summary}"));
-        }
+        print_summary(summary);
         Ok(())
     }
 }
@@ -114,9 +118,7 @@ impl MetricsRendererEvaluation for EpochLines {
         &mut self,
         summary: Option<LearnerSummary>,
     ) -> Result<(), Box<dyn std::error::Error>> {
-        if let Some(summary) = summary {
-            line(format_args!("{summary}"));
-        }
+        print_summary(summary);
         Ok(())
     }
 }

@@ -1406,14 +1406,9 @@ mod gpu {
     use super::*;
 
     fn cloud(n: usize, d: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n * d)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                ((state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-            })
+        generic_cloud(n, d, seed)
+            .iter()
+            .map(|&v| v as f32)
             .collect()
     }
 
