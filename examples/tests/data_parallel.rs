@@ -191,3 +191,30 @@ fn a_hung_process_stops_the_run_after_the_timeout() {
     assert_checkpoint_intact(&out);
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Settings that cannot run data-parallel are refused by every process before any step,
+/// with a message saying what to change, and nothing is trained.
+#[test]
+fn settings_that_cannot_run_data_parallel_are_refused() {
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["--steps", "1", "--batch-size", "33", "--limit", "96"],
+            "train.batch_size = 33 does not split into 2 equal parts",
+        ),
+        (
+            &["--limit", "96"],
+            "2 processes: pass --steps K to train data-parallel",
+        ),
+    ];
+    for (flags, expected) in cases {
+        let out = scratch("refused");
+        let mut cmd = mpirun(2);
+        cmd.args(flags).arg("--out").arg(&out);
+        let (result, _) = run_within(cmd, Duration::from_secs(120));
+        let log = text(&result);
+        assert!(!result.status.success(), "{flags:?}: {log}");
+        assert!(log.contains(expected), "{flags:?}: {log}");
+        assert!(!out.join("metrics.jsonl").exists(), "{flags:?}: it trained");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
