@@ -141,7 +141,7 @@ fn bad_configs_fail_before_training() {
         (
             "nan_coefficient.toml",
             "name = \"x\"\n[loss]\nexpression = \"β*mse(z, z2)\"\ncoefficients = { beta = nan }\n",
-            "`mse(z, z2)`: its coefficient is NaN: a coefficient must be finite",
+            "[loss] expression: mse(z, z2): its coefficient is NaN",
         ),
         (
             "f32_overflow.toml",

@@ -642,14 +642,8 @@ fn validate(
             }
             _ => {}
         }
-        for (spec, &value) in primitive.options().iter().zip(*options) {
-            if !spec.allows(value) {
-                return Err(term_error(format!(
-                    "option {} = {value}: it must be {}",
-                    spec.name,
-                    spec.requirement()
-                )));
-            }
+        if let Some(problem) = option_problem(primitive, options) {
+            return Err(term_error(problem));
         }
         if primitive.paired() {
             let (a, b) = (inputs[term.args[0]], inputs[term.args[1]]);
@@ -760,6 +754,21 @@ pub(crate) fn coefficient_problem(coef: f64, dtype: DType) -> Option<String> {
         ));
     }
     None
+}
+
+/// Why a term's option values are unusable, if they are: each must be finite, and
+/// positive or at least 0 as its [`tregs_macros_core::OptionSpec`] says.
+pub(crate) fn option_problem(primitive: Primitive, options: &[f64]) -> Option<String> {
+    let specs = primitive.options();
+    let (spec, value) = specs
+        .iter()
+        .zip(options)
+        .find(|(spec, v)| !spec.allows(**v))?;
+    Some(format!(
+        "option {} = {value}: it must be {}",
+        spec.name,
+        spec.requirement()
+    ))
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 //! messages as `loss!`, with coefficients given by name.
 
 use crate::error::LossError;
-use crate::evaluate::evaluate;
+use crate::evaluate::{coefficient_problem, evaluate, option_problem};
 use crate::output::LossOutput;
 use crate::plan::LossPlan;
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor};
 use std::collections::BTreeMap;
 use tregs_macros_core::{ascii_name, render_error};
 
@@ -73,23 +73,17 @@ impl RuntimeLoss {
             .cloned()
             .collect();
         let plan = LossPlan::from_core(source, &plan);
-        // `evaluate` checks all of this at every call, against the inputs' dtype; checked
-        // here too, a config file or `--coef` fails before any data is read.
-        for (term, (coef, opts)) in plan.terms.iter().zip(coefs.iter().zip(&options)) {
-            if !coef.is_finite() {
-                return Err(LossError::Expression(format!(
-                    "`{}`: its coefficient is {coef}: a coefficient must be finite",
-                    term.name
-                )));
-            }
-            let specs = term.primitive.options();
-            if let Some((spec, v)) = specs.iter().zip(opts).find(|(spec, v)| !spec.allows(**v)) {
-                return Err(LossError::Expression(format!(
-                    "`{}`: option {} is {v}: it must be {}",
-                    term.name,
-                    spec.name,
-                    spec.requirement()
-                )));
+        // `evaluate` makes these checks at every call; made here too, a config file or
+        // `--coef` fails before any data is read. No dtype is known yet: f64, the widest,
+        // asks only that coefficients be finite (`check_dtype` narrows it).
+        for (term, (&coef, opts)) in plan.terms.iter().zip(coefs.iter().zip(&options)) {
+            let problem = coefficient_problem(coef, DType::F64)
+                .or_else(|| option_problem(term.primitive, opts));
+            if let Some(problem) = problem {
+                return Err(LossError::Term {
+                    term: term.name.clone(),
+                    problem,
+                });
             }
         }
         Ok(RuntimeLoss {
@@ -104,9 +98,9 @@ impl RuntimeLoss {
     /// evaluation does, so that a config fails before any data is read: with f32 inputs a
     /// coefficient past f32's range is refused (`mst_len(z): its coefficient is 1e300, past
     /// the range of the inputs' dtype F32`).
-    pub fn check_dtype(&self, dtype: burn::tensor::DType) -> Result<(), LossError> {
+    pub fn check_dtype(&self, dtype: DType) -> Result<(), LossError> {
         for (term, &coef) in self.plan.terms.iter().zip(&self.coefs) {
-            if let Some(problem) = crate::evaluate::coefficient_problem(coef, dtype) {
+            if let Some(problem) = coefficient_problem(coef, dtype) {
                 return Err(LossError::Term {
                     term: term.name.clone(),
                     problem,

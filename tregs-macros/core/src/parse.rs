@@ -87,7 +87,8 @@ fn expect_end(input: ParseStream, mode: Mode) -> syn::Result<()> {
     if input.is_empty() {
         return Ok(());
     }
-    let rust_like = input.peek(Token![.]) || input.peek(Token![/]) || input.peek(Token![::]);
+    // (`/` never reaches here: `parse_product` refuses it with its own advice.)
+    let rust_like = input.peek(Token![.]) || input.peek(Token![::]);
     let hint = match (rust_like, mode) {
         (false, _) => String::new(),
         (true, Mode::Macro) => "; to use a Rust expression as a coefficient, wrap it in \
@@ -242,9 +243,9 @@ fn parse_number(input: ParseStream) -> syn::Result<Expr> {
 /// with no suffix but `f32`/`f64` (shared with the named form's defaults).
 pub(crate) fn literal_number(lit: &syn::Lit) -> syn::Result<(f64, String)> {
     let span = lit.span();
-    let value = match lit {
-        syn::Lit::Float(f) => f.base10_parse::<f64>()?,
-        syn::Lit::Int(i) => i.base10_parse::<f64>()?,
+    let (value, text, suffix) = match lit {
+        syn::Lit::Float(f) => (f.base10_parse::<f64>()?, f.base10_digits(), f.suffix()),
+        syn::Lit::Int(i) => (i.base10_parse::<f64>()?, i.base10_digits(), i.suffix()),
         other => {
             let kind = match other {
                 syn::Lit::Str(_) => "a string literal",
@@ -258,11 +259,7 @@ pub(crate) fn literal_number(lit: &syn::Lit) -> syn::Result<(f64, String)> {
             ));
         }
     };
-    let (text, suffix) = match lit {
-        syn::Lit::Float(f) => (f.base10_digits().to_string(), f.suffix()),
-        syn::Lit::Int(i) => (i.base10_digits().to_string(), i.suffix()),
-        _ => unreachable!("non-numeric literals were rejected above"),
-    };
+    let text = text.to_string();
     // Rust reads `2gamma` as the number 2 with the suffix `gamma`, which would otherwise be
     // dropped without a word.
     if !suffix.is_empty() && suffix != "f64" && suffix != "f32" {
@@ -535,13 +532,15 @@ fn bad_argument(
     if let TokenTree::Ident(option) = &found {
         let after = content.fork();
         let _ = after.parse::<TokenTree>();
-        if after.peek(Token![:]) || after.peek(Token![==]) {
+        let written = if after.peek(Token![:]) {
+            Some(format!("{option}: value"))
+        } else if after.peek(Token![==]) {
+            Some(format!("{option} == value"))
+        } else {
+            None
+        };
+        if let Some(written) = written {
             let sign = after.fork().parse::<TokenTree>().map(|t| t.span());
-            let written = if after.peek(Token![:]) {
-                format!("{option}: value")
-            } else {
-                format!("{option} == value")
-            };
             return syn::Error::new(
                 sign.unwrap_or(option.span()),
                 format!("an option is written `{option} = value`, not `{written}`"),
