@@ -67,7 +67,8 @@ TREGS_UNTESTED_SIMD=$(IFS=,; echo "${untested_simd[*]}")
 export TREGS_UNTESTED_SIMD
 if [[ -n "$TREGS_UNTESTED_SIMD" ]]; then
     echo "test.sh: NOTE: this CPU lacks ${TREGS_UNTESTED_SIMD}: those SIMD builds (Gram" \
-        "micro-kernels, Borůvka row scan, Prim relax) are compiled and linted, NOT run here" >&2
+        "micro-kernels, Borůvka row scan, Prim relax) are compiled and linted, NOT run" \
+        "natively here (the Miri step at the end runs them in its interpreter)" >&2
 fi
 # Everything, on the default features (the kernel-source snapshots need no device)...
 cargo test --workspace
@@ -83,3 +84,13 @@ cargo test -p tregs-examples --features wgpu --test recipes_gpu
 # `-np 3`, then `pretrain --steps` with 2 processes against 1, and a dead or hung process.
 cargo test -p tregs-tests --features mpi --test mpi
 cargo test -p tregs-examples --features mpi --test data_parallel
+# The CPU kernels' unsafe code under Miri, AVX-512 builds included (.ci/miri.sh), where a
+# nightly toolchain with Miri is installed; the stable toolchain is all the rest needs, so
+# a machine without it says so instead of failing.
+if cargo +nightly miri --version >/dev/null 2>&1; then
+    bash .ci/miri.sh
+else
+    echo "test.sh: NOTE: no nightly toolchain with Miri here: the unsafe-code check" \
+        "(.ci/miri.sh) did NOT run; install it with" \
+        "'rustup toolchain install nightly --component miri' and run .ci/miri.sh" >&2
+fi

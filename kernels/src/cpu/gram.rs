@@ -698,10 +698,57 @@ fn column_stats_f32_streamed<const W: usize>(
     sum
 }
 
+/// Miri implements most of the x86 intrinsics this file uses, but not three AVX-512 ones
+/// (`vmaxps`, `vminps` and `vcvtps2pd` on 512-bit vectors). Under Miri (`cfg(miri)`: the
+/// interpreter that checks the unsafe code, and the only place the AVX-512 builds run on a
+/// CPU without AVX-512, see README "Tests") they are computed from two 256-bit halves,
+/// whose per-lane results Intel defines identically (the second operand on NaN or two
+/// zeros; exact widening), so that every other instruction of those builds is checked.
+#[cfg(all(target_arch = "x86_64", miri))]
+mod avx512_under_miri {
+    use std::arch::x86_64::*;
+
+    fn halves(a: __m512) -> (__m256, __m256) {
+        // SAFETY: 16 f32 lanes as two arrays of 8, in lane order (arrays have no padding).
+        let [lo, hi] = unsafe { std::mem::transmute::<__m512, [__m256; 2]>(a) };
+        (lo, hi)
+    }
+
+    fn join(lo: __m256, hi: __m256) -> __m512 {
+        // SAFETY: as above.
+        unsafe { std::mem::transmute::<[__m256; 2], __m512>([lo, hi]) }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn _mm512_max_ps(a: __m512, b: __m512) -> __m512 {
+        let ((a0, a1), (b0, b1)) = (halves(a), halves(b));
+        join(_mm256_max_ps(a0, b0), _mm256_max_ps(a1, b1))
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn _mm512_min_ps(a: __m512, b: __m512) -> __m512 {
+        let ((a0, a1), (b0, b1)) = (halves(a), halves(b));
+        join(_mm256_min_ps(a0, b0), _mm256_min_ps(a1, b1))
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn _mm512_cvtps_pd(a: __m256) -> __m512d {
+        // SAFETY: two 256-bit halves of double lanes, in lane order.
+        unsafe {
+            std::mem::transmute::<[__m256d; 2], __m512d>([
+                _mm256_cvtps_pd(_mm256_castps256_ps128(a)),
+                _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(a)),
+            ])
+        }
+    }
+}
+
 /// [`column_stats`] for f32 with AVX-512F, 16 columns at a time.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn column_stats_avx512_f32(rows: &[f32], d: usize) -> Vec<f64> {
+    #[cfg(miri)]
+    use avx512_under_miri::{_mm512_cvtps_pd, _mm512_max_ps, _mm512_min_ps};
     use std::arch::x86_64::*;
     column_stats_f32_streamed::<16>(rows, d, |x, s, mn, mx| {
         // SAFETY: the loop passes pointers with 16 values of the row and of each statistic.
@@ -1212,6 +1259,8 @@ unsafe fn store_full_block_avx512_f32(
     norms_i: *const f32,
     norms_j: *const f32,
 ) {
+    #[cfg(miri)]
+    use avx512_under_miri::_mm512_max_ps;
     use std::arch::x86_64::*;
     const P: usize = 48;
     let zero = _mm512_setzero_ps();

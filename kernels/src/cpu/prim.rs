@@ -215,8 +215,12 @@ unsafe fn relax_avx2_f32(row: &[f32], u: usize, best_d: &mut [f32], best_src: &m
                 _mm256_cmp_ps::<_CMP_EQ_OQ>(r1, d1),
             );
             if _mm256_movemask_ps(tied) != 0 {
+                // Through the raw pointers, as the vector loads and stores: a `&mut
+                // best_d[v]` made from the slice would be a write the pointers derived
+                // from it do not know of, and their later loads undefined behaviour
+                // (found by Miri: .ci/miri.sh).
                 for v in v0..v0 + 2 * W {
-                    relax_exact(row[v], u, v, &mut best_d[v], &mut best_src[v]);
+                    relax_exact(*row_p.add(v), u, v, &mut *bd_p.add(v), &mut *bs_p.add(v));
                 }
             } else {
                 // Ordered compares: NaN keys (tree vertices) are never replaced.
