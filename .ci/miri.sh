@@ -11,7 +11,7 @@
 # and one folder would rebuild every dependency at each switch (about 6 minutes each).
 #
 # Needs a nightly toolchain with the `miri` component (installed here if missing:
-# `rustup component add miri --toolchain nightly`). .ci/test.sh runs this script when
+# `rustup toolchain install nightly --component miri,rust-src`). .ci/test.sh runs this script when
 # that toolchain is present, and says so when it is not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,20 +32,19 @@ cargo +nightly miri setup >/dev/null
 # between two calls of one test that compares them bit for bit.
 export MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-permissive-provenance -Zmiri-ignore-leaks -Zmiri-deterministic-floats"
 configs=("avx512:+avx2,+fma,+avx512f,+avx512vl,+avx512bw,+avx512dq" "avx2:+avx2,+fma")
+# `miri_test NAME:FEATURES [cargo test args]`: the test file in that configuration's folder.
+miri_test() {
+    local name="${1%%:*}" features="${1#*:}"
+    shift
+    CARGO_TARGET_DIR="$base/miri-$name" RUSTFLAGS="-C target-feature=$features" \
+        cargo +nightly miri test -p tregs-kernels --test unsafe_paths "$@"
+}
 # Built one after the other (cargo's output stays readable), then run side by side: Miri
 # is single-threaded and each run takes minutes.
-for config in "${configs[@]}"; do
-    CARGO_TARGET_DIR="$base/miri-${config%%:*}" RUSTFLAGS="-C target-feature=${config#*:}" \
-        cargo +nightly miri test -q -p tregs-kernels --test unsafe_paths --no-run
-done
+for config in "${configs[@]}"; do miri_test "$config" -q --no-run; done
 pids=()
 for config in "${configs[@]}"; do
-    name="${config%%:*}"
-    (
-        CARGO_TARGET_DIR="$base/miri-$name" RUSTFLAGS="-C target-feature=${config#*:}" \
-            cargo +nightly miri test -p tregs-kernels --test unsafe_paths 2>&1 |
-            sed "s/^/[miri $name] /"
-    ) &
+    (miri_test "$config" 2>&1 | sed "s/^/[miri ${config%%:*}] /") &
     pids+=($!)
 done
 status=0
