@@ -10,25 +10,23 @@
 //! z, z2: n×d, the two views' embeddings, n ≥ 2. Zbontar, Jing, Misra, LeCun, Deny,
 //! "Barlow Twins: Self-Supervised Learning via Redundancy Reduction", ICML 2021.
 
-use super::{eye_like, scalar};
+use super::{column_variance, divide, eye_like, scalar};
 use burn::tensor::Tensor;
 
 /// BatchNorm1d's ε.
 const EPS: f64 = 1e-5;
 
 fn standardize(z: Tensor<2>) -> Tensor<2> {
+    let n = z.dims()[0] as f64;
     let mean = z.clone().mean_dim(0);
-    let var = z.clone().var_bias(0);
+    let var = column_variance(z.clone(), n);
     (z - mean) / var.add_scalar(EPS).sqrt()
 }
 
 /// The loss with burn tensor ops (differentiated by burn's autodiff).
 pub fn reference(z: Tensor<2>, z2: Tensor<2>, lambda: f64) -> Tensor<1> {
     let n = z.dims()[0] as f64;
-    let c = standardize(z)
-        .transpose()
-        .matmul(standardize(z2))
-        .div_scalar(n);
+    let c = divide(standardize(z).transpose().matmul(standardize(z2)), n);
     let eye = eye_like(c.dims()[0], &c);
     let on_diagonal = scalar(
         (c.clone() * eye.clone())

@@ -11,15 +11,13 @@
 //! `clip(a, b, τ = 0.07)` takes τ as a number, `clip_scaled(a, b, s)` takes s as a 1×1
 //! tensor that the backward differentiates too.
 
-use super::{eye_like, normalize_rows, scalar};
+use super::{divide, eye_like, normalize_rows, scalar};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::Tensor;
 
 /// The loss with burn tensor ops (differentiated by burn's autodiff).
 pub fn reference(a: Tensor<2>, b: Tensor<2>, tau: f64) -> Tensor<1> {
-    let logits = normalize_rows(a)
-        .matmul(normalize_rows(b).transpose())
-        .div_scalar(tau);
+    let logits = divide(normalize_rows(a).matmul(normalize_rows(b).transpose()), tau);
     from_logits(logits)
 }
 
@@ -34,5 +32,5 @@ fn from_logits(logits: Tensor<2>) -> Tensor<1> {
     let eye = eye_like(logits.dims()[0], &logits);
     let rows = scalar(log_softmax(logits.clone(), 1) * eye.clone());
     let columns = scalar(log_softmax(logits, 0) * eye);
-    (rows + columns).div_scalar(-2.0 * n)
+    divide(rows + columns, -2.0 * n)
 }

@@ -57,6 +57,24 @@ pub(crate) fn matrix_like(
     )
 }
 
+/// `t / k` for a constant `k`, computed as `t · (1/k)`.
+///
+/// burn-autodiff 0.22's `div_scalar` backward multiplies by `1 / (k as f32)`, so in f64 the
+/// gradient of every term that divided by a count or a temperature was only f32-accurate
+/// (about 3e-8 relative; exact only for powers of two). `mul_scalar`'s backward keeps the
+/// factor in the inputs' dtype. `clippy.toml` forbids `div_scalar` (and burn's `var`,
+/// which ends in one) so that it does not come back.
+pub(crate) fn divide<const D: usize>(t: Tensor<D>, k: f64) -> Tensor<D> {
+    t.mul_scalar(1.0 / k)
+}
+
+/// The column variances of `z` (n×d) as a 1×d row, the squared deviations summed and
+/// divided by `denominator`: n for the biased variance, n − 1 for the unbiased one.
+pub(crate) fn column_variance(z: Tensor<2>, denominator: f64) -> Tensor<2> {
+    let centred = z.clone() - z.mean_dim(0);
+    divide(centred.powi_scalar(2).sum_dim(0), denominator)
+}
+
 /// A scalar tensor of shape `[1]` from a `[1, 1]` or any all-reduced tensor.
 pub(crate) fn scalar<const D: usize>(t: Tensor<D>) -> Tensor<1> {
     t.sum().reshape([1])

@@ -10,7 +10,7 @@
 //! Representations", ICML 2020 (the NT-Xent loss of its section 2.1; every one of the 2n
 //! views is an anchor, and the loss is their mean, as the authors' code).
 
-use super::{eye_like, matrix_like, normalize_rows, scalar, EXCLUDED};
+use super::{divide, eye_like, matrix_like, normalize_rows, scalar, EXCLUDED};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::Tensor;
 
@@ -18,11 +18,14 @@ use burn::tensor::Tensor;
 pub fn reference(z: Tensor<2>, z2: Tensor<2>, tau: f64) -> Tensor<1> {
     let n = z.dims()[0];
     let u = normalize_rows(Tensor::cat(vec![z, z2], 0));
-    let logits = u.clone().matmul(u.transpose()).div_scalar(tau);
+    let logits = divide(u.clone().matmul(u.transpose()), tau);
     let eye = eye_like(2 * n, &logits);
     let logits = logits - eye.mul_scalar(EXCLUDED);
     let positives = matrix_like(2 * n, &logits, |i, j| {
         f64::from(u8::from(j == (i + n) % (2 * n)))
     });
-    scalar(log_softmax(logits, 1) * positives).div_scalar(-(2.0 * n as f64))
+    divide(
+        scalar(log_softmax(logits, 1) * positives),
+        -(2.0 * n as f64),
+    )
 }

@@ -10,7 +10,7 @@
 //! Self-Supervised Learning", ICLR 2022, as its reference code (ε = 1e-4 inside the root,
 //! the off-diagonal sum of squares divided by d).
 
-use super::{eye_like, scalar};
+use super::{column_variance, divide, eye_like, scalar};
 use burn::tensor::activation::relu;
 use burn::tensor::Tensor;
 
@@ -19,7 +19,8 @@ const EPS: f64 = 1e-4;
 
 /// The variance hinge with burn tensor ops (differentiated by burn's autodiff).
 pub fn variance(z: Tensor<2>, gamma: f64) -> Tensor<1> {
-    let std = z.var(0).add_scalar(EPS).sqrt();
+    let n = z.dims()[0] as f64;
+    let std = column_variance(z, n - 1.0).add_scalar(EPS).sqrt();
     relu(std.neg().add_scalar(gamma)).mean().reshape([1])
 }
 
@@ -27,11 +28,7 @@ pub fn variance(z: Tensor<2>, gamma: f64) -> Tensor<1> {
 pub fn covariance(z: Tensor<2>) -> Tensor<1> {
     let [n, d] = z.dims();
     let centred = z.clone() - z.mean_dim(0);
-    let c = centred
-        .clone()
-        .transpose()
-        .matmul(centred)
-        .div_scalar((n - 1) as f64);
+    let c = divide(centred.clone().transpose().matmul(centred), (n - 1) as f64);
     let off_diagonal = eye_like(d, &c).neg().add_scalar(1.0);
-    scalar((c * off_diagonal).powi_scalar(2)).div_scalar(d as f64)
+    divide(scalar((c * off_diagonal).powi_scalar(2)), d as f64)
 }
