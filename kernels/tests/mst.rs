@@ -175,3 +175,65 @@ fn nan_distances_panic() {
     let d2 = [0.0f32, f32::NAN, f32::NAN, 0.0];
     prim_mst(&d2, 2);
 }
+
+/// Tiny clouds are searched scaled up by a power of two (their squares would be subnormal
+/// or zero in f32): the tree is the one of the same cloud at scale 1, in f32 down to
+/// subnormal coordinates and in f64 down to 1e-170 (whose squares underflow f64 itself),
+/// and the lengths are the unscaled ones times the scale.
+#[test]
+fn tiny_clouds_keep_their_tree() {
+    let (n, d) = (60, 8);
+    let x = Cloud::Gaussian.generate(n, d, 5);
+    for exponent in [-80, -128] {
+        // f32 coordinates at 2^-128 · N(0, 1) are subnormal: compare with the tree of
+        // those very values, scaled back up (exactly) in f64.
+        let scale = (exponent as f64).exp2();
+        let tiny: Vec<f32> = x.iter().map(|&v| (v * scale) as f32).collect();
+        let unscaled: Vec<f64> = tiny.iter().map(|&v| v as f64 / scale).collect();
+        let expected = kruskal_reference_f64(&unscaled, n, d);
+        let tree = minimum_spanning_tree(&tiny, n, d);
+        assert_eq!(
+            edge_set(&tree.edges),
+            edge_set(&expected),
+            "f32 at 2^{exponent}"
+        );
+        let length = tree_length_f64(&unscaled, d, &expected) * scale;
+        assert!(
+            rel_diff(tree.total_length(), length) < 1e-12,
+            "f32 at 2^{exponent}"
+        );
+    }
+    let scale = (-565f64).exp2(); // about 1e-170
+    let tiny: Vec<f64> = x.iter().map(|&v| v * scale).collect();
+    let tree = minimum_spanning_tree(&tiny, n, d);
+    let expected = kruskal_reference_f64(&x, n, d);
+    assert_eq!(edge_set(&tree.edges), edge_set(&expected), "f64 at 2^-565");
+    let length = tree_length_f64(&x, d, &expected) * scale;
+    assert!(tree.total_length() > 0.0 && rel_diff(tree.total_length(), length) < 1e-12);
+}
+
+/// Groups of four points 1e-4 apart on the unit circle, 0.05 between groups (the regime
+/// the sphere term drives embeddings to): the f32 Gram matrix alone orders the edges
+/// inside a group at random; the pipeline recomputes those close pairs and finds the
+/// exact tree, the path in index order.
+#[test]
+fn clusters_on_the_sphere_get_the_exact_tree_in_f32() {
+    let (groups, d) = (32, 16);
+    let mut angle = 0.0f64;
+    let mut x = vec![0.0f32; groups * 4 * d];
+    for i in 0..groups * 4 {
+        if i > 0 {
+            angle += if i % 4 == 0 {
+                0.05
+            } else {
+                1e-4 * (1.0 + 0.3 * (i % 4) as f64)
+            };
+        }
+        x[i * d] = angle.cos() as f32;
+        x[i * d + 1] = angle.sin() as f32;
+    }
+    let n = groups * 4;
+    let tree = minimum_spanning_tree(&x, n, d);
+    let path: Vec<(u32, u32)> = (1..n as u32).map(|v| (v - 1, v)).collect();
+    assert_eq!(edge_set(&tree.edges), edge_set(&path));
+}

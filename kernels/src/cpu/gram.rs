@@ -584,7 +584,7 @@ const STAT_CHUNK_ROWS: usize = 256;
 ///
 /// A constant column uses its value (exactly zero after centering); non-finite
 /// statistics fall back to no shift.
-fn centering_shift<T: Real>(x: &[T], n: usize, d: usize) -> Vec<T> {
+pub(crate) fn centering_shift<T: Real>(x: &[T], n: usize, d: usize) -> Vec<T> {
     if d == 0 || n == 0 {
         return vec![T::ZERO; d];
     }

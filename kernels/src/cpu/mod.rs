@@ -6,6 +6,7 @@
 
 mod boruvka;
 mod calibrate;
+mod close_pairs;
 mod gram;
 mod kruskal;
 mod prim;

@@ -36,6 +36,8 @@ pub trait Real:
     const INFINITY: Self;
     /// A quiet NaN (used as the "already in the tree" sentinel by Prim).
     const NAN: Self;
+    /// The machine epsilon (sets how far Gram-trick distances are trusted).
+    const EPSILON: Self;
 
     /// Exact widening (f32) or identity (f64).
     fn to_f64(self) -> f64;
@@ -69,6 +71,7 @@ impl Real for f32 {
     const ZERO: Self = 0.0;
     const INFINITY: Self = f32::INFINITY;
     const NAN: Self = f32::NAN;
+    const EPSILON: Self = f32::EPSILON;
 
     #[inline(always)]
     fn to_f64(self) -> f64 {
@@ -100,6 +103,7 @@ impl Real for f64 {
     const ZERO: Self = 0.0;
     const INFINITY: Self = f64::INFINITY;
     const NAN: Self = f64::NAN;
+    const EPSILON: Self = f64::EPSILON;
 
     #[inline(always)]
     fn to_f64(self) -> f64 {

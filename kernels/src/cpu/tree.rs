@@ -55,10 +55,29 @@ fn row<T>(x: &[T], d: usize, i: u32) -> &[T] {
     &x[i * d..(i + 1) * d]
 }
 
-/// `||a - b||` accumulated in f64.
+/// `||a - b||` accumulated in f64; for f64 rows so close (or so far apart) that the sum
+/// of squares leaves f64's normal range, again with the differences scaled by a power of
+/// two (at 1e-170 apart the squares underflow to 0).
 #[inline]
 fn row_distance<T: Real>(a: &[T], b: &[T]) -> f64 {
-    rows::sq_distance(a, b).sqrt()
+    let sq = rows::sq_distance(a, b);
+    if (1e-290..=1e290).contains(&sq) {
+        return sq.sqrt();
+    }
+    let largest = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x.to_f64() - y.to_f64()).abs()));
+    if largest == 0.0 {
+        return 0.0;
+    }
+    let scale = (-(largest.log2().floor())).exp2();
+    let scaled: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| ((x.to_f64() - y.to_f64()) * scale).powi(2))
+        .sum();
+    scaled.sqrt() / scale
 }
 
 /// Euclidean MST of the rows of `x` (n x d): [`pairwise_sq_distances`](super::pairwise_sq_distances), then [`prim_mst`](super::prim_mst),
@@ -82,12 +101,32 @@ pub fn try_minimum_spanning_tree<T: Real>(x: &[T], n: usize, d: usize) -> Option
     if !distances_fit(x, d) {
         return None;
     }
+    let scaled = scaled_up_if_tiny(x);
+    let y = scaled.as_deref().unwrap_or(x);
     let edges = super::scratch::with_distance_buffer(n * n, |d2: &mut [T]| {
-        super::pairwise_sq_distances_into(x, n, d, super::GramKernel::Auto, d2);
-        try_prim_mst(d2, n)
+        super::pairwise_sq_distances_into(y, n, d, super::GramKernel::Auto, d2);
+        let edges = try_prim_mst(d2, n)?;
+        super::close_pairs::exact_close_pairs(y, n, d, d2, edges)
     })?;
     let lengths = edge_lengths(x, d, &edges);
     Some(Tree { edges, lengths })
+}
+
+/// Coordinates below this (in absolute value, all of them) are scaled up before the tree is
+/// searched: in f32 their squares would be subnormal or zero (at 1e-22 the Gram matrix
+/// read as ties, and Prim broke them by index).
+const TINY_COORDINATES: f64 = 1.0 / (1u64 << 32) as f64;
+
+/// `x · 2^k` with the largest |coordinate| in [0.5, 1), where every coordinate of `x` is
+/// below [`TINY_COORDINATES`] (and not all zero); otherwise `None`. A power of two: every
+/// coordinate, subnormal ones included, scales exactly, so the tree is the one of `x`.
+fn scaled_up_if_tiny<T: Real>(x: &[T]) -> Option<Vec<T>> {
+    let largest = x.iter().fold(0.0f64, |m, v| m.max(v.to_f64().abs()));
+    if largest == 0.0 || largest >= TINY_COORDINATES {
+        return None;
+    }
+    let scale = (-(largest.log2().floor()) - 1.0).exp2();
+    Some(x.iter().map(|&v| T::from_f64(v.to_f64() * scale)).collect())
 }
 
 /// Whether every squared distance between rows of `x` (d columns), and every intermediate

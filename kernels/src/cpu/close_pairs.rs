@@ -1,0 +1,330 @@
+//! Exact squared distances for the close pairs that the Gram trick cannot order.
+//!
+//! `d²_ij = N_i + N_j − 2 G_ij` (rows shifted by `c`: `y = x − c`, `N = ‖y‖²`,
+//! `G = ⟨y_i, y_j⟩`) has an absolute error of order `ε (N_i + N_j)`. Next to far pairs
+//! that is nothing; for points much closer to each other than to `c` (clusters on the unit
+//! sphere, where the sphere term puts T-REGS's embeddings; a collapsed batch) it is as
+//! large as the distance itself, and Prim orders those edges at random: in f32, four
+//! points 1e-4 apart on the unit sphere got a tree 0.3% too long and gradients off by
+//! their own size. So, after Prim on the Gram matrix:
+//!
+//! 1. a tree edge with `d² < θ = TRUST · ε · 2 max_i N_i` is *close*. The close edges form
+//!    a forest whose components hold every close pair of the whole matrix: by the cycle
+//!    property the tree joins such a pair by edges no longer than it, all close. Every pair
+//!    across components has `d² ≥ θ`, where the relative error is at most about
+//!    `GRAM_ERROR / TRUST` (measured below).
+//! 2. Within each component the squared distances are recomputed in f64: directly from the
+//!    coordinates for small components, by an f64 Gram product with the component's own
+//!    column mean as the shift for large ones (a collapsed batch), so that the points'
+//!    spread, not their distance to `c`, sets the error. They overwrite the matrix entries
+//!    and Prim runs again on it.
+//!
+//! On spread-out clouds no tree edge is close and this costs one pass over the rows. It
+//! is deterministic (components, their order and every sum are fixed by the input).
+
+use rayon::prelude::*;
+
+use super::{rows, try_prim_mst, Real};
+
+/// How far above the Gram trick's error bound `ε (N_i + N_j)` an entry must be to be
+/// trusted as it is: entries above `θ` are off by at most `GRAM_ERROR / TRUST` relative
+/// (16/4096: 0.4% in d², 0.2% in the distance, at `θ`, and less the longer the edge), so
+/// only near-ties of edges longer than `sqrt(θ)` (3% of the cloud's radius about `c`) can
+/// still be broken the wrong way; entries below `θ` are recomputed. A larger `TRUST`
+/// recomputes more pairs: low-dimensional clouds of thousands of points would then
+/// recompute most of their matrix.
+const TRUST: f64 = 4096.0;
+
+/// The Gram trick's largest error measured on this crate's kernels, in units of
+/// `ε (N_i + N_j)`, rounded up (test `gram_error_is_a_few_units_of_its_bound` sees about
+/// 10 with d up to 2048).
+#[cfg(test)]
+const GRAM_ERROR: f64 = 16.0;
+
+/// Components up to this many points get their distances directly from the coordinates
+/// (`m²d/2` f64 operations); larger ones by an f64 Gram product on their rows.
+const DIRECT_MAX_POINTS: usize = 64;
+
+/// Rows of a large component's f64 distance block computed at a time (bounds its memory).
+const GRAM_BLOCK_ROWS: usize = 256;
+
+/// The tree of the n × n matrix `d2` of Gram-trick squared distances between the rows of
+/// `x` (n × d), with the close pairs' entries made exact first where the tree found on
+/// `d2` as it is has close edges (see the module). `edges` is Prim's tree on `d2`; `None`
+/// where Prim finds no tree on the patched matrix (it found one before, so: never).
+pub(crate) fn exact_close_pairs<T: Real>(
+    x: &[T],
+    n: usize,
+    d: usize,
+    d2: &mut [T],
+    edges: Vec<(u32, u32)>,
+) -> Option<Vec<(u32, u32)>> {
+    let theta = close_threshold::<T>(x, n, d);
+    let close: Vec<(u32, u32)> = edges
+        .iter()
+        .copied()
+        .filter(|&(u, v)| d2[u as usize * n + v as usize].to_f64() < theta)
+        .collect();
+    if close.is_empty() {
+        return Some(edges);
+    }
+    for members in components(n, &close) {
+        if members.len() <= DIRECT_MAX_POINTS {
+            patch_directly(x, n, d, d2, &members);
+        } else {
+            patch_by_gram(x, n, d, d2, &members);
+        }
+    }
+    try_prim_mst(d2, n)
+}
+
+/// `θ = TRUST · ε_T · 2 max_i ‖x_i − c‖²`, `c` the Gram kernel's own shift.
+fn close_threshold<T: Real>(x: &[T], n: usize, d: usize) -> f64 {
+    let shift = super::gram::centering_shift(x, n, d);
+    let largest = x
+        .par_chunks_exact(d.max(1))
+        .map(|row| rows::sq_distance(row, &shift))
+        .reduce(|| 0.0, f64::max);
+    TRUST * T::EPSILON.to_f64() * 2.0 * largest
+}
+
+/// The connected components of the forest `edges` on `0..n` with two points or more,
+/// each sorted, in the order of their smallest point.
+fn components(n: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    fn root(parent: &mut [u32], mut v: u32) -> u32 {
+        while parent[v as usize] != v {
+            let up = parent[parent[v as usize] as usize];
+            parent[v as usize] = up;
+            v = up;
+        }
+        v
+    }
+    for &(u, v) in edges {
+        let (a, b) = (root(&mut parent, u), root(&mut parent, v));
+        parent[a.max(b) as usize] = a.min(b);
+    }
+    let mut index_of_root = vec![usize::MAX; n];
+    let mut members: Vec<Vec<u32>> = Vec::new();
+    let touched: std::collections::BTreeSet<u32> =
+        edges.iter().flat_map(|&(u, v)| [u, v]).collect();
+    for v in touched {
+        let r = root(&mut parent, v) as usize;
+        if index_of_root[r] == usize::MAX {
+            index_of_root[r] = members.len();
+            members.push(Vec::new());
+        }
+        members[index_of_root[r]].push(v);
+    }
+    members
+}
+
+/// Writes `‖x_a − x_b‖²` (differences and sum in f64, rounded once to `T`) for every pair
+/// of `members`, both halves of the matrix: the rows of `members` in parallel, each row
+/// by one task (`(a, b)` and `(b, a)` get the same bits: the lane sums are symmetric).
+fn patch_directly<T: Real>(x: &[T], n: usize, d: usize, d2: &mut [T], members: &[u32]) {
+    let row = |i: u32| &x[i as usize * d..(i as usize + 1) * d];
+    for_member_rows(n, d2, members, |a, out| {
+        for &b in members {
+            out[b as usize] = if a == b {
+                T::ZERO
+            } else {
+                T::from_f64(rows::sq_distance(row(a), row(b)))
+            };
+        }
+    });
+}
+
+/// [`patch_directly`] for a large component: its rows gathered in f64 and their squared
+/// distances computed by the f64 Gram kernel, whose shift is then their own column mean.
+fn patch_by_gram<T: Real>(x: &[T], n: usize, d: usize, d2: &mut [T], members: &[u32]) {
+    let m = members.len();
+    let gathered: Vec<f64> = members
+        .iter()
+        .flat_map(|&i| {
+            x[i as usize * d..(i as usize + 1) * d]
+                .iter()
+                .map(|v| v.to_f64())
+        })
+        .collect();
+    for start in (0..m).step_by(GRAM_BLOCK_ROWS) {
+        let block_rows = start..(start + GRAM_BLOCK_ROWS).min(m);
+        let block = super::pairwise_sq_distances_rows(&gathered, m, d, block_rows.clone());
+        for_member_rows(n, d2, &members[block_rows.clone()], |a, out| {
+            let local = members[block_rows.clone()]
+                .binary_search(&a)
+                .expect("a member of this block");
+            for (k, &b) in members.iter().enumerate() {
+                out[b as usize] = T::from_f64(block[local * m + k]);
+            }
+        });
+    }
+}
+
+/// Runs `write(a, row a of d2)` for every `a` in `rows` (sorted), rows in parallel.
+fn for_member_rows<T: Real>(
+    n: usize,
+    d2: &mut [T],
+    rows: &[u32],
+    write: impl Fn(u32, &mut [T]) + Sync,
+) {
+    d2.par_chunks_mut(n)
+        .enumerate()
+        .filter(|(a, _)| rows.binary_search(&(*a as u32)).is_ok())
+        .for_each(|(a, out)| write(a as u32, out));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{kruskal_reference_f64, pairwise_sq_distances, prim_mst};
+
+    /// Points on one great circle of the unit sphere in R^dim: `groups` groups of four,
+    /// `gap` apart inside a group (steps gap·1, 1.3, 1.6) and 0.05 between groups. The
+    /// exact tree is the path in index order, unique.
+    fn arc(groups: usize, gap: f64, dim: usize) -> Vec<f32> {
+        let mut angle = 0.0f64;
+        let mut x = Vec::new();
+        for g in 0..groups {
+            for k in 0..4 {
+                if g + k > 0 {
+                    angle += if k == 0 {
+                        0.05
+                    } else {
+                        gap * (0.7 + 0.3 * k as f64)
+                    };
+                }
+                let mut row = vec![0.0f32; dim];
+                row[0] = angle.cos() as f32;
+                row[1] = angle.sin() as f32;
+                x.extend(row);
+            }
+        }
+        x
+    }
+
+    fn exact_tree<T: Real>(x: &[T], n: usize, d: usize) -> Vec<(u32, u32)> {
+        let x64: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+        let mut edges = kruskal_reference_f64(&x64, n, d);
+        edges.sort_unstable();
+        edges
+    }
+
+    fn sorted(mut edges: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
+        edges.sort_unstable();
+        edges
+    }
+
+    #[test]
+    fn clusters_on_the_sphere_get_the_exact_tree() {
+        for gap in [1e-4, 3e-4, 1e-3] {
+            let (n, d) = (128, 64);
+            let x = arc(n / 4, gap, d);
+            let mut d2 = pairwise_sq_distances(&x, n, d);
+            let edges = prim_mst(&d2, n);
+            let refined = exact_close_pairs(&x, n, d, &mut d2, edges).unwrap();
+            let expected: Vec<(u32, u32)> = (1..n as u32).map(|v| (v - 1, v)).collect();
+            assert_eq!(exact_tree(&x, n, d), expected, "the reference at gap {gap}");
+            assert_eq!(sorted(refined), expected, "gap {gap}");
+        }
+    }
+
+    /// Without the repair the same matrix gives another tree: the test above checks the
+    /// repair, not an input the Gram trick orders anyway.
+    #[test]
+    fn the_gram_matrix_alone_gets_those_clusters_wrong() {
+        let (n, d) = (128, 64);
+        let x = arc(n / 4, 1e-4, d);
+        let edges = prim_mst(&pairwise_sq_distances(&x, n, d), n);
+        assert_ne!(sorted(edges), exact_tree(&x, n, d));
+    }
+
+    /// `clusters` clusters of `n / clusters` points, `spread` wide, around centres on the
+    /// unit sphere that alternate with their antipodes (so the column mean, the Gram
+    /// shift, stays near the origin, far from every cluster).
+    fn clusters(n: usize, d: usize, clusters: usize, spread: f64, seed: u64) -> Vec<f64> {
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let centres: Vec<Vec<f64>> = (0..clusters)
+            .map(|c| {
+                let v: Vec<f64> = (0..d).map(|_| next()).collect();
+                let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+                let sign = if c % 2 == 0 { 1.0 } else { -1.0 };
+                v.iter().map(|a| sign * a / norm).collect()
+            })
+            .collect();
+        (0..n)
+            .flat_map(|i| {
+                let centre = &centres[i * clusters / n];
+                centre
+                    .iter()
+                    .map(|c| c + spread * next())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Two clusters of 100 (components past `DIRECT_MAX_POINTS`: the f64 Gram branch) and
+    /// 50 clusters of 4 (the direct branch), in f32 and f64, each spread so that the Gram
+    /// matrix alone gets the tree wrong (checked: the cases do exercise the repair).
+    #[test]
+    fn clustered_batches_get_the_exact_tree() {
+        let (n, d) = (200, 96);
+        for (name, groups, spread32, spread64) in [
+            ("2 clusters", 2, 1e-4, 1e-9),
+            ("50 clusters", 50, 1e-3, 1e-9),
+        ] {
+            let x32: Vec<f32> = clusters(n, d, groups, spread32, 7)
+                .iter()
+                .map(|&v| v as f32)
+                .collect();
+            let x64 = clusters(n, d, groups, spread64, 7);
+            fn check<T: Real>(x: &[T], n: usize, d: usize, what: &str) {
+                let mut d2 = pairwise_sq_distances(x, n, d);
+                let edges = prim_mst(&d2, n);
+                let expected = exact_tree(x, n, d);
+                assert_ne!(sorted(edges.clone()), expected, "{what}: no repair needed");
+                let refined = exact_close_pairs(x, n, d, &mut d2, edges).unwrap();
+                assert_eq!(sorted(refined), expected, "{what}");
+            }
+            check(&x32, n, d, &format!("{name}, f32"));
+            check(&x64, n, d, &format!("{name}, f64"));
+        }
+    }
+
+    /// The Gram trick's error in units of `ε (N_i + N_j)`, largest over a few clouds: what
+    /// `TRUST` is measured against.
+    #[test]
+    fn gram_error_is_a_few_units_of_its_bound() {
+        let mut worst = 0.0f64;
+        for (d, seed) in [(3, 1), (128, 2), (2048, 3)] {
+            let n = 48;
+            let x64 = clusters(n, d, 3, 0.3, seed);
+            let x: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+            let d2 = pairwise_sq_distances(&x, n, d);
+            let shift = crate::cpu::gram::centering_shift(&x, n, d);
+            let norm = |i: usize| rows::sq_distance(&x[i * d..(i + 1) * d], &shift);
+            for i in 0..n {
+                for j in 0..n {
+                    let exact = rows::sq_distance(&x[i * d..(i + 1) * d], &x[j * d..(j + 1) * d]);
+                    let bound = f32::EPSILON as f64 * (norm(i) + norm(j));
+                    worst = worst.max((d2[i * n + j] as f64 - exact).abs() / bound);
+                }
+            }
+        }
+        eprintln!("worst Gram error: {worst} units");
+        assert!(worst <= GRAM_ERROR, "{worst} units of ε (N_i + N_j)");
+    }
+
+    #[test]
+    fn components_are_the_forest_s_with_two_points_or_more() {
+        let edges = [(5, 6), (1, 2), (6, 9), (2, 0)];
+        assert_eq!(components(10, &edges), vec![vec![0, 1, 2], vec![5, 6, 9]]);
+        assert!(components(4, &[]).is_empty());
+    }
+}
