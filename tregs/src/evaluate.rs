@@ -389,6 +389,26 @@ fn check_gpu_buffers(
             )));
         }
     }
+    // The tensor-op terms' largest intermediate: burn allocates it on the device, and past
+    // the binding limit that is a panic deep in burn ("can't allocate buffer"), not an error.
+    for term in &plan.terms {
+        let Some((what, rows, columns)) = largest_intermediate(term, dims) else {
+            continue;
+        };
+        let bytes = rows * columns * 4;
+        if bytes > limit || rows * columns > GPU_INDEX_LIMIT {
+            return Err(LossError::Term {
+                term: term.name.clone(),
+                problem: format!(
+                    "its {rows}×{columns} {what} takes {:.1} MiB, more than the largest buffer \
+                     this GPU binds ({:.1} MiB) or its 32-bit indices reach: use smaller \
+                     batches, or the Flex backend",
+                    mib(bytes),
+                    mib(limit)
+                ),
+            });
+        }
+    }
     let tree_rows = |term: &TermPlan| dims[term.args[0]][0] as u64;
     let trees: Vec<&TermPlan> = plan
         .terms
@@ -447,6 +467,22 @@ fn check_gpu_buffers(
         }
     }
     Ok(())
+}
+
+/// The largest matrix a tensor-op term builds beyond its inputs, as (what, rows, columns);
+/// `None` for the fused terms (checked above) and for terms whose intermediates are the
+/// inputs' shape.
+fn largest_intermediate(term: &TermPlan, dims: &[[usize; 2]]) -> Option<(&'static str, u64, u64)> {
+    let [n, d] = dims[term.args[0]].map(|v| v as u64);
+    let rows_of = |k: usize| dims[term.args[k]][0] as u64;
+    match term.primitive {
+        Primitive::NtXent => Some(("similarity matrix of both views", 2 * n, 2 * n)),
+        Primitive::Clip | Primitive::ClipScaled => Some(("logit matrix", n, rows_of(1))),
+        Primitive::Uniformity => Some(("matrix of pairwise distances", n, n)),
+        Primitive::Barlow => Some(("cross-correlation matrix", d, d)),
+        Primitive::VicregCov => Some(("covariance matrix", d, d)),
+        _ => None,
+    }
 }
 
 /// Every term with plain burn tensor ops, with each primitive's default options:
@@ -846,6 +882,56 @@ mod tests {
             err.to_string().contains("largest buffer this GPU binds"),
             "{err}"
         );
+    }
+
+    /// The n×n or d×d matrices of the tensor-op terms are checked too (burn would panic
+    /// allocating them); terms of the inputs' shape are not refused.
+    #[test]
+    fn tensor_op_matrices_past_the_binding_limit_name_their_term() {
+        let limit = 128 << 20;
+        for (expression, dims, matrix) in [
+            (
+                "nt_xent(z, z2)",
+                [[4096, 4], [4096, 4]],
+                "8192×8192 similarity matrix",
+            ),
+            (
+                "clip(z, z2)",
+                [[8192, 4], [8192, 4]],
+                "8192×8192 logit matrix",
+            ),
+            (
+                "uniformity(z)",
+                [[8192, 4], [8192, 4]],
+                "8192×8192 matrix of pairwise",
+            ),
+            (
+                "barlow(z, z2)",
+                [[128, 8192], [128, 8192]],
+                "8192×8192 cross-correlation",
+            ),
+            (
+                "vicreg_cov(z)",
+                [[128, 8192], [128, 8192]],
+                "8192×8192 covariance matrix",
+            ),
+        ] {
+            let plan = plan(expression);
+            let message = check_gpu_buffers(&plan, &dims, limit, false)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.contains(expression) && message.contains(matrix),
+                "{expression}: {message}"
+            );
+            let fits = dims.map(|[n, d]| [n / 2, d / 2]);
+            assert!(
+                check_gpu_buffers(&plan, &fits, limit, false).is_ok(),
+                "{expression}"
+            );
+        }
+        let plan = plan("byol(z, z2) + vicreg_var(z) + cosine(z, z2)");
+        assert!(check_gpu_buffers(&plan, &[[8192, 1024], [8192, 1024]], limit, false).is_ok());
     }
 
     #[test]
