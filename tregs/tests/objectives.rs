@@ -100,21 +100,13 @@ fn clip(a: &Rows, b: &Rows, tau: f64) -> f64 {
 }
 
 fn barlow(z: &Rows, z2: &Rows, lambda: f64) -> f64 {
+    barlow_with_eps(z, z2, lambda, 1e-5)
+}
+
+/// Barlow Twins with BatchNorm's ε given: barlow(s·z, s·z2) is barlow_with_eps(z, z2, ε/s²).
+fn barlow_with_eps(z: &Rows, z2: &Rows, lambda: f64, eps: f64) -> f64 {
     let n = z.len() as f64;
-    let standardize = |x: &Rows| -> Rows {
-        let means = column_means(x);
-        let vars: Vec<f64> = (0..x[0].len())
-            .map(|k| x.iter().map(|r| (r[k] - means[k]).powi(2)).sum::<f64>() / n)
-            .collect();
-        x.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|k| (r[k] - means[k]) / (vars[k] + 1e-5).sqrt())
-                    .collect()
-            })
-            .collect()
-    };
-    let c = cross_covariance(&standardize(z), &standardize(z2), n);
+    let c = cross_covariance(&standardized(z, eps), &standardized(z2, eps), n);
     let mut loss = 0.0;
     for (k, row) in c.iter().enumerate() {
         for (l, v) in row.iter().enumerate() {
@@ -126,6 +118,64 @@ fn barlow(z: &Rows, z2: &Rows, lambda: f64) -> f64 {
         }
     }
     loss
+}
+
+/// Each column minus its mean, over sqrt(biased variance + ε) (BatchNorm without affine).
+fn standardized(x: &Rows, eps: f64) -> Rows {
+    let n = x.len() as f64;
+    let means = column_means(x);
+    let vars: Vec<f64> = (0..x[0].len())
+        .map(|k| x.iter().map(|r| (r[k] - means[k]).powi(2)).sum::<f64>() / n)
+        .collect();
+    x.iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|k| (r[k] - means[k]) / (vars[k] + eps).sqrt())
+                .collect()
+        })
+        .collect()
+}
+
+/// Σ_ij (a_i·a_j)(b_i·b_j) = ‖aᵀb‖_F² through the two n×n Gram matrices: O(n²d), where
+/// the d×d product is O(nd²).
+fn frobenius_of_cross_product(a: &Rows, b: &Rows) -> f64 {
+    let n = a.len();
+    (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| dot(&a[i], &a[j]) * dot(&b[i], &b[j]))
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// `vicreg_cov` for wide z: Σ_{k≠l} C_kl² = ‖C‖_F² − Σ_k C_kk², ‖C‖_F by the n×n Gram
+/// matrix.
+fn vicreg_cov_wide(z: &Rows) -> f64 {
+    let means = column_means(z);
+    let centred: Rows = z
+        .iter()
+        .map(|r| r.iter().zip(&means).map(|(v, m)| v - m).collect())
+        .collect();
+    let d = means.len();
+    let diagonal: f64 = (0..d)
+        .map(|k| centred.iter().map(|r| r[k] * r[k]).sum::<f64>().powi(2))
+        .sum();
+    let m = (z.len() - 1) as f64;
+    (frobenius_of_cross_product(&centred, &centred) - diagonal) / (m * m) / d as f64
+}
+
+/// `barlow` for wide z, z2: Σ_k (1 − C_kk)² + λ (‖C‖_F² − Σ_k C_kk²), ‖C‖_F by the n×n
+/// Gram matrices.
+fn barlow_wide(z: &Rows, z2: &Rows, lambda: f64) -> f64 {
+    let n = z.len() as f64;
+    let (a, b) = (standardized(z, 1e-5), standardized(z2, 1e-5));
+    let diagonal: Vec<f64> = (0..a[0].len())
+        .map(|k| a.iter().zip(&b).map(|(x, y)| x[k] * y[k]).sum::<f64>() / n)
+        .collect();
+    let on: f64 = diagonal.iter().map(|c| (1.0 - c).powi(2)).sum();
+    let squares: f64 = diagonal.iter().map(|c| c * c).sum();
+    on + lambda * (frobenius_of_cross_product(&a, &b) / (n * n) - squares)
 }
 
 fn vicreg_var(z: &Rows, gamma: f64) -> f64 {
@@ -283,11 +333,16 @@ fn to_vec(t: Tensor<2>) -> Vec<f64> {
 
 /// The value and the gradients with respect to z and z2, through the runtime grammar.
 fn evaluate(expression: &str, z: &Rows, z2: &Rows) -> (f64, Vec<f64>, Vec<f64>) {
+    evaluate_in(DType::F64, expression, z, z2)
+}
+
+/// `evaluate` with the inputs cast to `dtype` (the gradients read back as f64).
+fn evaluate_in(dtype: DType, expression: &str, z: &Rows, z2: &Rows) -> (f64, Vec<f64>, Vec<f64>) {
     let device = Device::default().autodiff();
     let loss = RuntimeLoss::parse(expression, &BTreeMap::new()).expect("a valid expression");
     let (tz, tz2) = (
-        tensor(z, &device).require_grad(),
-        tensor(z2, &device).require_grad(),
+        tensor(z, &device).cast(dtype).require_grad(),
+        tensor(z2, &device).cast(dtype).require_grad(),
     );
     let out = loss
         .evaluate(&[("z", &tz), ("z2", &tz2)])
@@ -685,4 +740,133 @@ fn terms_are_found_by_either_spelling_of_their_options() {
     }
     assert!(out.term("barlow(z, z2, λ = 2e-2)").is_none());
     assert!(out.term("mst_len(z)").is_some());
+}
+
+/// The rows rounded to f32, so that f32 and f64 evaluations see the same inputs.
+fn f32_rows(rows: &Rows) -> Rows {
+    rows.iter()
+        .map(|r| r.iter().map(|&v| v as f32 as f64).collect())
+        .collect()
+}
+
+/// The largest gradient difference relative to the largest reference gradient.
+fn gradient_error(actual: &[f64], expected: &[f64]) -> f64 {
+    let largest = expected.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    let worst = actual
+        .iter()
+        .zip(expected)
+        .fold(0.0f64, |m, (a, e)| m.max((a - e).abs()));
+    worst / largest
+}
+
+/// Large reductions in f32 are accurate to about pairwise summation: vicreg_cov and barlow
+/// sum a d×d matrix (d = 8192: 67M elements), w2 and uniformity take column means over
+/// n rows and uniformity sums an n×n matrix of exponentials. burn Flex's f32 reductions
+/// accumulate one element after another (vicreg_cov and barlow were 18% off here).
+#[test]
+fn large_f32_reductions_match_f64() {
+    let (z, z2) = (
+        f32_rows(&random_rows(128, 8192, 51)),
+        f32_rows(&random_rows(128, 8192, 52)),
+    );
+    let (value, _, _) = evaluate_in(DType::F32, "vicreg_cov(z)", &z, &z2);
+    assert_close(
+        value,
+        vicreg_cov_wide(&z),
+        1e-4,
+        0.0,
+        "vicreg_cov(z) at 128x8192 in f32",
+    );
+    let (value, _, _) = evaluate_in(DType::F32, "barlow(z, z2)", &z, &z2);
+    let expected = barlow_wide(&z, &z2, 5e-3);
+    assert_close(
+        value,
+        expected,
+        1e-4,
+        0.0,
+        "barlow(z, z2) at 128x8192 in f32",
+    );
+
+    for (expression, n, d) in [("w2(z)", 2048, 256), ("uniformity(z)", 8192, 16)] {
+        let z = f32_rows(&random_rows(n, d, 53));
+        let (value, gradient, _) = evaluate_in(DType::F32, expression, &z, &z);
+        let (expected, expected_gradient, _) = evaluate(expression, &z, &z);
+        let what = format!("{expression} at {n}x{d} in f32");
+        assert_close(value, expected, 1e-4, 0.0, &what);
+        let error = gradient_error(&gradient, &expected_gradient);
+        assert!(error < 1e-3, "{what}: gradient error {error:.1e}");
+    }
+}
+
+/// Rows whose squared norms overflow (1e20 in f32, 1e200 in f64): every term that
+/// normalizes the rows, and barlow's standardization, give the value and the gradient
+/// (times the scale) of the same rows at a moderate scale, where they used to turn into
+/// zeros (cosine(z, z2) was 1, barlow 8).
+#[test]
+fn huge_rows_give_the_values_and_gradients_of_moderate_ones() {
+    let (n, d) = (12, 5);
+    let (z, z2) = (random_rows(n, d, 61), random_rows(n, d, 62));
+    let scaled = |rows: &Rows, s: f64| -> Rows {
+        rows.iter()
+            .map(|r| r.iter().map(|v| v * s).collect())
+            .collect()
+    };
+    let moderate = 1e3;
+    let mut failures = Vec::new();
+    for (dtype, huge, tolerance) in [(DType::F32, 1e20, 1e-4), (DType::F64, 1e200, 1e-9)] {
+        for term in [
+            "cosine(z, z2)",
+            "byol(z, z2)",
+            "nt_xent(z, z2)",
+            "clip(z, z2)",
+            "uniformity(z)",
+            "w2(z)",
+            "barlow(z, z2)",
+        ] {
+            let (value, gz, gz2) = evaluate_in(dtype, term, &scaled(&z, huge), &scaled(&z2, huge));
+            let (expected, ez, ez2) =
+                evaluate_in(dtype, term, &scaled(&z, moderate), &scaled(&z2, moderate));
+            let rescale =
+                |g: Vec<f64>| -> Vec<f64> { g.iter().map(|v| v * huge / moderate).collect() };
+            let (gz, gz2) = (rescale(gz), rescale(gz2));
+            let error = gradient_error(&[gz, gz2].concat(), &[ez, ez2].concat());
+            let value_error = (value - expected).abs() / expected.abs().max(1e-3);
+            if !(value_error <= tolerance && error <= tolerance) {
+                failures.push(format!(
+                    "{term} at scale {huge:e} in {dtype:?}: value {value} vs {expected}, gradient error {error:.1e}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A nearly collapsed batch (128 rows within about 3e-4 rad of one direction): the Gram
+/// trick on the normalized rows cancelled |û|² against û·û' and lost the gradient's digits
+/// (13–29% off in f32); centred on their mean the rows keep it to f32's conditioning.
+#[test]
+fn uniformity_of_a_nearly_collapsed_batch_has_an_accurate_f32_gradient() {
+    let (n, d) = (128, 8);
+    let direction = normalized(&random_rows(1, d, 71)).remove(0);
+    let wiggle = random_rows(n, d, 72);
+    let lengths = random_rows(n, 1, 73);
+    let z: Rows = (0..n)
+        .map(|i| {
+            (0..d)
+                .map(|k| (direction[k] + 1e-4 * wiggle[i][k]) * (1.5 + 0.5 * lengths[i][0]))
+                .collect()
+        })
+        .collect();
+    let z = f32_rows(&z);
+    let mut failures = Vec::new();
+    for term in ["uniformity(z)", "uniformity(z, t = 0.5)"] {
+        let (_, gradient, _) = evaluate_in(DType::F32, term, &z, &z);
+        let (_, expected, _) = evaluate(term, &z, &z);
+        let error = gradient_error(&gradient, &expected);
+        eprintln!("{term}: f32 gradient error {error:.1e}");
+        if error > 2e-3 {
+            failures.push(format!("{term}: f32 gradient error {error:.1e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -8,11 +8,11 @@
 //! every input it is given). Grill et al., "Bootstrap Your Own Latent", NeurIPS 2020
 //! (equation 2, mean over the batch, as the authors' code).
 
-use super::normalize_rows;
+use super::{mean_all, normalize_rows, row_sum};
 use burn::tensor::Tensor;
 
 /// The loss with burn tensor ops (differentiated by burn's autodiff).
 pub fn reference(p: Tensor<2>, z: Tensor<2>) -> Tensor<1> {
-    let cos = (normalize_rows(p) * normalize_rows(z)).sum_dim(1);
-    cos.mul_scalar(-2.0).add_scalar(2.0).mean().reshape([1])
+    let cos = row_sum(normalize_rows(p) * normalize_rows(z));
+    mean_all(cos.mul_scalar(-2.0).add_scalar(2.0))
 }

@@ -11,8 +11,7 @@
 //! `clip(a, b, τ = 0.07)` takes τ as a number, `clip_scaled(a, b, s)` takes s as a 1×1
 //! tensor that the backward differentiates too.
 
-use super::{divide, eye_like, normalize_rows, scalar};
-use burn::tensor::activation::log_softmax;
+use super::{divide, eye_like, log_softmax_rows, normalize_rows, scalar};
 use burn::tensor::Tensor;
 
 /// The loss with burn tensor ops (differentiated by burn's autodiff).
@@ -30,7 +29,8 @@ pub fn reference_scaled(a: Tensor<2>, b: Tensor<2>, s: Tensor<2>) -> Tensor<1> {
 fn from_logits(logits: Tensor<2>) -> Tensor<1> {
     let n = logits.dims()[0] as f64;
     let eye = eye_like(logits.dims()[0], &logits);
-    let rows = scalar(log_softmax(logits.clone(), 1) * eye.clone());
-    let columns = scalar(log_softmax(logits, 0) * eye);
+    let rows = scalar(log_softmax_rows(logits.clone()) * eye.clone());
+    // The softmax over each column, as rows of the transpose (the mask is symmetric).
+    let columns = scalar(log_softmax_rows(logits.transpose()) * eye);
     divide(rows + columns, -2.0 * n)
 }

@@ -9,6 +9,7 @@
 //!
 //! Gradient: ∂/∂a = (2/(n·d))(a − b), ∂/∂b = −(2/(n·d))(a − b).
 
+use super::mean_all;
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 use tregs_kernels::{sq_distance, Real};
@@ -32,5 +33,5 @@ pub fn grad_weight(n: usize, d: usize) -> f64 {
 
 /// The reference with burn tensor ops.
 pub fn reference(a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
-    (a - b).powi_scalar(2).mean().reshape([1])
+    mean_all((a - b).powi_scalar(2))
 }

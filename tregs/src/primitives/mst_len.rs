@@ -15,6 +15,7 @@
 //! order (d², min(u,v), max(u,v)) (ties go to the lowest index pair), and the chosen edges'
 //! lengths recomputed from the coordinates in f64. See `tregs_kernels`.
 
+use super::{row_sum, scalar};
 use burn::tensor::{Int, Tensor, TensorData};
 use tregs_kernels::Tree;
 
@@ -44,11 +45,6 @@ pub fn reference(z: Tensor<2>) -> Tensor<1> {
     let diff = z.clone().select(0, u) - z.select(0, v);
     // Clamping the squared length keeps sqrt's derivative finite on duplicate points; the
     // clamp's own derivative is zero there, so such edges contribute no gradient.
-    let lengths = diff
-        .powi_scalar(2)
-        .sum_dim(1)
-        .clamp_min(1e-30)
-        .sqrt()
-        .reshape([m]);
-    lengths.sum().mul_scalar(-1.0 / n as f64)
+    let lengths = row_sum(diff.powi_scalar(2)).clamp_min(1e-30).sqrt();
+    scalar(lengths).mul_scalar(-1.0 / n as f64)
 }

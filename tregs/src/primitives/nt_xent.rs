@@ -10,8 +10,7 @@
 //! Representations", ICML 2020 (the NT-Xent loss of its section 2.1; every one of the 2n
 //! views is an anchor, and the loss is their mean, as the authors' code).
 
-use super::{divide, eye_like, matrix_like, normalize_rows, scalar, EXCLUDED};
-use burn::tensor::activation::log_softmax;
+use super::{divide, eye_like, log_softmax_rows, matrix_like, normalize_rows, scalar, EXCLUDED};
 use burn::tensor::Tensor;
 
 /// The loss with burn tensor ops (differentiated by burn's autodiff).
@@ -25,7 +24,7 @@ pub fn reference(z: Tensor<2>, z2: Tensor<2>, tau: f64) -> Tensor<1> {
         f64::from(u8::from(j == (i + n) % (2 * n)))
     });
     divide(
-        scalar(log_softmax(logits, 1) * positives),
+        scalar(log_softmax_rows(logits) * positives),
         -(2.0 * n as f64),
     )
 }

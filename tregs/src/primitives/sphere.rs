@@ -8,6 +8,7 @@
 //!
 //! Gradient: ∂L_S/∂z_i = (2/n)(‖z_i‖ − 1) z_i/‖z_i‖, taken as 0 at z_i = 0 (a subgradient).
 
+use super::{mean_all, row_sum};
 use burn::tensor::Tensor;
 
 /// L_S from the row norms.
@@ -27,6 +28,6 @@ pub fn row_grad_factor(norm: f64, n: usize) -> f64 {
 
 /// The reference with burn tensor ops.
 pub fn reference(z: Tensor<2>) -> Tensor<1> {
-    let norms = z.powi_scalar(2).sum_dim(1).clamp_min(1e-30).sqrt();
-    norms.sub_scalar(1.0).powi_scalar(2).mean().reshape([1])
+    let norms = row_sum(z.powi_scalar(2)).clamp_min(1e-30).sqrt();
+    mean_all(norms.sub_scalar(1.0).powi_scalar(2))
 }

@@ -10,7 +10,7 @@
 //! Self-Supervised Learning", ICLR 2022, as its reference code (ε = 1e-4 inside the root,
 //! the off-diagonal sum of squares divided by d).
 
-use super::{column_variance, divide, eye_like, scalar};
+use super::{column_mean, column_variance, divide, eye_like, mean_all, scalar};
 use burn::tensor::activation::relu;
 use burn::tensor::Tensor;
 
@@ -21,13 +21,13 @@ const EPS: f64 = 1e-4;
 pub fn variance(z: Tensor<2>, gamma: f64) -> Tensor<1> {
     let n = z.dims()[0] as f64;
     let std = column_variance(z, n - 1.0).add_scalar(EPS).sqrt();
-    relu(std.neg().add_scalar(gamma)).mean().reshape([1])
+    mean_all(relu(std.neg().add_scalar(gamma)))
 }
 
 /// The covariance penalty with burn tensor ops (differentiated by burn's autodiff).
 pub fn covariance(z: Tensor<2>) -> Tensor<1> {
     let [n, d] = z.dims();
-    let centred = z.clone() - z.mean_dim(0);
+    let centred = z.clone() - column_mean(z);
     let c = divide(centred.clone().transpose().matmul(centred), (n - 1) as f64);
     let off_diagonal = eye_like(d, &c).neg().add_scalar(1.0);
     divide(scalar((c * off_diagonal).powi_scalar(2)), d as f64)

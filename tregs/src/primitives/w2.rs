@@ -15,7 +15,7 @@
 //! values, so the term enters the graph as ⟨X, U Vᵀ⟩ with U Vᵀ held constant: the same
 //! value, the same gradient, and burn's autodiff takes it back through the normalization.
 
-use super::{divide, normalize_rows, scalar};
+use super::{column_mean, divide, normalize_rows, scalar};
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::DMatrix;
 
@@ -27,7 +27,7 @@ const RANK_TOLERANCE: f64 = 1e-10;
 pub fn reference(z: Tensor<2>) -> Tensor<1> {
     let [n, d] = z.dims();
     let u = normalize_rows(z);
-    let mean = u.clone().mean_dim(0);
+    let mean = column_mean(u.clone());
     let x = divide(u - mean.clone(), (n as f64).sqrt());
     let trace = scalar(x.clone().powi_scalar(2));
     let polar = polar_factor(&x);
