@@ -45,6 +45,10 @@ const GRAM_ERROR: f64 = 16.0;
 /// (`m²d/2` f64 operations); larger ones by an f64 Gram product on their rows.
 const DIRECT_MAX_POINTS: usize = 64;
 
+/// Components up to this many points get their f64 matrix whole (32 MiB at most);
+/// larger ones in blocks of [`GRAM_BLOCK_ROWS`] rows.
+const WHOLE_MATRIX_MAX_POINTS: usize = 2048;
+
 /// Rows of a large component's f64 distance block computed at a time (bounds its memory).
 const GRAM_BLOCK_ROWS: usize = 256;
 
@@ -68,12 +72,12 @@ pub(crate) fn exact_close_pairs<T: Real>(
     if close.is_empty() {
         return Some(edges);
     }
-    for members in components(n, &close) {
-        if members.len() <= DIRECT_MAX_POINTS {
-            patch_directly(x, n, d, d2, &members);
-        } else {
-            patch_by_gram(x, n, d, d2, &members);
-        }
+    let (small, large): (Vec<Vec<u32>>, Vec<Vec<u32>>) = components(n, &close)
+        .into_iter()
+        .partition(|members| members.len() <= DIRECT_MAX_POINTS);
+    patch_directly(x, n, d, d2, &small);
+    for members in &large {
+        patch_by_gram(x, n, d, d2, members);
     }
     try_prim_mst(d2, n)
 }
@@ -120,19 +124,29 @@ fn components(n: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
 }
 
 /// Writes `‖x_a − x_b‖²` (differences and sum in f64, rounded once to `T`) for every pair
-/// of `members`, both halves of the matrix: the rows of `members` in parallel, each row
-/// by one task (`(a, b)` and `(b, a)` get the same bits: the lane sums are symmetric).
-fn patch_directly<T: Real>(x: &[T], n: usize, d: usize, d2: &mut [T], members: &[u32]) {
-    let row = |i: u32| &x[i as usize * d..(i as usize + 1) * d];
-    for_member_rows(n, d2, members, |a, out| {
-        for &b in members {
-            out[b as usize] = if a == b {
-                T::ZERO
-            } else {
-                T::from_f64(rows::sq_distance(row(a), row(b)))
-            };
+/// within each of the `components`, both halves of the matrix, in one pass: the rows of
+/// their points in parallel, each row by one task (`(a, b)` and `(b, a)` get the same bits:
+/// the lane sums are symmetric).
+fn patch_directly<T: Real>(x: &[T], n: usize, d: usize, d2: &mut [T], components: &[Vec<u32>]) {
+    let mut component_of = vec![u32::MAX; n];
+    for (c, members) in components.iter().enumerate() {
+        for &v in members {
+            component_of[v as usize] = c as u32;
         }
-    });
+    }
+    let row = |i: u32| &x[i as usize * d..(i as usize + 1) * d];
+    d2.par_chunks_mut(n)
+        .enumerate()
+        .filter(|(a, _)| component_of[*a] != u32::MAX)
+        .for_each(|(a, out)| {
+            for &b in &components[component_of[a] as usize] {
+                out[b as usize] = if a == b as usize {
+                    T::ZERO
+                } else {
+                    T::from_f64(rows::sq_distance(row(a as u32), row(b)))
+                };
+            }
+        });
 }
 
 /// [`patch_directly`] for a large component: its rows gathered in f64 and their squared
@@ -147,9 +161,20 @@ fn patch_by_gram<T: Real>(x: &[T], n: usize, d: usize, d2: &mut [T], members: &[
                 .map(|v| v.to_f64())
         })
         .collect();
-    for start in (0..m).step_by(GRAM_BLOCK_ROWS) {
-        let block_rows = start..(start + GRAM_BLOCK_ROWS).min(m);
-        let block = super::pairwise_sq_distances_rows(&gathered, m, d, block_rows.clone());
+    // The whole matrix takes one triangle of work; blocks of rows (bit-identical to the
+    // same rows of it) bound the memory of a very large component.
+    let rows_per_block = if m <= WHOLE_MATRIX_MAX_POINTS {
+        m
+    } else {
+        GRAM_BLOCK_ROWS
+    };
+    for start in (0..m).step_by(rows_per_block) {
+        let block_rows = start..(start + rows_per_block).min(m);
+        let block = if block_rows.len() == m {
+            super::pairwise_sq_distances(&gathered, m, d)
+        } else {
+            super::pairwise_sq_distances_rows(&gathered, m, d, block_rows.clone())
+        };
         for_member_rows(n, d2, &members[block_rows.clone()], |a, out| {
             let local = members[block_rows.clone()]
                 .binary_search(&a)
