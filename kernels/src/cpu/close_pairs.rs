@@ -24,6 +24,7 @@
 
 use rayon::prelude::*;
 
+use super::kruskal::root;
 use super::{rows, try_prim_mst, Real};
 
 /// How far above the Gram trick's error bound `ε (N_i + N_j)` an entry must be to be
@@ -96,14 +97,6 @@ fn close_threshold<T: Real>(x: &[T], n: usize, d: usize) -> f64 {
 /// each sorted, in the order of their smallest point.
 fn components(n: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
     let mut parent: Vec<u32> = (0..n as u32).collect();
-    fn root(parent: &mut [u32], mut v: u32) -> u32 {
-        while parent[v as usize] != v {
-            let up = parent[parent[v as usize] as usize];
-            parent[v as usize] = up;
-            v = up;
-        }
-        v
-    }
     for &(u, v) in edges {
         let (a, b) = (root(&mut parent, u), root(&mut parent, v));
         parent[a.max(b) as usize] = a.min(b);

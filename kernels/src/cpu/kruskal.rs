@@ -25,6 +25,16 @@ pub fn kruskal_reference_f64(x: &[f64], n: usize, d: usize) -> Vec<(u32, u32)> {
     kruskal_on_weighted_edges(n, weighted)
 }
 
+/// The root of `v` in the union-find forest `parent` (path halving on the way up).
+pub(crate) fn root(parent: &mut [u32], mut v: u32) -> u32 {
+    while parent[v as usize] != v {
+        let grand = parent[parent[v as usize] as usize];
+        parent[v as usize] = grand;
+        v = grand;
+    }
+    v
+}
+
 /// Kruskal on explicit `(d2, u, v)` edges with `u < v`, ordered by `(d2, u, v)`.
 pub(crate) fn kruskal_on_weighted_edges(
     n: usize,
@@ -32,17 +42,9 @@ pub(crate) fn kruskal_on_weighted_edges(
 ) -> Vec<(u32, u32)> {
     weighted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     let mut parent: Vec<u32> = (0..n as u32).collect();
-    fn find(parent: &mut [u32], mut i: u32) -> u32 {
-        while parent[i as usize] != i {
-            let grand = parent[parent[i as usize] as usize];
-            parent[i as usize] = grand;
-            i = grand;
-        }
-        i
-    }
     let mut edges = Vec::with_capacity(n.saturating_sub(1));
     for (_, u, v) in weighted {
-        let (ru, rv) = (find(&mut parent, u), find(&mut parent, v));
+        let (ru, rv) = (root(&mut parent, u), root(&mut parent, v));
         if ru != rv {
             parent[ru.max(rv) as usize] = ru.min(rv);
             edges.push((u, v));
