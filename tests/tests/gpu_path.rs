@@ -24,6 +24,12 @@ fn random_clouds_give_the_cpu_tree() {
     assert_random_clouds_give_the_cpu_tree();
 }
 
+/// Clusters on the sphere: the close pairs are recomputed from the rows on the device too.
+#[test]
+fn clusters_on_the_sphere_give_the_cpu_tree() {
+    assert_clusters_on_the_sphere_give_the_cpu_tree();
+}
+
 /// From n = 4096 on, the distance kernel uses 128×128 blocks (8×8 outputs per unit); n is
 /// not a multiple of the block here.
 #[test]

@@ -28,6 +28,12 @@ fn random_clouds_give_the_cpu_tree() {
 }
 
 #[test]
+fn clusters_on_the_sphere_give_the_cpu_tree() {
+    split_f16();
+    assert_clusters_on_the_sphere_give_the_cpu_tree();
+}
+
+#[test]
 fn one_dimension_far_offsets_and_tiny_scales() {
     split_f16();
     let data = gaussian(500, 1, 3, 0.0);

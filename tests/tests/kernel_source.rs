@@ -68,7 +68,7 @@ fn fixed_kernels_wgsl_and_cuda() {
         .into_iter()
         .map(|(name, k)| (name, cuda(k)))
         .collect();
-    assert_eq!(wgsl_sources.len(), 20, "every kernel is snapshot");
+    assert_eq!(wgsl_sources.len(), 22, "every kernel is snapshot");
     for (name, source) in &wgsl_sources {
         assert!(source.contains("@compute"), "{name} is a compute shader");
         snapshot(&format!("wgsl_{name}"), source);
@@ -101,7 +101,7 @@ fn every_kernel_compiles_to_spirv() {
             spirv(fused_gradient_kernel(&plan)),
         ));
     }
-    assert_eq!(compiled.len(), 20 + 2);
+    assert_eq!(compiled.len(), 22 + 2);
     for (name, words) in &compiled {
         assert_eq!(
             words.first(),

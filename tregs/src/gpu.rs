@@ -150,6 +150,10 @@ pub fn sq_distance_matrices(
             gpu::finish_split_gram(&client, &operands, dist);
         }
     }
+    // Either method, as the CPU: the pairs the Gram trick cannot order, from the rows.
+    for (t, i) in inputs.iter().enumerate() {
+        gpu::exact_close_pairs(&client, i.x, i.input, &i.shifted_sq, dist, t * n * n);
+    }
 }
 
 /// `a · bᵀ` per tree, f16 × f16 accumulated in f32, into the first `trees·n²` elements of

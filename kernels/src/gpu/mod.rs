@@ -12,6 +12,7 @@
 //! Everything is `f32`, the one float type every runtime has (WGSL has no f64).
 
 pub mod boruvka;
+pub mod close_pairs;
 // Inside `#[cube]` functions `(a + b - 1) / b` is the kernel's own arithmetic: `div_ceil` is
 // not a cubecl operation.
 #[allow(clippy::manual_div_ceil)]
@@ -414,6 +415,53 @@ pub fn sq_distance_matrix(
             u32_of(n),
             u32_of(input.d),
             per_unit,
+        );
+    }
+}
+
+/// Recomputes from the rows of `x` the entries of the n × n matrix at `dist_offset` in
+/// `dist` that the Gram trick cannot order (below θ = [`close_pairs::CLOSE_FACTOR`] ·
+/// max_r ‖x_r − μ‖², from `shifted_sq`): see [`close_pairs`]. Two launches, after the
+/// distances and before the tree.
+pub fn exact_close_pairs(
+    client: &Client,
+    x: &DeviceBuffer,
+    input: InputLayout,
+    shifted_sq: &DeviceBuffer,
+    dist: &DeviceBuffer,
+    dist_offset: usize,
+) {
+    let n = input.n;
+    assert!(
+        input.offset + n * input.d <= x.len
+            && shifted_sq.len >= n
+            && dist.len >= dist_offset + n * n,
+        "the rows, their shifted norms and the matrix lie in their buffers"
+    );
+    let theta = DeviceBuffer::empty::<f32>(client, 1);
+    // SAFETY: the assert above keeps every index within its buffer.
+    unsafe {
+        close_pairs::close_threshold_kernel::launch_unchecked(
+            client,
+            CubeCount::Static(1, 1, 1),
+            CubeDim::new_1d(distance::REDUCE_UNITS),
+            shifted_sq.arg(),
+            theta.arg(),
+            u32_of(n),
+            0,
+        );
+        close_pairs::close_pairs_kernel::launch_unchecked(
+            client,
+            spread((n * n).div_ceil(ELEMENTWISE_UNITS as usize)),
+            CubeDim::new_1d(ELEMENTWISE_UNITS),
+            x.arg(),
+            theta.arg(),
+            dist.arg(),
+            u32_of(input.offset),
+            u32_of(n),
+            u32_of(input.d),
+            u32_of(dist_offset),
+            0,
         );
     }
 }

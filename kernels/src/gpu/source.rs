@@ -2,7 +2,8 @@
 //! and CUDA C++ so that a change to a kernel shows up as a readable diff.
 
 use super::{
-    boruvka, distance, rows, scatter, split_gram, values, GradientPlan, ELEMENTWISE_UNITS,
+    boruvka, close_pairs, distance, rows, scatter, split_gram, values, GradientPlan,
+    ELEMENTWISE_UNITS,
 };
 use cubecl::ir::{features::Features, DeviceIdentity, HardwareProperties, MemoryDeviceProperties};
 use cubecl::prelude::*;
@@ -69,6 +70,29 @@ pub fn kernels() -> Vec<(&'static str, Box<dyn CubeKernel>)> {
     let reduce = CubeDim::new_1d(distance::REDUCE_UNITS);
     let tile = CubeDim::new_2d(16, 16);
     vec![
+        (
+            "close_threshold",
+            define!(
+                reduce,
+                close_pairs::close_threshold_kernel::CloseThresholdKernel(buf(), buf(), (), ())
+            ),
+        ),
+        (
+            "close_pairs",
+            define!(
+                line,
+                close_pairs::close_pairs_kernel::ClosePairsKernel(
+                    buf(),
+                    buf(),
+                    buf(),
+                    (),
+                    (),
+                    (),
+                    (),
+                    ()
+                )
+            ),
+        ),
         (
             "column_shifts",
             define!(

@@ -110,6 +110,45 @@ pub fn assert_gpu_matches_cpu(
     assert_gradients_match("z2", &cpu_gz2, &gpu_gz2, grad_tol);
 }
 
+/// Clusters on the unit sphere, where the Gram trick alone orders the edges inside a
+/// cluster at random (see `close_pairs` in the kernels): groups of four points 1e-4 apart
+/// on a great circle (the exact tree is the path), two antipodal clusters of 100 points
+/// 1e-4 wide, and 50 clusters of 4 points 1e-3 wide. The CPU's tree is exact there
+/// (`kernels/tests/mst.rs`); the device's must be the same, edge for edge.
+pub fn assert_clusters_on_the_sphere_give_the_cpu_tree() {
+    let (groups, d) = (32, 16);
+    let mut angle = 0.0f64;
+    let mut arc = vec![0.0f32; groups * 4 * d];
+    for i in 0..groups * 4 {
+        if i > 0 {
+            angle += if i % 4 == 0 {
+                0.05
+            } else {
+                1e-4 * (1.0 + 0.3 * (i % 4) as f64)
+            };
+        }
+        arc[i * d] = angle.cos() as f32;
+        arc[i * d + 1] = angle.sin() as f32;
+    }
+    assert_same_tree("groups of 4 on a great circle", &arc, groups * 4, d);
+    let (n, d) = (200, 32);
+    for (clusters, spread) in [(2, 1e-4f32), (50, 1e-3)] {
+        let centres = gaussian(clusters, d, 91, 0.0);
+        let wiggle = gaussian(n, d, 92, 0.0);
+        let cloud: Vec<f32> = (0..n * d)
+            .map(|e| {
+                let (i, k) = (e / d, e % d);
+                let c = i * clusters / n;
+                let centre = &centres[c * d..(c + 1) * d];
+                let norm = centre.iter().map(|v| v * v).sum::<f32>().sqrt();
+                let sign = if c % 2 == 0 { 1.0 } else { -1.0 };
+                sign * centre[k] / norm + spread * wiggle[e] / (d as f32).sqrt()
+            })
+            .collect();
+        assert_same_tree(&format!("{clusters} clusters {spread} wide"), &cloud, n, d);
+    }
+}
+
 /// Gaussian clouds from n = 2 to n = 2048, d = 256: the CPU's tree, edge for edge.
 pub fn assert_random_clouds_give_the_cpu_tree() {
     for (i, &(n, d)) in [
