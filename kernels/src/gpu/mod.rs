@@ -4,7 +4,8 @@
 //!
 //! Data path for one input x (n × d, f32, at `offset` in the buffer that holds it):
 //! [`column_shifts`] and [`row_sums`] (shift μ, ‖x_r − μ‖², ‖x_r‖; `mse` row sums) →
-//! [`sq_distance_matrix`] (n × n) → [`boruvka_trees`] (edges, on the device) → edge
+//! [`sq_distance_matrix`] (n × n) → [`exact_close_pairs`] (the pairs the Gram trick
+//! cannot order, from the rows) → [`boruvka_trees`] (edges, on the device) → edge
 //! lengths from the coordinates ([`row_sums`] again) → [`term_values`]. The row sums of
 //! every input and term share a launch. Backward:
 //! [`tree_adjacency`] (CSR) and one [`fused_gradient`] launch per input.
