@@ -71,7 +71,7 @@ fn row_distance<T: Real>(a: &[T], b: &[T]) -> f64 {
     if largest == 0.0 {
         return 0.0;
     }
-    let scale = (-(largest.log2().floor())).exp2();
+    let scale = power_of_two_below_one(largest);
     let scaled: f64 = a
         .iter()
         .zip(b)
@@ -125,8 +125,13 @@ fn scaled_up_if_tiny<T: Real>(x: &[T]) -> Option<Vec<T>> {
     if largest == 0.0 || largest >= TINY_COORDINATES {
         return None;
     }
-    let scale = (-(largest.log2().floor()) - 1.0).exp2();
+    let scale = power_of_two_below_one(largest);
     Some(x.iter().map(|&v| T::from_f64(v.to_f64() * scale)).collect())
+}
+
+/// The power of two that takes `largest` (> 0) into [0.5, 1): multiplying by it is exact.
+fn power_of_two_below_one(largest: f64) -> f64 {
+    (-(largest.log2().floor()) - 1.0).exp2()
 }
 
 /// Whether every squared distance between rows of `x` (d columns), and every intermediate

@@ -10,7 +10,7 @@
 //! z, z2: n×d, the two views' embeddings, n ≥ 2. Zbontar, Jing, Misra, LeCun, Deny,
 //! "Barlow Twins: Self-Supervised Learning via Redundancy Reduction", ICML 2021.
 
-use super::{column_mean, column_variance, divide, eye_like, row_sum, scalar};
+use super::{column_mean, column_sum, divide, eye_like, row_sum, scalar};
 use burn::tensor::Tensor;
 
 /// BatchNorm1d's ε.
@@ -29,7 +29,8 @@ fn standardize(z: Tensor<2>) -> Tensor<2> {
     let y = z / scale.clone();
     let y = y.clone() - column_mean(y);
     let eps = scale.recip().mul_scalar(EPS.sqrt()).powi_scalar(2);
-    let var = column_variance(y.clone(), n);
+    // y is centred already: its variance is the mean of its squares.
+    let var = divide(column_sum(y.clone().powi_scalar(2)), n);
     y / (var + eps).clamp_min(f64::from(f32::MIN_POSITIVE)).sqrt()
 }
 

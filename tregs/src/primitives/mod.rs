@@ -96,43 +96,42 @@ const BLOCK_FROM: usize = 64;
 /// pairwise summation on every backend; each step is a plain `sum_dim`, so burn's autodiff
 /// differentiates it (the backward broadcasts, exactly).
 pub(crate) fn column_sum(z: Tensor<2>) -> Tensor<2> {
-    let [n, d] = z.dims();
-    if n <= BLOCK_FROM {
-        return z.sum_dim(0);
-    }
-    let block = ((n as f64).sqrt().ceil() as usize).next_power_of_two();
-    let blocks = n.div_ceil(block);
-    let z = if blocks * block > n {
-        let zeros = Tensor::zeros([blocks * block - n, d], (&z.device(), z.dtype()));
-        Tensor::cat(vec![z, zeros], 0)
-    } else {
-        z
-    };
-    z.reshape([blocks, block, d])
-        .sum_dim(1)
-        .sum_dim(0)
-        .reshape([1, d])
+    blocked_sum(z, 0)
 }
 
 /// The row sums of `z` (n×d) as an n×1 column, in blocks of about √d columns (see
 /// [`column_sum`]).
 pub(crate) fn row_sum(z: Tensor<2>) -> Tensor<2> {
-    let [n, d] = z.dims();
-    if d <= BLOCK_FROM {
-        return z.sum_dim(1);
+    blocked_sum(z, 1)
+}
+
+/// `z` summed along `dim` (0 or 1) in two levels: blocks of b entries (b the power of two
+/// at or above the square root of the length, zeros padding the last), then the blocks.
+fn blocked_sum(z: Tensor<2>, dim: usize) -> Tensor<2> {
+    let dims = z.dims();
+    let (len, other) = (dims[dim], dims[1 - dim]);
+    if len <= BLOCK_FROM {
+        return z.sum_dim(dim);
     }
-    let block = ((d as f64).sqrt().ceil() as usize).next_power_of_two();
-    let blocks = d.div_ceil(block);
-    let z = if blocks * block > d {
-        let zeros = Tensor::zeros([n, blocks * block - d], (&z.device(), z.dtype()));
-        Tensor::cat(vec![z, zeros], 1)
+    let block = ((len as f64).sqrt().ceil() as usize).next_power_of_two();
+    let blocks = len.div_ceil(block);
+    let z = if blocks * block > len {
+        let mut padding = dims;
+        padding[dim] = blocks * block - len;
+        let zeros = Tensor::zeros(padding, (&z.device(), z.dtype()));
+        Tensor::cat(vec![z, zeros], dim)
     } else {
         z
     };
-    z.reshape([n, blocks, block])
-        .sum_dim(2)
-        .sum_dim(1)
-        .reshape([n, 1])
+    let (split, summed) = if dim == 0 {
+        ([blocks, block, other], [1, other])
+    } else {
+        ([other, blocks, block], [other, 1])
+    };
+    z.reshape(split)
+        .sum_dim(dim + 1)
+        .sum_dim(dim)
+        .reshape(summed)
 }
 
 /// log softmax along each row: x − max − log Σ_k exp(x_k − max), the max held constant and
