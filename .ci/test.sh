@@ -7,6 +7,32 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tregs-target}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 
+# Disk: a full disk shows up as a linker killed by SIGBUS in the middle of the run, which
+# names nothing. Check first, and say what is missing. What this script builds (the debug
+# profile, trybuild's and Miri's folders) is all regenerated, so when space is short the
+# stale builds of earlier runs go first; nothing else in the target folder is touched.
+# A cold run here needs about NEED_GB of space (measured: see README, "Run the tests").
+NEED_GB=25
+free_gb() {
+    local dir=$1
+    while [[ ! -d "$dir" ]]; do dir=$(dirname "$dir"); done
+    df -Pk "$dir" | awk 'NR == 2 { printf "%d", $4 / 1048576 }'
+}
+if (( $(free_gb "$CARGO_TARGET_DIR") < NEED_GB )) && [[ -d "$CARGO_TARGET_DIR" ]]; then
+    echo "test.sh: only $(free_gb "$CARGO_TARGET_DIR") GB free beside $CARGO_TARGET_DIR;" \
+        "removing this script's earlier builds there (debug/, tests/trybuild/, miri-*/)" >&2
+    rm -rf "$CARGO_TARGET_DIR/debug" "$CARGO_TARGET_DIR/tests/trybuild" "$CARGO_TARGET_DIR"/miri-*
+fi
+for dir in "$CARGO_TARGET_DIR" "${TMPDIR:-/tmp}"; do
+    if (( $(free_gb "$dir") < NEED_GB )); then
+        echo "test.sh: only $(free_gb "$dir") GB free for $dir; a cold run needs about" \
+            "$NEED_GB GB (set CARGO_TARGET_DIR or TMPDIR to a larger disk)" >&2
+        exit 1
+    fi
+done
+# Incremental caches only help a developer's edit-compile loop, not a one-shot CI run.
+if [[ "${CI:-}" == true ]]; then export CARGO_INCREMENTAL=0; fi
+
 # A Vulkan driver must exist: the wgpu tests fail (they do not skip) without an adapter.
 # (No pipelines here: under `pipefail` an early `grep -q` or a missing folder would fail them.)
 has_vulkan_driver() {
