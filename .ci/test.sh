@@ -11,7 +11,7 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 # names nothing. Check first, and say what is missing. What this script builds (the debug
 # profile, trybuild's and Miri's folders) is all regenerated, so when space is short the
 # stale builds of earlier runs go first; nothing else in the target folder is touched.
-# A cold run here needs about NEED_GB of space (measured: see README, "Run the tests").
+# A cold run grew the target folder by 18 GB (README, "Run the tests"); 25 leaves room.
 NEED_GB=25
 free_gb() {
     local dir=$1

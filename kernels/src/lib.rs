@@ -15,13 +15,18 @@
 //! * [`edge_lengths`] / [`minimum_spanning_tree`]: the tree with lengths recomputed in f64;
 //! * [`pairwise_sq_distances_rows`] / [`ShardedBoruvka`]: the same tree when the rows are
 //!   sharded over processes (each computes its rows of the matrix, bit-identical to the
-//!   full one; Borůvka rounds with the communication left to the caller);
+//!   full one; Borůvka rounds with the communication left to the caller), with the
+//!   close-pair step's parts ([`close_threshold`], [`close_pair_components`],
+//!   [`patch_close_pairs`], [`scaled_up_if_tiny`]) to repeat the one-process tree exactly;
 //! * [`accumulate_tree_gradient`]: the gradient of the tree length with the tree held fixed,
 //!   gathered per row through [`TreeAdjacency`] ([`add_tree_row_gradient`] for one row);
 //! * [`sq_norm`], [`sq_distance`], [`add_scaled`], [`add_scaled_difference`],
 //!   [`store_rounded`]: vectorizing f64 row passes (AVX2 where the CPU has it);
-//! * [`kruskal_reference_f64`]: a brute-force reference used by the tests.
+//! * [`kruskal_reference_f64`]: a brute-force reference used by the tests;
+//! * [`clouds`]: the clouds where the Gram trick alone gets the tree wrong, for tests and
+//!   benchmarks of every tree path.
 
+pub mod clouds;
 pub mod cpu;
 pub mod gpu;
 

@@ -219,19 +219,8 @@ fn tiny_clouds_keep_their_tree() {
 #[test]
 fn clusters_on_the_sphere_get_the_exact_tree_in_f32() {
     let (groups, d) = (32, 16);
-    let mut angle = 0.0f64;
-    let mut x = vec![0.0f32; groups * 4 * d];
-    for i in 0..groups * 4 {
-        if i > 0 {
-            angle += if i % 4 == 0 {
-                0.05
-            } else {
-                1e-4 * (1.0 + 0.3 * (i % 4) as f64)
-            };
-        }
-        x[i * d] = angle.cos() as f32;
-        x[i * d + 1] = angle.sin() as f32;
-    }
+    let x =
+        tregs_kernels::clouds::to_f32(&tregs_kernels::clouds::great_circle_groups(groups, 1e-4, d));
     let n = groups * 4;
     let tree = minimum_spanning_tree(&x, n, d);
     let path: Vec<(u32, u32)> = (1..n as u32).map(|v| (v - 1, v)).collect();

@@ -132,7 +132,7 @@ fn evaluate_with(
         }));
         return Ok(out);
     }
-    let terms = out.terms();
+    let terms = out.try_terms()?;
     if let Some(k) = terms.iter().position(|t| !t.value.is_finite()) {
         return Err(diagnose_non_finite(plan, inputs, k, terms[k].value));
     }
@@ -266,19 +266,13 @@ pub fn tree_edges(z: &Tensor<2>) -> Result<Vec<(u32, u32)>, LossError> {
         fused,
     );
     // Where no tree exists the operation returns a placeholder and a NaN value.
-    let value: f64 = Tensor::<1>::from_dispatch(values)
-        .into_data()
-        .convert::<f64>()
-        .try_to_vec::<f64>()
-        .expect("term values are floats")[0];
+    let value: f64 =
+        crate::read_back::values(&Tensor::<1>::from_dispatch(values), "the tree's length")?[0];
     if !value.is_finite() {
         return Err(diagnose_non_finite(&plan, &[z], 0, value));
     }
-    let flat: Vec<i64> = Tensor::<2, Int>::from_dispatch(trees)
-        .into_data()
-        .convert::<i64>()
-        .try_to_vec()
-        .expect("tree edges are integers");
+    let flat: Vec<i64> =
+        crate::read_back::values(&Tensor::<2, Int>::from_dispatch(trees), "the tree's edges")?;
     let mut edges: Vec<(u32, u32)> = flat
         .chunks_exact(2)
         .map(|e| (e[0].min(e[1]) as u32, e[0].max(e[1]) as u32))
@@ -747,11 +741,10 @@ pub(crate) fn diagnose_non_finite(
     let term = &plan.terms[k];
     for &i in &term.args {
         let [_, d] = inputs[i].dims();
-        let data: Vec<f64> = inputs[i]
-            .to_data()
-            .convert::<f64>()
-            .try_to_vec()
-            .expect("inputs are floats");
+        let data: Vec<f64> = match crate::read_back::values(inputs[i], &plan.inputs[i]) {
+            Ok(data) => data,
+            Err(err) => return err,
+        };
         if let Some(problem) = first_non_finite(&data, d) {
             return LossError::Input {
                 input: plan.inputs[i].clone(),

@@ -44,6 +44,7 @@ pub mod ops;
 mod output;
 pub mod plan;
 pub mod primitives;
+mod read_back;
 mod runtime;
 
 pub use burn;
@@ -66,7 +67,7 @@ pub use tregs_macros_core::{Primitive, Scope};
 /// or when the squared distances overflow the dtype, so that they order no tree.
 pub fn minimum_spanning_tree(z: &Tensor<2>) -> Result<Tree, LossError> {
     let [n, d] = z.dims();
-    let data = z.to_data();
+    let data = read_back::data(z, "z")?;
     let tree = if data.dtype() == burn::tensor::DType::F64 {
         let x: Vec<f64> = data.try_to_vec().expect("f64 data");
         tree_of_finite(&x, n, d)

@@ -72,24 +72,32 @@ impl LossOutput {
     /// Every term, in expression order. With checks deferred ([`defer_checks`]), the
     /// first call reads the values back (on a GPU, waiting for the forward), and a value
     /// may be NaN or infinite: [`LossOutput::check`] says why.
+    ///
+    /// # Panics
+    /// When that read fails (the device faulted or was lost): [`LossOutput::try_terms`]
+    /// returns the error instead. An evaluation with checks on has read them already.
     pub fn terms(&self) -> &[TermValue] {
-        self.host.get_or_init(|| {
-            let values: Vec<f64> = self
-                .values
-                .to_data()
-                .convert::<f64>()
-                .try_to_vec()
-                .expect("term values are floats");
-            self.names
-                .iter()
-                .zip(values)
-                .map(|((name, coef), value)| TermValue {
-                    name: name.clone(),
-                    coef: *coef,
-                    value,
-                })
-                .collect()
-        })
+        self.try_terms().unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    /// [`LossOutput::terms`], or the [`LossError::Device`] of a failed read back.
+    pub fn try_terms(&self) -> Result<&[TermValue], LossError> {
+        if let Some(terms) = self.host.get() {
+            return Ok(terms);
+        }
+        let values: Vec<f64> = crate::read_back::values(&self.values, "the term values")?;
+        let terms = self
+            .names
+            .iter()
+            .zip(values)
+            .map(|((name, coef), value)| TermValue {
+                name: name.clone(),
+                coef: *coef,
+                value,
+            })
+            .collect();
+        // Another thread may have read them meanwhile; both reads are the same values.
+        Ok(self.host.get_or_init(|| terms))
     }
 
     /// A term by its name, e.g. `out.term("mst_len(z)")`. Spacing and the spelling of
@@ -107,9 +115,9 @@ impl LossOutput {
     /// fault), or `Ok`. An evaluation with checks on has already passed it; with checks
     /// deferred ([`defer_checks`]) this is where it happens: before the optimizer step,
     /// it keeps a bad batch out of the weights while the forward and the backward still
-    /// ran back to back.
+    /// ran back to back. A failed read back is a [`LossError::Device`].
     pub fn check(&self) -> Result<(), LossError> {
-        let terms = self.terms();
+        let terms = self.try_terms()?;
         let Some(k) = terms.iter().position(|t| !t.value.is_finite()) else {
             return Ok(());
         };

@@ -23,6 +23,7 @@
 //! is deterministic (components, their order and every sum are fixed by the input).
 
 use rayon::prelude::*;
+use std::ops::Range;
 
 use super::kruskal::root;
 use super::{rows, try_prim_mst, Real};
@@ -73,18 +74,14 @@ pub(crate) fn exact_close_pairs<T: Real>(
     if close.is_empty() {
         return Some(edges);
     }
-    let (small, large): (Vec<Vec<u32>>, Vec<Vec<u32>>) = components(n, &close)
-        .into_iter()
-        .partition(|members| members.len() <= DIRECT_MAX_POINTS);
-    patch_directly(x, n, d, d2, &small);
-    for members in &large {
-        patch_by_gram(x, n, d, d2, members);
-    }
+    patch_close_pairs(x, n, d, d2, 0..n, &close_pair_components(n, &close));
     try_prim_mst(d2, n)
 }
 
-/// `θ = TRUST · ε_T · 2 max_i ‖x_i − c‖²`, `c` the Gram kernel's own shift.
-fn close_threshold<T: Real>(x: &[T], n: usize, d: usize) -> f64 {
+/// `θ = TRUST · ε_T · 2 max_i ‖x_i − c‖²`, `c` the Gram kernel's own shift: a tree edge of
+/// the Gram-trick matrix with `d² < θ` is close, and its component's pairs are recomputed
+/// ([`patch_close_pairs`]). The same bits for the same `x`, whatever the thread count.
+pub fn close_threshold<T: Real>(x: &[T], n: usize, d: usize) -> f64 {
     let shift = super::gram::centering_shift(x, n, d);
     let largest = x
         .par_chunks_exact(d.max(1))
@@ -93,18 +90,19 @@ fn close_threshold<T: Real>(x: &[T], n: usize, d: usize) -> f64 {
     TRUST * T::EPSILON.to_f64() * 2.0 * largest
 }
 
-/// The connected components of the forest `edges` on `0..n` with two points or more,
-/// each sorted, in the order of their smallest point.
-fn components(n: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
+/// The connected components of the forest of close tree edges `close` on `0..n` (its
+/// points with an edge), each sorted, in the order of their smallest point: the point sets
+/// within which [`patch_close_pairs`] recomputes every pair.
+pub fn close_pair_components(n: usize, close: &[(u32, u32)]) -> Vec<Vec<u32>> {
     let mut parent: Vec<u32> = (0..n as u32).collect();
-    for &(u, v) in edges {
+    for &(u, v) in close {
         let (a, b) = (root(&mut parent, u), root(&mut parent, v));
         parent[a.max(b) as usize] = a.min(b);
     }
     let mut index_of_root = vec![usize::MAX; n];
     let mut members: Vec<Vec<u32>> = Vec::new();
     let touched: std::collections::BTreeSet<u32> =
-        edges.iter().flat_map(|&(u, v)| [u, v]).collect();
+        close.iter().flat_map(|&(u, v)| [u, v]).collect();
     for v in touched {
         let r = root(&mut parent, v) as usize;
         if index_of_root[r] == usize::MAX {
@@ -116,27 +114,68 @@ fn components(n: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
     members
 }
 
+/// Overwrites, in `block` (rows `rows` of the n × n Gram-trick matrix of `x`, n × d), the
+/// squared distance of every pair within each of the `components` by one computed in f64
+/// (see the module): small components directly from the coordinates, large ones by an
+/// f64 Gram product on their own rows. Every entry gets the same bits whichever rows the
+/// block holds, so processes that each patch their rows of the matrix
+/// (`mst_len(z, scope = sharded)`) patch it as one process patches the whole.
+///
+/// # Panics
+/// If `block` does not hold `rows.len() × n` entries.
+pub fn patch_close_pairs<T: Real>(
+    x: &[T],
+    n: usize,
+    d: usize,
+    block: &mut [T],
+    rows: Range<usize>,
+    components: &[Vec<u32>],
+) {
+    assert_eq!(
+        block.len(),
+        rows.len() * n,
+        "block must hold rows × n entries"
+    );
+    let (small, large): (Vec<&[u32]>, Vec<&[u32]>) = components
+        .iter()
+        .map(Vec::as_slice)
+        .partition(|members| members.len() <= DIRECT_MAX_POINTS);
+    patch_directly(x, n, d, block, &rows, &small);
+    for members in large {
+        patch_by_gram(x, n, d, block, &rows, members);
+    }
+}
+
 /// Writes `‖x_a − x_b‖²` (differences and sum in f64, rounded once to `T`) for every pair
-/// within each of the `components`, both halves of the matrix, in one pass: the rows of
-/// their points in parallel, each row by one task (`(a, b)` and `(b, a)` get the same bits:
-/// the lane sums are symmetric).
-fn patch_directly<T: Real>(x: &[T], n: usize, d: usize, d2: &mut [T], components: &[Vec<u32>]) {
+/// within each of the `components`, in one pass: the block's rows of their points in
+/// parallel, each row by one task (`(a, b)` and `(b, a)` get the same bits: the lane sums
+/// are symmetric).
+fn patch_directly<T: Real>(
+    x: &[T],
+    n: usize,
+    d: usize,
+    block: &mut [T],
+    rows: &Range<usize>,
+    components: &[&[u32]],
+) {
     let mut component_of = vec![u32::MAX; n];
     for (c, members) in components.iter().enumerate() {
-        for &v in members {
+        for &v in members.iter() {
             component_of[v as usize] = c as u32;
         }
     }
-    let row = |i: u32| &x[i as usize * d..(i as usize + 1) * d];
-    d2.par_chunks_mut(n)
+    let row = |i: usize| &x[i * d..(i + 1) * d];
+    block
+        .par_chunks_mut(n)
         .enumerate()
+        .map(|(local, out)| (rows.start + local, out))
         .filter(|(a, _)| component_of[*a] != u32::MAX)
         .for_each(|(a, out)| {
-            for &b in &components[component_of[a] as usize] {
+            for &b in components[component_of[a] as usize] {
                 out[b as usize] = if a == b as usize {
                     T::ZERO
                 } else {
-                    T::from_f64(rows::sq_distance(row(a as u32), row(b)))
+                    T::from_f64(rows::sq_distance(row(a), row(b as usize)))
                 };
             }
         });
@@ -144,8 +183,23 @@ fn patch_directly<T: Real>(x: &[T], n: usize, d: usize, d2: &mut [T], components
 
 /// [`patch_directly`] for a large component: its rows gathered in f64 and their squared
 /// distances computed by the f64 Gram kernel, whose shift is then their own column mean.
-fn patch_by_gram<T: Real>(x: &[T], n: usize, d: usize, d2: &mut [T], members: &[u32]) {
+/// Only the members among the block's rows are computed (a row of the component's matrix
+/// has the same bits whichever rows are computed with it: `pairwise_sq_distances_rows`).
+fn patch_by_gram<T: Real>(
+    x: &[T],
+    n: usize,
+    d: usize,
+    block: &mut [T],
+    rows: &Range<usize>,
+    members: &[u32],
+) {
     let m = members.len();
+    // Members are sorted, so the block's own are one run of them.
+    let first = members.partition_point(|&v| (v as usize) < rows.start);
+    let last = members.partition_point(|&v| (v as usize) < rows.end);
+    if first == last {
+        return;
+    }
     let gathered: Vec<f64> = members
         .iter()
         .flat_map(|&i| {
@@ -154,72 +208,54 @@ fn patch_by_gram<T: Real>(x: &[T], n: usize, d: usize, d2: &mut [T], members: &[
                 .map(|v| v.to_f64())
         })
         .collect();
-    // The whole matrix takes one triangle of work; blocks of rows (bit-identical to the
-    // same rows of it) bound the memory of a very large component.
+    // The whole matrix takes one triangle of work; blocks of rows bound the memory of a
+    // very large component.
     let rows_per_block = if m <= WHOLE_MATRIX_MAX_POINTS {
         m
     } else {
         GRAM_BLOCK_ROWS
     };
-    for start in (0..m).step_by(rows_per_block) {
-        let block_rows = start..(start + rows_per_block).min(m);
-        let block = if block_rows.len() == m {
+    for start in (first..last).step_by(rows_per_block) {
+        let local_rows = start..(start + rows_per_block).min(last);
+        let distances = if local_rows.len() == m {
             super::pairwise_sq_distances(&gathered, m, d)
         } else {
-            super::pairwise_sq_distances_rows(&gathered, m, d, block_rows.clone())
+            super::pairwise_sq_distances_rows(&gathered, m, d, local_rows.clone())
         };
-        for_member_rows(n, d2, &members[block_rows.clone()], |a, out| {
-            let local = members[block_rows.clone()]
+        let block_members = &members[local_rows.clone()];
+        for_member_rows(n, block, rows.start, block_members, |a, out| {
+            let local = block_members
                 .binary_search(&a)
                 .expect("a member of this block");
             for (k, &b) in members.iter().enumerate() {
-                out[b as usize] = T::from_f64(block[local * m + k]);
+                out[b as usize] = T::from_f64(distances[local * m + k]);
             }
         });
     }
 }
 
-/// Runs `write(a, row a of d2)` for every `a` in `rows` (sorted), rows in parallel.
+/// Runs `write(a, row a)` for every `a` in `members` (sorted, all among the block's rows,
+/// which start at row `first_row`), rows in parallel.
 fn for_member_rows<T: Real>(
     n: usize,
-    d2: &mut [T],
-    rows: &[u32],
+    block: &mut [T],
+    first_row: usize,
+    members: &[u32],
     write: impl Fn(u32, &mut [T]) + Sync,
 ) {
-    d2.par_chunks_mut(n)
+    block
+        .par_chunks_mut(n)
         .enumerate()
-        .filter(|(a, _)| rows.binary_search(&(*a as u32)).is_ok())
-        .for_each(|(a, out)| write(a as u32, out));
+        .map(|(local, out)| ((first_row + local) as u32, out))
+        .filter(|(a, _)| members.binary_search(a).is_ok())
+        .for_each(|(a, out)| write(a, out));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clouds::{antipodal_clusters, great_circle_groups, to_f32};
     use crate::{kruskal_reference_f64, pairwise_sq_distances, prim_mst};
-
-    /// Points on one great circle of the unit sphere in R^dim: `groups` groups of four,
-    /// `gap` apart inside a group (steps gap·1, 1.3, 1.6) and 0.05 between groups. The
-    /// exact tree is the path in index order, unique.
-    fn arc(groups: usize, gap: f64, dim: usize) -> Vec<f32> {
-        let mut angle = 0.0f64;
-        let mut x = Vec::new();
-        for g in 0..groups {
-            for k in 0..4 {
-                if g + k > 0 {
-                    angle += if k == 0 {
-                        0.05
-                    } else {
-                        gap * (0.7 + 0.3 * k as f64)
-                    };
-                }
-                let mut row = vec![0.0f32; dim];
-                row[0] = angle.cos() as f32;
-                row[1] = angle.sin() as f32;
-                x.extend(row);
-            }
-        }
-        x
-    }
 
     fn exact_tree<T: Real>(x: &[T], n: usize, d: usize) -> Vec<(u32, u32)> {
         let x64: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
@@ -237,7 +273,7 @@ mod tests {
     fn clusters_on_the_sphere_get_the_exact_tree() {
         for gap in [1e-4, 3e-4, 1e-3] {
             let (n, d) = (128, 64);
-            let x = arc(n / 4, gap, d);
+            let x = to_f32(&great_circle_groups(n / 4, gap, d));
             let mut d2 = pairwise_sq_distances(&x, n, d);
             let edges = prim_mst(&d2, n);
             let refined = exact_close_pairs(&x, n, d, &mut d2, edges).unwrap();
@@ -252,39 +288,9 @@ mod tests {
     #[test]
     fn the_gram_matrix_alone_gets_those_clusters_wrong() {
         let (n, d) = (128, 64);
-        let x = arc(n / 4, 1e-4, d);
+        let x = to_f32(&great_circle_groups(n / 4, 1e-4, d));
         let edges = prim_mst(&pairwise_sq_distances(&x, n, d), n);
         assert_ne!(sorted(edges), exact_tree(&x, n, d));
-    }
-
-    /// `clusters` clusters of `n / clusters` points, `spread` wide, around centres on the
-    /// unit sphere that alternate with their antipodes (so the column mean, the Gram
-    /// shift, stays near the origin, far from every cluster).
-    fn clusters(n: usize, d: usize, clusters: usize, spread: f64, seed: u64) -> Vec<f64> {
-        let mut state = seed;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
-        let centres: Vec<Vec<f64>> = (0..clusters)
-            .map(|c| {
-                let v: Vec<f64> = (0..d).map(|_| next()).collect();
-                let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
-                let sign = if c % 2 == 0 { 1.0 } else { -1.0 };
-                v.iter().map(|a| sign * a / norm).collect()
-            })
-            .collect();
-        (0..n)
-            .flat_map(|i| {
-                let centre = &centres[i * clusters / n];
-                centre
-                    .iter()
-                    .map(|c| c + spread * next())
-                    .collect::<Vec<_>>()
-            })
-            .collect()
     }
 
     /// Two clusters of 100 (components past `DIRECT_MAX_POINTS`: the f64 Gram branch) and
@@ -297,11 +303,8 @@ mod tests {
             ("2 clusters", 2, 1e-4, 1e-9),
             ("50 clusters", 50, 1e-3, 1e-9),
         ] {
-            let x32: Vec<f32> = clusters(n, d, groups, spread32, 7)
-                .iter()
-                .map(|&v| v as f32)
-                .collect();
-            let x64 = clusters(n, d, groups, spread64, 7);
+            let x32 = to_f32(&antipodal_clusters(n, d, groups, spread32, 7));
+            let x64 = antipodal_clusters(n, d, groups, spread64, 7);
             fn check<T: Real>(x: &[T], n: usize, d: usize, what: &str) {
                 let mut d2 = pairwise_sq_distances(x, n, d);
                 let edges = prim_mst(&d2, n);
@@ -322,8 +325,7 @@ mod tests {
         let mut worst = 0.0f64;
         for (d, seed) in [(3, 1), (128, 2), (2048, 3)] {
             let n = 48;
-            let x64 = clusters(n, d, 3, 0.3, seed);
-            let x: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+            let x = to_f32(&antipodal_clusters(n, d, 3, 0.3, seed));
             let d2 = pairwise_sq_distances(&x, n, d);
             let shift = crate::cpu::gram::centering_shift(&x, n, d);
             let norm = |i: usize| rows::sq_distance(&x[i * d..(i + 1) * d], &shift);
@@ -342,7 +344,41 @@ mod tests {
     #[test]
     fn components_are_the_forest_s_with_two_points_or_more() {
         let edges = [(5, 6), (1, 2), (6, 9), (2, 0)];
-        assert_eq!(components(10, &edges), vec![vec![0, 1, 2], vec![5, 6, 9]]);
-        assert!(components(4, &[]).is_empty());
+        assert_eq!(
+            close_pair_components(10, &edges),
+            vec![vec![0, 1, 2], vec![5, 6, 9]]
+        );
+        assert!(close_pair_components(4, &[]).is_empty());
+    }
+
+    /// Patching the matrix in row blocks (as the processes of a sharded tree do, each its
+    /// rows) gives the bits of patching it whole: a direct component, one through the whole
+    /// f64 matrix and one past `WHOLE_MATRIX_MAX_POINTS` (blocks of `GRAM_BLOCK_ROWS`).
+    #[test]
+    fn patching_row_blocks_gives_the_whole_matrix_bits() {
+        let (n, d) = (2300, 5);
+        let x = to_f32(&antipodal_clusters(n, d, 4, 0.2, 11));
+        let components: Vec<Vec<u32>> = vec![
+            (0..2100).collect(),
+            (2100..2200).collect(),
+            (2200..2230).step_by(3).collect(),
+        ];
+        assert!(components[0].len() > WHOLE_MATRIX_MAX_POINTS);
+        assert!(components[1].len() > DIRECT_MAX_POINTS);
+        let mut whole = pairwise_sq_distances(&x, n, d);
+        let before = whole.clone();
+        patch_close_pairs(&x, n, d, &mut whole, 0..n, &components);
+        assert_ne!(whole, before, "the patch changes entries");
+        let mut blocks = Vec::new();
+        for rows in [0..700, 700..2150, 2150..2210, 2210..n] {
+            let mut block = crate::pairwise_sq_distances_rows(&x, n, d, rows.clone());
+            patch_close_pairs(&x, n, d, &mut block, rows, &components);
+            blocks.extend(block);
+        }
+        let bits = |m: &[f32]| m.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert!(
+            bits(&blocks) == bits(&whole),
+            "row blocks differ from the whole"
+        );
     }
 }

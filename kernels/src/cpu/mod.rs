@@ -17,6 +17,7 @@ mod tree;
 
 pub use boruvka::ShardedBoruvka;
 pub use calibrate::fma_peak_gflops;
+pub use close_pairs::{close_pair_components, close_threshold, patch_close_pairs};
 pub use gram::{pairwise_sq_distances_peak_bytes, pairwise_sq_distances_scratch_bytes, GramKernel};
 pub use kruskal::{kruskal_on_matrix, kruskal_reference_f64};
 pub use prim::{prim_mst, try_prim_mst};
@@ -25,7 +26,7 @@ pub use rows::{add_scaled, add_scaled_difference, sq_distance, sq_norm, store_ro
 pub use scratch::release_scratch;
 pub use tree::{
     accumulate_tree_gradient, add_tree_row_gradient, distances_fit, edge_lengths,
-    minimum_spanning_tree, try_minimum_spanning_tree, Tree, TreeAdjacency,
+    minimum_spanning_tree, scaled_up_if_tiny, try_minimum_spanning_tree, Tree, TreeAdjacency,
 };
 
 /// Squared Euclidean distances between the rows of `x` (n x d, row-major): an n x n

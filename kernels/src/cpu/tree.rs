@@ -118,9 +118,10 @@ pub fn try_minimum_spanning_tree<T: Real>(x: &[T], n: usize, d: usize) -> Option
 const TINY_COORDINATES: f64 = 1.0 / (1u64 << 32) as f64;
 
 /// `x · 2^k` with the largest |coordinate| in [0.5, 1), where every coordinate of `x` is
-/// below [`TINY_COORDINATES`] (and not all zero); otherwise `None`. A power of two: every
+/// below `TINY_COORDINATES` = 2⁻³² (and not all zero); otherwise `None`. A power of two: every
 /// coordinate, subnormal ones included, scales exactly, so the tree is the one of `x`.
-fn scaled_up_if_tiny<T: Real>(x: &[T]) -> Option<Vec<T>> {
+/// Every path that searches a tree does this first (one process, sharded).
+pub fn scaled_up_if_tiny<T: Real>(x: &[T]) -> Option<Vec<T>> {
     let largest = x.iter().fold(0.0f64, |m, v| m.max(v.to_f64().abs()));
     if largest == 0.0 || largest >= TINY_COORDINATES {
         return None;

@@ -9,6 +9,7 @@ use tregs::burn::tensor::{Device, Tensor, TensorData};
 use tregs::distributed::mpi::{MpiCommunicator, MpiWorld};
 use tregs::distributed::{gather_rows, set_communicator, sharded, Communicator};
 use tregs::loss;
+use tregs_kernels::clouds::{antipodal_clusters, great_circle_groups, to_f32};
 use tregs_tests::uniform_cloud as cloud;
 
 /// Rows of process `rank` when `n` rows are split over `size` as evenly as possible.
@@ -230,7 +231,15 @@ fn main() {
         .collect();
     let offset: Vec<f32> = cloud(120, 3, 9).iter().map(|v| v + 1e4).collect();
     let smallest: Vec<f32> = cloud(size, 2, 17);
+    // Where the Gram trick alone orders the edges at random (the close-pair step's cases).
+    let arc = to_f32(&great_circle_groups(32, 1e-4, 16));
+    let antipodal = to_f32(&antipodal_clusters(200, 32, 2, 1e-4, 7));
+    // Squares subnormal in f32: the tree is searched on the rows scaled up.
+    let tiny: Vec<f32> = cloud(60, 3, 21).iter().map(|v| v * 1e-25).collect();
     for (name, data, d) in [
+        ("groups of 4 on a great circle", arc, 16),
+        ("two antipodal clusters", antipodal, 32),
+        ("coordinates near 1e-25", tiny, 3),
         ("gaussian", gaussian, 10),
         ("duplicates", duplicates, 4),
         ("grid ties", grid, 2),

@@ -4,6 +4,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use tregs::{burn, loss, tree_edges, wgpu_device};
+use tregs_kernels::clouds::{antipodal_clusters, great_circle_groups, to_f32};
 
 pub fn gpu() -> Device {
     wgpu_device().unwrap_or_else(|e| panic!("{e}"))
@@ -117,36 +118,32 @@ pub fn assert_gpu_matches_cpu(
 /// (`kernels/tests/mst.rs`); the device's must be the same, edge for edge.
 pub fn assert_clusters_on_the_sphere_give_the_cpu_tree() {
     let (groups, d) = (32, 16);
-    let mut angle = 0.0f64;
-    let mut arc = vec![0.0f32; groups * 4 * d];
-    for i in 0..groups * 4 {
-        if i > 0 {
-            angle += if i % 4 == 0 {
-                0.05
-            } else {
-                1e-4 * (1.0 + 0.3 * (i % 4) as f64)
-            };
-        }
-        arc[i * d] = angle.cos() as f32;
-        arc[i * d + 1] = angle.sin() as f32;
-    }
+    let arc = to_f32(&great_circle_groups(groups, 1e-4, d));
+    assert_needs_close_pairs("groups of 4 on a great circle", &arc, groups * 4, d);
     assert_same_tree("groups of 4 on a great circle", &arc, groups * 4, d);
     let (n, d) = (200, 32);
-    for (clusters, spread) in [(2, 1e-4f32), (50, 1e-3)] {
-        let centres = gaussian(clusters, d, 91, 0.0);
-        let wiggle = gaussian(n, d, 92, 0.0);
-        let cloud: Vec<f32> = (0..n * d)
-            .map(|e| {
-                let (i, k) = (e / d, e % d);
-                let c = i * clusters / n;
-                let centre = &centres[c * d..(c + 1) * d];
-                let norm = centre.iter().map(|v| v * v).sum::<f32>().sqrt();
-                let sign = if c % 2 == 0 { 1.0 } else { -1.0 };
-                sign * centre[k] / norm + spread * wiggle[e] / (d as f32).sqrt()
-            })
-            .collect();
-        assert_same_tree(&format!("{clusters} clusters {spread} wide"), &cloud, n, d);
+    for (clusters, spread) in [(2, 1e-4), (50, 1e-3)] {
+        let cloud = to_f32(&antipodal_clusters(n, d, clusters, spread, 91));
+        let label = format!("{clusters} clusters {spread} wide");
+        assert_needs_close_pairs(&label, &cloud, n, d);
+        assert_same_tree(&label, &cloud, n, d);
     }
+}
+
+/// The case exercises the close-pair step: Prim on the f32 Gram-trick matrix alone (CPU)
+/// gets another tree than the exact one.
+fn assert_needs_close_pairs(label: &str, data: &[f32], n: usize, d: usize) {
+    let gram_only = tregs_kernels::prim_mst(&tregs_kernels::pairwise_sq_distances(data, n, d), n);
+    let mut gram_only: Vec<(u32, u32)> = gram_only
+        .into_iter()
+        .map(|(u, v)| (u.min(v), u.max(v)))
+        .collect();
+    gram_only.sort_unstable();
+    let exact = tree_edges(&tensor(data, n, d, &Device::flex())).unwrap();
+    assert_ne!(
+        gram_only, exact,
+        "{label}: the Gram matrix alone finds the exact tree: the case checks nothing"
+    );
 }
 
 /// Gaussian clouds from n = 2 to n = 2048, d = 256: the CPU's tree, edge for edge.

@@ -124,12 +124,11 @@ pub fn gather_rows(
     let total: usize = rows.iter().sum();
     let device = z.device();
     let dtype = z.dtype();
-    let data = z.to_data();
     let all = if dtype == DType::F64 {
-        let local: Vec<f64> = data.convert::<f64>().try_to_vec().expect("float data");
+        let local: Vec<f64> = crate::read_back::values(z, name)?;
         TensorData::new(comm.all_gather_f64(&local), [total, d])
     } else {
-        let local: Vec<f32> = data.convert::<f32>().try_to_vec().expect("float data");
+        let local: Vec<f32> = crate::read_back::values(z, name)?;
         TensorData::new(comm.all_gather_f32(&local), [total, d])
     };
     let scale = (size - 1) as f64;

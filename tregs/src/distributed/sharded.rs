@@ -9,15 +9,26 @@
 //! the same edges the same way. The distance block is bit-identical to those rows of the
 //! single-process matrix ([`tregs_kernels::pairwise_sq_distances_rows`]), so the tree is
 //! the single-process tree, edge for edge. At most ⌈log₂ n⌉ rounds, each moving
-//! 16 bytes × components × P.
+//! 16 bytes × components × P. Where the tree has close edges (points much nearer each
+//! other than the Gram trick resolves: clusters on the sphere), every process recomputes
+//! those pairs in its rows as one process would ([`tregs_kernels::patch_close_pairs`]) and
+//! the rounds run again.
 
 use super::Communicator;
 use burn::tensor::{DType, Int, Tensor, TensorData};
 use std::ops::Range;
-use tregs_kernels::{edge_lengths, pairwise_sq_distances_rows, Real, ShardedBoruvka};
+use tregs_kernels::{
+    close_pair_components, close_threshold, edge_lengths, pairwise_sq_distances_rows,
+    patch_close_pairs, scaled_up_if_tiny, Real, ShardedBoruvka,
+};
 
 /// The minimum spanning tree of the n × d rows `x` (the same on every process), computed
-/// from this process's `rows` only: `(u, v)` edges with u < v, sorted.
+/// from this process's `rows` only: `(u, v)` edges with u < v, sorted. The steps of the
+/// one-process tree ([`tregs_kernels::try_minimum_spanning_tree`]), each on this process's
+/// rows: tiny coordinates scaled up, Borůvka on the Gram-trick rows, then, where the tree
+/// has close edges, those pairs recomputed ([`tregs_kernels::patch_close_pairs`]: the same
+/// bits whichever rows a process holds) and Borůvka again; so the tree is the one-process
+/// tree, edge for edge.
 ///
 /// # Panics
 /// If a squared distance is NaN (a NaN row, or values that overflow `T`): [`mst_len`]
@@ -29,10 +40,50 @@ pub fn tree<T: Real>(
     rows: Range<usize>,
     comm: &dyn Communicator,
 ) -> Vec<(u32, u32)> {
-    let block = pairwise_sq_distances_rows(x, n, d, rows.clone());
+    let scaled = scaled_up_if_tiny(x);
+    let x = scaled.as_deref().unwrap_or(x);
+    let mut block = pairwise_sq_distances_rows(x, n, d, rows.clone());
+    let edges = boruvka(&block, n, rows.clone(), comm);
+    // Each tree edge's Gram-trick d² lives on the process holding its first end's row;
+    // the others add an exact zero, so every process sees the same bits and picks the
+    // same close edges.
+    let mut sq_lengths: Vec<f64> = edges
+        .iter()
+        .map(|&(u, v)| {
+            if rows.contains(&(u as usize)) {
+                block[(u as usize - rows.start) * n + v as usize].to_f64()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    comm.all_reduce_sum_f64(&mut sq_lengths);
+    let theta = close_threshold(x, n, d);
+    let close: Vec<(u32, u32)> = edges
+        .iter()
+        .zip(&sq_lengths)
+        .filter(|&(_, &sq)| sq < theta)
+        .map(|(&edge, _)| edge)
+        .collect();
+    if close.is_empty() {
+        return edges;
+    }
+    let components = close_pair_components(n, &close);
+    patch_close_pairs(x, n, d, &mut block, rows.clone(), &components);
+    boruvka(&block, n, rows, comm)
+}
+
+/// Borůvka rounds on the rows × n `block` of the squared-distance matrix, every process
+/// its own rows: the tree's edges, sorted.
+fn boruvka<T: Real>(
+    block: &[T],
+    n: usize,
+    rows: Range<usize>,
+    comm: &dyn Communicator,
+) -> Vec<(u32, u32)> {
     let mut state = ShardedBoruvka::new(n);
     while !state.is_done() {
-        let (weights, pairs) = state.propose(&block, rows.clone());
+        let (weights, pairs) = state.propose(block, rows.clone());
         let k = weights.len();
         let all_weights = comm.all_gather_f64(&weights);
         let all_pairs = comm.all_gather_u64(&pairs);
@@ -57,7 +108,8 @@ pub fn tree<T: Real>(
 /// With the tree held fixed, `‖z_u − z_v‖ = (z_u − z_v) · e_uv` for the unit vector
 /// `e_uv` of the edge, so the value is `−(1/n) Σ (z_u − z_v) · e_uv` with `e_uv` a constant:
 /// its gradient is exactly L_E's, zero-length edges (duplicates) give a zero force, and the
-/// whole computation is O(n d) tensor work.
+/// whole computation is O(n d) tensor work. The value itself is the f64 sum of the edge
+/// lengths, as on one process.
 pub fn mst_len(all: &Tensor<2>, rows: Range<usize>, comm: &dyn Communicator) -> Tensor<1> {
     let [n, d] = all.dims();
     let data = all.to_data();
@@ -69,7 +121,12 @@ pub fn mst_len(all: &Tensor<2>, rows: Range<usize>, comm: &dyn Communicator) -> 
         let x: Vec<f32> = data.convert::<f32>().try_to_vec().expect("float data");
         edges_and_directions(&x, n, d, rows, comm)
     };
-    let Some((edges, directions)) = tree else {
+    let Some(SparseTree {
+        edges,
+        lengths,
+        directions,
+    }) = tree
+    else {
         // No tree exists: the value is NaN, which `evaluate` reports (the row at fault, or
         // the overflow). Every process holds the same batch, so every one decides the same,
         // before any exchange.
@@ -86,11 +143,21 @@ pub fn mst_len(all: &Tensor<2>, rows: Range<usize>, comm: &dyn Communicator) -> 
     let diff = all.clone().select(0, ends(|e| e.0)) - all.clone().select(0, ends(|e| e.1));
     let directions =
         Tensor::<2>::from_data(TensorData::new(directions, [m, d]), (&device, all.dtype()));
-    (diff * directions).sum() * (-1.0 / n as f64)
+    // The tensor expression carries the gradient; its f32 sum of n·d products would be
+    // off by ~1e-6 relative, so the value is the f64 sum of the lengths (`x − x.detach()`
+    // adds an exact zero and keeps the gradient).
+    let surrogate = (diff * directions).sum() * (-1.0 / n as f64);
+    let value = -lengths.iter().sum::<f64>() / n as f64;
+    (surrogate.clone() - surrogate.detach()).add_scalar(value)
 }
 
-/// A tree's edges `(u, v)` and their unit directions, row-major m × d.
-type EdgesAndDirections = (Vec<(u32, u32)>, Vec<f64>);
+/// A tree's edges `(u, v)`, their lengths (f64, from the coordinates) and their unit
+/// directions, row-major m × d.
+struct SparseTree {
+    edges: Vec<(u32, u32)>,
+    lengths: Vec<f64>,
+    directions: Vec<f64>,
+}
 
 /// The sharded tree's edges and each edge's unit direction `(x_u − x_v)/‖x_u − x_v‖`
 /// (zero for a zero-length edge), row-major m × d, in f64; `None` where the squared
@@ -102,7 +169,7 @@ fn edges_and_directions<T: Real>(
     d: usize,
     rows: Range<usize>,
     comm: &dyn Communicator,
-) -> Option<EdgesAndDirections> {
+) -> Option<SparseTree> {
     if !tregs_kernels::distances_fit(x, d) {
         return None;
     }
@@ -121,5 +188,9 @@ fn edges_and_directions<T: Real>(
             }
         }
     }
-    Some((edges, directions))
+    Some(SparseTree {
+        edges,
+        lengths,
+        directions,
+    })
 }
