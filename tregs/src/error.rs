@@ -15,7 +15,8 @@ pub enum LossError {
     /// A term cannot be evaluated on its inputs (shape mismatch, too few points).
     #[error("{term}: {problem}")]
     Term { term: String, problem: String },
-    /// The requested device cannot be used (no adapter, runtime not built in).
+    /// The requested device cannot be used (no adapter, runtime not built in), or reading
+    /// a result back from it failed (a kernel faulted, the device was lost).
     #[error("{0}")]
     Device(String),
 }
