@@ -219,8 +219,7 @@ fn tiny_clouds_keep_their_tree() {
 #[test]
 fn clusters_on_the_sphere_get_the_exact_tree_in_f32() {
     let (groups, d) = (32, 16);
-    let x =
-        tregs_kernels::clouds::to_f32(&tregs_kernels::clouds::great_circle_groups(groups, 1e-4, d));
+    let x = to_f32(&tregs_kernels::clouds::great_circle_groups(groups, 1e-4, d));
     let n = groups * 4;
     let tree = minimum_spanning_tree(&x, n, d);
     let path: Vec<(u32, u32)> = (1..n as u32).map(|v| (v - 1, v)).collect();

@@ -21,7 +21,7 @@
 
 use cubecl::prelude::*;
 
-use super::distance::REDUCE_UNITS;
+use super::distance::{cube_max, REDUCE_UNITS};
 
 /// How far above the Gram trick's error bound an entry must be to be kept (the CPU's).
 pub const TRUST: f32 = 4096.0;
@@ -36,28 +36,14 @@ pub fn close_threshold_kernel(shifted_sq: &[f32], theta: &mut [f32], n: u32, at:
     let mut largest = 0.0f32;
     let mut r = UNIT_POS;
     while r < n {
-        let v = shifted_sq[r as usize];
-        if v > largest {
-            largest = v;
-        }
+        largest = max(largest, shifted_sq[r as usize]);
         r += CUBE_DIM;
     }
     let mut values = Shared::<[f32]>::new_slice(REDUCE_UNITS as usize);
     values[UNIT_POS as usize] = largest;
-    sync_cube();
-    let mut stride = CUBE_DIM / 2;
-    while stride > 0 {
-        if UNIT_POS < stride {
-            let other = values[(UNIT_POS + stride) as usize];
-            if other > values[UNIT_POS as usize] {
-                values[UNIT_POS as usize] = other;
-            }
-        }
-        sync_cube();
-        stride /= 2;
-    }
+    let largest = cube_max(&mut values, 0);
     if UNIT_POS == 0 {
-        theta[at as usize] = values[0] * CLOSE_FACTOR;
+        theta[at as usize] = largest * CLOSE_FACTOR;
     }
 }
 

@@ -66,6 +66,24 @@ pub fn cube_sum(values: &mut Shared<[f32]>, offset: u32) -> f32 {
     values[offset as usize]
 }
 
+/// Largest of `values[offset..offset + CUBE_DIM]` in shared memory (CUBE_DIM a power of
+/// two); every unit must call it.
+#[cube]
+pub fn cube_max(values: &mut Shared<[f32]>, offset: u32) -> f32 {
+    sync_cube();
+    let mut stride = CUBE_DIM / 2;
+    while stride > 0 {
+        if UNIT_POS < stride {
+            let other = values[(offset + UNIT_POS + stride) as usize];
+            let mine = values[(offset + UNIT_POS) as usize];
+            values[(offset + UNIT_POS) as usize] = max(mine, other);
+        }
+        sync_cube();
+        stride /= 2;
+    }
+    values[offset as usize]
+}
+
 /// The row of block b when the blocks of a lower triangle are numbered row by row: the
 /// largest bi with bi(bi+1)/2 ≤ b (the column is b − bi(bi+1)/2).
 #[cube]

@@ -34,7 +34,7 @@
 //! tensor cores where the device has them); [`split_rows_kernel()`] writes its operands and
 //! [`finish_split_gram_kernel()`] turns its output into distances in place.
 
-use super::distance::{cube_sum, triangle_row, REDUCE_UNITS};
+use super::distance::{cube_max, cube_sum, triangle_row, REDUCE_UNITS};
 use cubecl::prelude::*;
 use half::f16;
 
@@ -48,24 +48,6 @@ pub const SPLIT_PIECES: u32 = 2;
 
 /// Side of the square blocks [`finish_split_gram_kernel()`] transposes through shared memory.
 pub const FINISH_TILE: u32 = 16;
-
-/// Largest of `values[offset..offset + CUBE_DIM]` in shared memory (CUBE_DIM a power of
-/// two); every unit must call it.
-#[cube]
-pub fn cube_max(values: &mut Shared<[f32]>, offset: u32) -> f32 {
-    sync_cube();
-    let mut stride = CUBE_DIM / 2;
-    while stride > 0 {
-        if UNIT_POS < stride {
-            let other = values[(offset + UNIT_POS + stride) as usize];
-            let mine = values[(offset + UNIT_POS) as usize];
-            values[(offset + UNIT_POS) as usize] = max(mine, other);
-        }
-        sync_cube();
-        stride /= 2;
-    }
-    values[offset as usize]
-}
 
 /// Row `CUBE_POS_X` of one input: its scaled pieces, as row `row_offset + r` of both
 /// operands (`a = [hi | 2 lo]`, `b = [hi | hi]`, pieces `width` ≥ d apart, zero past

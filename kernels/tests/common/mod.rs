@@ -77,9 +77,7 @@ impl Cloud {
     }
 }
 
-pub fn to_f32(x: &[f64]) -> Vec<f32> {
-    x.iter().map(|&v| v as f32).collect()
-}
+pub use tregs_kernels::clouds::to_f32;
 
 /// Edge set, order-insensitive.
 pub fn edge_set(edges: &[(u32, u32)]) -> std::collections::BTreeSet<(u32, u32)> {
